@@ -1,0 +1,98 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { z } from "zod";
+import { ConfigError } from "../core/errors.js";
+import type { Precision, Task } from "../core/types.js";
+import { configSchema, type ModelConfig } from "./schema.js";
+
+/** A model as the rest of the program sees it: variant paths absolute, a default precision always set. */
+export type ModelSpec = ModelConfig & { default_precision: Precision };
+
+export interface InfergateConfig {
+  /** Where the config came from, for messages. */
+  source: string;
+  models: readonly ModelSpec[];
+  defaults: Partial<Record<Task, string>>;
+}
+
+/** The config that registers the bundled models; used when no `--config` is given. */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL("../../config/default.yaml", import.meta.url));
+
+export async function loadConfig(path: string = DEFAULT_CONFIG_PATH): Promise<InfergateConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    if (error instanceof YAMLParseError)
+      throw new ConfigError(`config ${path}: invalid YAML: ${error.message}`);
+    throw error;
+  }
+  return parseConfig(raw, dirname(resolve(path)), path);
+}
+
+/** Validates a parsed config object; relative model paths resolve against `baseDir`. */
+export function parseConfig(raw: unknown, baseDir: string, source: string): InfergateConfig {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw configError(source, parsed.error.issues, raw);
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const models = parsed.data.models.map((model, index): ModelSpec => {
+    const at = `models[${index}] (${model.id})`;
+    if (seen.has(model.id)) problems.push(`${at}.id: duplicate model id '${model.id}'`);
+    seen.add(model.id);
+    const variants: Record<string, string> = {};
+    for (const [precision, path] of Object.entries(model.variants)) {
+      if (path === undefined) continue;
+      const absolute = resolve(baseDir, path);
+      if (!existsSync(absolute))
+        problems.push(`${at}.variants.${precision}: model file not found: ${absolute}`);
+      variants[precision] = absolute;
+    }
+    const precisions = Object.keys(variants);
+    if (precisions.length === 0) problems.push(`${at}.variants: at least one variant is required`);
+    const defaultPrecision = model.default_precision ?? precisions[0];
+    if (model.default_precision && !(model.default_precision in variants)) {
+      problems.push(`${at}.default_precision: '${model.default_precision}' is not among the variants`);
+    }
+    return { ...model, variants, default_precision: defaultPrecision } as ModelSpec;
+  });
+  for (const [task, id] of Object.entries(parsed.data.defaults)) {
+    if (!seen.has(id)) problems.push(`defaults.${task}: unknown model '${id}'`);
+  }
+  if (problems.length > 0) throw new ConfigError(`config ${source}: ${problems.join("; ")}`, problems[0]);
+  return { source, models, defaults: parsed.data.defaults };
+}
+
+function configError(source: string, issues: readonly z.core.$ZodIssue[], raw: unknown): ConfigError {
+  const lines = issues.slice(0, 5).map((issue) => `${formatPath(issue.path, raw)}: ${issue.message}`);
+  if (issues.length > 5) lines.push(`(${issues.length - 5} more)`);
+  return new ConfigError(`config ${source}: ${lines.join("; ")}`, lines[0]);
+}
+
+/** `models[1] (lm-small).variants.q3` — the index and, where there is one, the model id. */
+function formatPath(path: readonly PropertyKey[], raw: unknown): string {
+  let out = "";
+  let node: unknown = raw;
+  for (const key of path) {
+    out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${String(key)}`;
+    node = node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined;
+    if (typeof key === "number" && node && typeof node === "object" && "id" in node) {
+      out += ` (${String((node as { id: unknown }).id)})`;
+    }
+  }
+  return out || "(root)";
+}
+
+export type LlamaCppModelSpec = Extract<ModelSpec, { engine: "llamacpp" }>;
+export type OnnxModelSpec = Extract<ModelSpec, { engine: "onnx" }>;

@@ -1,0 +1,74 @@
+import { z } from "zod";
+import { GGUF_PRECISIONS, ONNX_PRECISIONS, TASKS } from "../core/types.js";
+
+const modelId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, "must be 1-64 letters, digits, '.', '_' or '-' (no ':')");
+
+/** Prices in US dollars; used by `compare` to put a cost per 1M tokens beside the speed. */
+const cost = z
+  .object({
+    input_per_1m_tokens: z.number().nonnegative(),
+    output_per_1m_tokens: z.number().nonnegative(),
+  })
+  .strict();
+
+const common = {
+  id: modelId,
+  task: z.enum(TASKS),
+  domains: z.array(z.string().min(1)).default([]),
+  cost: cost.optional(),
+};
+
+/** A GGUF model run in-process by node-llama-cpp. */
+const llamaCppModel = z
+  .object({
+    ...common,
+    engine: z.literal("llamacpp"),
+    variants: z.partialRecord(z.enum(GGUF_PRECISIONS), z.string().min(1)),
+    default_precision: z.enum(GGUF_PRECISIONS).optional(),
+    /** Tokens each parallel sequence can hold (prompt + completion). */
+    context_size: z.int().min(64).max(1_048_576).default(2048),
+    /** Sequences in one context: how many requests are batched together (continuous batching). */
+    parallel: z.int().min(1).max(256).default(8),
+    /**
+     * Decode each sequence in a batch of its own, so output never depends on what else runs (llama.cpp's
+     * CPU kernels sum in a different order for batches of several rows). Costs about a quarter of the
+     * 8-way throughput; off by default, as in vLLM and SGLang.
+     */
+    batch_invariant: z.boolean().default(false),
+    /** CPU threads; `auto` measures the fastest count once per machine and model. */
+    threads: z.union([z.literal("auto"), z.int().min(1).max(1024)]).default("auto"),
+  })
+  .strict();
+
+/** An ONNX encoder (transformers.js layout) run in-process by ONNX Runtime. */
+const onnxModel = z
+  .object({
+    ...common,
+    engine: z.literal("onnx"),
+    /** Each value is the model directory (config.json, tokenizer.json, onnx/); the key picks the file. */
+    variants: z.partialRecord(z.enum(ONNX_PRECISIONS), z.string().min(1)),
+    default_precision: z.enum(ONNX_PRECISIONS).optional(),
+    /** Texts per forward pass. */
+    batch_size: z.int().min(1).max(1024).default(16),
+    /** Inputs are truncated to this many tokens. */
+    max_length: z.int().min(8).max(8192).default(256),
+  })
+  .strict();
+
+export const modelConfigSchema = z.discriminatedUnion("engine", [llamaCppModel, onnxModel]);
+
+export const configSchema = z
+  .object({
+    models: z.array(modelConfigSchema).min(1),
+    /** Which model a command uses for each task when `--model` is not given. */
+    defaults: z.partialRecord(z.enum(TASKS), modelId).default({}),
+  })
+  .strict();
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ModelConfig = z.output<typeof modelConfigSchema>;
+export type LlamaCppModelConfig = Extract<ModelConfig, { engine: "llamacpp" }>;
+export type OnnxModelConfig = Extract<ModelConfig, { engine: "onnx" }>;
+export type EngineName = ModelConfig["engine"];

@@ -1,0 +1,87 @@
+/**
+ * Every failure a caller can cause or meet is an `InfergateError` with a stable `code` and the HTTP status it
+ * maps to. The CLI prints `message`; the server turns the same object into an OpenAI- or Gemini-shaped body.
+ *
+ * @example
+ * throw new ModelNotFoundError("lm-huge", ["lm-base", "lm-small"]);
+ */
+export class InfergateError extends Error {
+  override readonly name: string = "InfergateError";
+
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    /** The request or config field at fault, when there is one (OpenAI's `param`). */
+    readonly param?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export class ConfigError extends InfergateError {
+  override readonly name = "ConfigError";
+  constructor(message: string, param?: string) {
+    super("IG_CONFIG_INVALID", 500, message, param);
+  }
+}
+
+export class InvalidRequestError extends InfergateError {
+  override readonly name = "InvalidRequestError";
+  constructor(message: string, param?: string) {
+    super("IG_INVALID_REQUEST", 400, message, param);
+  }
+}
+
+export class ModelNotFoundError extends InfergateError {
+  override readonly name = "ModelNotFoundError";
+  constructor(id: string, known: readonly string[]) {
+    super("IG_MODEL_NOT_FOUND", 404, `unknown model '${id}' (known: ${known.join(", ") || "none"})`, "model");
+  }
+}
+
+export class UnknownPrecisionError extends InfergateError {
+  override readonly name = "UnknownPrecisionError";
+  constructor(modelId: string, precision: string, known: readonly string[]) {
+    super(
+      "IG_UNKNOWN_PRECISION",
+      400,
+      `model '${modelId}' has no '${precision}' variant (variants: ${known.join(", ")})`,
+      "model",
+    );
+  }
+}
+
+export class UnsupportedTaskError extends InfergateError {
+  override readonly name = "UnsupportedTaskError";
+  constructor(modelId: string, task: string) {
+    super("IG_UNSUPPORTED_TASK", 400, `model '${modelId}' cannot ${task}`, "model");
+  }
+}
+
+export class PromptTooLongError extends InfergateError {
+  override readonly name = "PromptTooLongError";
+  constructor(promptTokens: number, maxTokens: number, contextSize: number) {
+    super(
+      "IG_PROMPT_TOO_LONG",
+      400,
+      `prompt (${promptTokens} tokens) plus max_tokens (${maxTokens}) exceeds the context size (${contextSize} tokens)`,
+      "prompt",
+    );
+  }
+}
+
+export class ModelLoadError extends InfergateError {
+  override readonly name = "ModelLoadError";
+  constructor(source: string, reason: string, options?: ErrorOptions) {
+    super("IG_MODEL_LOAD_FAILED", 500, `cannot load model file ${source}: ${reason}`, undefined, options);
+  }
+}
+
+export class RequestAbortedError extends InfergateError {
+  override readonly name = "RequestAbortedError";
+  constructor() {
+    super("IG_ABORTED", 499, "request aborted");
+  }
+}

@@ -1,0 +1,58 @@
+/** Shared value types. Everything else depends inward on these; they depend on nothing. */
+
+export const TASKS = ["generate", "embed", "classify"] as const;
+export type Task = (typeof TASKS)[number];
+
+/** GGUF weight types llama.cpp loads, named as in GGUF file names. */
+export const GGUF_PRECISIONS = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0"] as const;
+/** ONNX dtypes as transformers.js names them (`fp32` → model.onnx, `int8` → model_int8.onnx, ...). */
+export const ONNX_PRECISIONS = ["fp32", "fp16", "int8", "uint8", "q8", "q4", "q4f16"] as const;
+export type Precision = (typeof GGUF_PRECISIONS)[number] | (typeof ONNX_PRECISIONS)[number];
+
+export interface GenerateRequest {
+  /** Raw completion prompt; the engine adds BOS where the model wants it. */
+  prompt: string;
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  /** Generation stops before any of these strings; the stop string itself is not returned. */
+  stop?: readonly string[];
+}
+
+export type FinishReason = "stop" | "length";
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/**
+ * One step of a streamed generation. `at` is `performance.now()` when the chunk was produced, so timings
+ * (TTFT, ITL, chunk gaps) are measured where the tokens appear, not where a consumer happens to read them.
+ * The last chunk carries `done`.
+ */
+export interface GenerateChunk {
+  text: string;
+  tokenIds: readonly number[];
+  at: number;
+  done?: { usage: Usage; finishReason: FinishReason };
+}
+
+export interface ClassifyResult {
+  label: string;
+  score: number;
+  /** Probability of every label, summing to 1. */
+  scores: Readonly<Record<string, number>>;
+}
+
+export interface MemoryReport {
+  /** Bytes of model weights held by the runtime. */
+  weightsBytes: number;
+  /** Bytes of per-request state (KV cache) the runtime allocated. */
+  stateBytes: number;
+  /** Bytes of accelerator memory in use, 0 on CPU. */
+  vramBytes: number;
+}

@@ -1,0 +1,57 @@
+import { InvalidRequestError } from "./errors.js";
+import type { GenerateRequest } from "./types.js";
+
+/** Bounds every engine relies on; the wire-format schemas at the server edge map onto these. */
+export const GENERATE_LIMITS = {
+  maxPromptChars: 1_000_000,
+  maxTokens: 32_768,
+  maxTemperature: 2,
+  maxStopStrings: 4,
+  maxStopChars: 256,
+} as const;
+
+export function validateGenerateRequest(request: GenerateRequest): void {
+  const { prompt, maxTokens, temperature, topP, topK, seed, stop } = request;
+  if (typeof prompt !== "string" || prompt.length === 0)
+    throw new InvalidRequestError("prompt is empty", "prompt");
+  if (prompt.length > GENERATE_LIMITS.maxPromptChars) {
+    throw new InvalidRequestError(
+      `prompt is longer than ${GENERATE_LIMITS.maxPromptChars} characters`,
+      "prompt",
+    );
+  }
+  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > GENERATE_LIMITS.maxTokens) {
+    throw new InvalidRequestError(
+      `max_tokens must be an integer from 1 to ${GENERATE_LIMITS.maxTokens}, got ${maxTokens}`,
+      "max_tokens",
+    );
+  }
+  if (!Number.isFinite(temperature) || temperature < 0 || temperature > GENERATE_LIMITS.maxTemperature) {
+    throw new InvalidRequestError(
+      `temperature must be from 0 to ${GENERATE_LIMITS.maxTemperature}, got ${temperature}`,
+      "temperature",
+    );
+  }
+  if (topP !== undefined && !(topP > 0 && topP <= 1)) {
+    throw new InvalidRequestError(`top_p must be in (0, 1], got ${topP}`, "top_p");
+  }
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) {
+    throw new InvalidRequestError(`top_k must be a non-negative integer, got ${topK}`, "top_k");
+  }
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
+    throw new InvalidRequestError(`seed must be an integer from 0 to 2^32-1, got ${seed}`, "seed");
+  }
+  if (stop !== undefined) {
+    if (stop.length > GENERATE_LIMITS.maxStopStrings) {
+      throw new InvalidRequestError(`at most ${GENERATE_LIMITS.maxStopStrings} stop strings`, "stop");
+    }
+    for (const s of stop) {
+      if (typeof s !== "string" || s.length === 0 || s.length > GENERATE_LIMITS.maxStopChars) {
+        throw new InvalidRequestError(
+          `stop strings must be 1-${GENERATE_LIMITS.maxStopChars} characters`,
+          "stop",
+        );
+      }
+    }
+  }
+}

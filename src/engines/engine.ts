@@ -1,0 +1,38 @@
+import type { ModelSpec } from "../config/load-config.js";
+import type { ClassifyResult, GenerateChunk, GenerateRequest, MemoryReport } from "../core/types.js";
+import type { ModelRef } from "../models/model-registry.js";
+
+export interface LoadOptions {
+  /** Overrides the model's configured (or calibrated) CPU thread count. */
+  threads?: number;
+}
+
+/**
+ * A model variant loaded into a runtime. In-process engines and remote providers implement the same shape,
+ * so routing and bench never care where a model runs. A runtime that cannot do a task throws
+ * `UnsupportedTaskError` from that method.
+ *
+ * @example
+ * await using model = await engines.load(registry.resolve("lm-base:q8_0"));
+ * for await (const chunk of model.generate({ prompt: "Whale, n.", maxTokens: 24, temperature: 0 })) {
+ *   process.stdout.write(chunk.text);
+ * }
+ */
+export interface LoadedModel extends AsyncDisposable {
+  readonly ref: ModelRef;
+  /** What the runtime chose at load time (threads, context size, ...), for reports. */
+  readonly runtime: Readonly<Record<string, string | number | boolean>>;
+  /** Streams timed chunks; the last carries usage and finish reason. Aborting throws `RequestAbortedError`. */
+  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>;
+  /** Token ids the model sees for `text`, BOS included where the model adds one. */
+  tokenize(text: string): readonly number[];
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+  classify(texts: readonly string[]): Promise<ClassifyResult[]>;
+  memory(): Promise<MemoryReport>;
+  close(): Promise<void>;
+}
+
+/** One runtime. `S` narrows the model specs it accepts. */
+export interface Engine<S extends ModelSpec = ModelSpec> {
+  load(ref: ModelRef & { spec: S }, options?: LoadOptions): Promise<LoadedModel>;
+}

@@ -1,0 +1,79 @@
+import type { ModelSpec } from "../config/load-config.js";
+import type { ModelRef } from "../models/model-registry.js";
+import type { Engine, LoadedModel, LoadOptions } from "./engine.js";
+import { createLlamaCppEngine } from "./llamacpp/llamacpp-engine.js";
+import { createOnnxEngine } from "./onnx/onnx-engine.js";
+import { onnxWeightsFile } from "./onnx/onnx-weights-file.js";
+
+type EngineName = ModelSpec["engine"];
+
+/**
+ * The in-process runtimes, one per `engine` value in the config. Loaded models are kept per `id:precision`,
+ * so every caller shares one copy; concurrent loads of the same variant share one load.
+ *
+ * @example
+ * await using engines = createEngines();
+ * const model = await engines.load(registry.resolve("spam-encoder:int8"));
+ * const [result] = await model.classify(["WIN A FREE CRUISE"]); // {label: "spam", score: 0.99, ...}
+ */
+export interface Engines extends AsyncDisposable {
+  load(ref: ModelRef, options?: LoadOptions): Promise<LoadedModel>;
+  /** Models loaded so far (failed loads are not kept). */
+  loaded(): LoadedModel[];
+  close(): Promise<void>;
+}
+
+export function createEngines(): Engines {
+  const llamacpp = createLlamaCppEngine();
+  const runtimes: { [E in EngineName]: Engine<Extract<ModelSpec, { engine: E }>> } = {
+    llamacpp,
+    onnx: createOnnxEngine(),
+  };
+  const models = new Map<string, Promise<LoadedModel>>();
+  const settled = new Map<string, LoadedModel>();
+
+  const close = async () => {
+    const all = [...settled.values()];
+    models.clear();
+    settled.clear();
+    await Promise.all(all.map((model) => model.close()));
+    await llamacpp[Symbol.asyncDispose]();
+  };
+
+  return {
+    load(ref, options = {}) {
+      const key = `${ref.spec.id}:${ref.precision}:${options.threads ?? ""}`;
+      let model = models.get(key);
+      if (!model) {
+        const engine = runtimes[ref.spec.engine] as Engine;
+        model = engine.load(ref, options).then(
+          (loaded) => {
+            settled.set(key, loaded);
+            return loaded;
+          },
+          (error: unknown) => {
+            models.delete(key);
+            throw error;
+          },
+        );
+        models.set(key, model);
+      }
+      return model;
+    },
+    loaded: () => [...settled.values()],
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The weights file behind a variant (an ONNX variant is a directory holding one file per precision). */
+export function weightsFile(ref: ModelRef): string {
+  switch (ref.spec.engine) {
+    case "llamacpp":
+      return ref.source;
+    case "onnx":
+      return onnxWeightsFile(ref.source, ref.precision);
+    default:
+      return ref.spec satisfies never;
+  }
+}

@@ -1,0 +1,111 @@
+import {
+  type CustomBatchingPrioritizationStrategy,
+  getLlama,
+  type Llama,
+  LlamaLogLevel,
+  type LlamaModel,
+} from "node-llama-cpp";
+import type { LlamaCppModelSpec } from "../../config/load-config.js";
+import { ModelLoadError } from "../../core/errors.js";
+import type { Engine, LoadOptions } from "../engine.js";
+import { LlamaLoadedModel } from "./llama-loaded-model.js";
+import { calibrateThreads } from "./thread-calibration.js";
+
+export interface LlamaCppEngine extends Engine<LlamaCppModelSpec>, AsyncDisposable {}
+
+/**
+ * llama.cpp through node-llama-cpp. One native runtime per engine, created on first load; prebuilt binaries
+ * only (`build: "never"`), so nothing is compiled or downloaded at run time.
+ */
+export function createLlamaCppEngine(): LlamaCppEngine {
+  let llama: Promise<Llama> | undefined;
+  // llama.cpp reports why a load failed only in its log; keep the last error line for the thrown error.
+  let lastNativeError = "";
+
+  const runtime = () =>
+    (llama ??= getLlama({
+      gpu: "auto",
+      build: "never",
+      progressLogs: false,
+      // 0: our per-context thread count is used as is, not capped by a shared budget.
+      maxThreads: 0,
+      logLevel: LlamaLogLevel.error,
+      logger: (level, message) => {
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) lastNativeError = message.trim();
+        if (process.env.INFERGATE_DEBUG) process.stderr.write(`[llama.cpp] ${message}\n`);
+      },
+    }));
+
+  return {
+    async load(ref, options: LoadOptions = {}) {
+      const llamaInstance = await runtime();
+      const started = performance.now();
+      let model: LlamaModel;
+      try {
+        lastNativeError = "";
+        model = await llamaInstance.loadModel({ modelPath: ref.source });
+      } catch (error) {
+        const reason =
+          (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : lastNativeError;
+        throw new ModelLoadError(ref.source, reason || (error as Error).message, { cause: error });
+      }
+      try {
+        const loadMs = performance.now() - started;
+        const { spec } = ref;
+        const calibration =
+          options.threads === undefined && spec.threads === "auto"
+            ? await calibrateThreads(model, ref.source, llamaInstance.cpuMathCores)
+            : undefined;
+        const threads =
+          options.threads ?? (spec.threads === "auto" ? calibration?.threads : spec.threads) ?? 1;
+        const context = await model.createContext({
+          contextSize: spec.context_size,
+          sequences: spec.parallel,
+          threads,
+          ...(spec.batch_invariant && { batching: { itemPrioritizationStrategy: oneSequencePerBatch } }),
+        });
+        const state = await model.fileInsights.estimateContextResourceRequirements({
+          contextSize: context.contextSize,
+          sequences: spec.parallel,
+          modelGpuLayers: model.gpuLayers,
+          includeGraphOverhead: false,
+        });
+        return new LlamaLoadedModel(
+          ref,
+          {
+            engine: "llamacpp",
+            gpu: llamaInstance.gpu === false ? "none" : llamaInstance.gpu,
+            threads,
+            threads_source: options.threads !== undefined ? "option" : calibration ? "calibrated" : "config",
+            ...(calibration && {
+              calibration_ms: calibration.tookMs,
+              calibration_cached: calibration.cached,
+            }),
+            context_size: context.contextSize,
+            parallel: spec.parallel,
+            batch_invariant: spec.batch_invariant,
+            load_ms: Math.round(loadMs),
+          },
+          llamaInstance,
+          model,
+          context,
+          state.cpuRam + state.gpuVram,
+        );
+      } catch (error) {
+        await model.dispose();
+        throw error;
+      }
+    },
+
+    async [Symbol.asyncDispose]() {
+      if (llama) await (await llama).dispose();
+      llama = undefined;
+    },
+  };
+}
+
+/** Each llama.cpp decode call carries one sequence's tokens, oldest first; see `batch_invariant`. */
+const oneSequencePerBatch: CustomBatchingPrioritizationStrategy = ({ items, size }) => {
+  const [item] = items;
+  return item ? [{ item, processAmount: Math.min(size, item.tokens.length) }] : [];
+};

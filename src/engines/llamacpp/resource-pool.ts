@@ -1,0 +1,54 @@
+import { RequestAbortedError } from "../../core/errors.js";
+
+interface Waiter<T> {
+  resolve(item: T): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A fixed set of interchangeable resources (here: context sequences) handed out first come, first served.
+ * A waiter whose signal aborts leaves the queue with `RequestAbortedError`.
+ */
+export class ResourcePool<T> {
+  readonly #free: T[];
+  readonly #waiters: Waiter<T>[] = [];
+
+  constructor(items: readonly T[]) {
+    this.#free = [...items];
+  }
+
+  get available(): number {
+    return this.#free.length;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  acquire(signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(new RequestAbortedError());
+    const item = this.#free.pop();
+    if (item !== undefined) return Promise.resolve(item);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        reject(new RequestAbortedError());
+      };
+      const waiter: Waiter<T> = {
+        resolve: (item) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(item);
+        },
+        reject,
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  release(item: T): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(item);
+    else this.#free.push(item);
+  }
+}

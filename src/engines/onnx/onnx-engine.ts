@@ -1,0 +1,48 @@
+import { stat } from "node:fs/promises";
+import { AutoModel, AutoTokenizer, env } from "@huggingface/transformers";
+import type { OnnxModelSpec } from "../../config/load-config.js";
+import { ModelLoadError } from "../../core/errors.js";
+import type { Engine } from "../engine.js";
+import { OnnxLoadedModel } from "./onnx-loaded-model.js";
+import { onnxWeightsFile } from "./onnx-weights-file.js";
+
+/**
+ * ONNX encoders through transformers.js on ONNX Runtime, strictly offline: model ids are absolute local
+ * directories (transformers.js layout), and nothing is ever fetched from a hub.
+ */
+export function createOnnxEngine(): Engine<OnnxModelSpec> {
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  // Variant sources are absolute paths; joined onto "/" they stay what they are.
+  env.localModelPath = "/";
+
+  return {
+    async load(ref) {
+      const started = performance.now();
+      const file = onnxWeightsFile(ref.source, ref.precision);
+      try {
+        const [tokenizer, model, weights] = await Promise.all([
+          AutoTokenizer.from_pretrained(ref.source),
+          AutoModel.from_pretrained(ref.source, { dtype: ref.precision as "fp32", device: "cpu" }),
+          stat(file),
+        ]);
+        return new OnnxLoadedModel(
+          ref,
+          {
+            engine: "onnx",
+            batch_size: ref.spec.batch_size,
+            max_length: ref.spec.max_length,
+            load_ms: Math.round(performance.now() - started),
+          },
+          tokenizer,
+          model,
+          weights.size,
+        );
+      } catch (error) {
+        const reason =
+          (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
+        throw new ModelLoadError(file, reason, { cause: error });
+      }
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from "@huggingface/transformers";
+import type { OnnxModelSpec } from "../../config/load-config.js";
+import { InvalidRequestError, UnsupportedTaskError } from "../../core/errors.js";
+import type { ClassifyResult, GenerateChunk, MemoryReport } from "../../core/types.js";
+import type { ModelRef } from "../../models/model-registry.js";
+import type { LoadedModel } from "../engine.js";
+
+const MAX_TEXTS_PER_CALL = 4096;
+
+/**
+ * An encoder that classifies (softmax over its `logits` head) and embeds (mean of `last_hidden_state` over the
+ * attention mask, L2-normalized). Inputs are sorted by length before batching so a batch pads little.
+ */
+export class OnnxLoadedModel implements LoadedModel {
+  readonly #labels: readonly string[];
+
+  constructor(
+    readonly ref: ModelRef & { spec: OnnxModelSpec },
+    readonly runtime: Readonly<Record<string, string | number | boolean>>,
+    private readonly tokenizer: PreTrainedTokenizer,
+    private readonly model: PreTrainedModel,
+    private readonly weightsBytes: number,
+  ) {
+    const id2label = (model.config as { id2label?: Record<string, string> }).id2label ?? {};
+    this.#labels = Object.keys(id2label)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((key) => id2label[key] ?? key);
+  }
+
+  // biome-ignore lint/correctness/useYield: an encoder cannot generate; the error is the whole stream.
+  async *generate(): AsyncIterable<GenerateChunk> {
+    throw new UnsupportedTaskError(this.ref.spec.id, "generate");
+  }
+
+  tokenize(text: string): readonly number[] {
+    return this.tokenizer.encode(text);
+  }
+
+  classify(texts: readonly string[]): Promise<ClassifyResult[]> {
+    if (this.#labels.length === 0)
+      return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "classify"));
+    return this.#forward(texts, (outputs, row) => {
+      const logits = rowOf(outputs.logits, row, "logits");
+      const probabilities = softmax(logits);
+      let best = 0;
+      for (let i = 1; i < probabilities.length; i++)
+        if ((probabilities[i] ?? 0) > (probabilities[best] ?? 0)) best = i;
+      const scores: Record<string, number> = {};
+      probabilities.forEach((p, i) => {
+        scores[this.#labels[i] ?? String(i)] = p;
+      });
+      return { label: this.#labels[best] ?? String(best), score: probabilities[best] ?? 0, scores };
+    });
+  }
+
+  embed(texts: readonly string[]): Promise<Float32Array[]> {
+    return this.#forward(texts, (outputs, row, mask) => meanPool(outputs.last_hidden_state, row, mask));
+  }
+
+  async memory(): Promise<MemoryReport> {
+    return { weightsBytes: this.weightsBytes, stateBytes: 0, vramBytes: 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.model.dispose();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #forward<R>(
+    texts: readonly string[],
+    pick: (outputs: Record<string, Tensor | undefined>, row: number, mask: Tensor) => R,
+  ): Promise<R[]> {
+    validateTexts(texts);
+    const order = texts
+      .map((_, index) => index)
+      .sort((a, b) => (texts[a]?.length ?? 0) - (texts[b]?.length ?? 0));
+    const results = new Array<R>(texts.length);
+    const { batch_size: batchSize, max_length: maxLength } = this.ref.spec;
+    for (let start = 0; start < order.length; start += batchSize) {
+      const indices = order.slice(start, start + batchSize);
+      const inputs = this.tokenizer(
+        indices.map((index) => texts[index] ?? ""),
+        { padding: true, truncation: true, max_length: maxLength },
+      ) as Record<string, Tensor>;
+      const outputs = (await this.model(inputs)) as Record<string, Tensor | undefined>;
+      const mask = inputs.attention_mask;
+      if (!mask) throw new Error("tokenizer returned no attention_mask");
+      indices.forEach((index, row) => {
+        results[index] = pick(outputs, row, mask);
+      });
+    }
+    return results;
+  }
+}
+
+function validateTexts(texts: readonly string[]): void {
+  if (!Array.isArray(texts) || texts.length === 0) throw new InvalidRequestError("input is empty", "input");
+  if (texts.length > MAX_TEXTS_PER_CALL) {
+    throw new InvalidRequestError(`at most ${MAX_TEXTS_PER_CALL} inputs per call`, "input");
+  }
+  texts.forEach((text, index) => {
+    if (typeof text !== "string" || text.length === 0) {
+      throw new InvalidRequestError(`input[${index}] must be a non-empty string`, "input");
+    }
+  });
+}
+
+function rowOf(tensor: Tensor | undefined, row: number, name: string): Float32Array {
+  if (!tensor) throw new Error(`model has no '${name}' output`);
+  const width = tensor.dims.at(-1) ?? 0;
+  return (tensor.data as Float32Array).subarray(row * width, (row + 1) * width);
+}
+
+function softmax(logits: Float32Array): number[] {
+  const max = Math.max(...logits);
+  const exps = Array.from(logits, (value) => Math.exp(value - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((value) => value / sum);
+}
+
+function meanPool(hidden: Tensor | undefined, row: number, mask: Tensor): Float32Array {
+  if (!hidden) throw new Error("model has no 'last_hidden_state' output");
+  const [, seqLength = 0, width = 0] = hidden.dims;
+  const data = hidden.data as Float32Array;
+  const maskData = mask.data as BigInt64Array;
+  const sum = new Float32Array(width);
+  let count = 0;
+  for (let t = 0; t < seqLength; t++) {
+    if (maskData[row * seqLength + t] === 0n) continue;
+    count++;
+    const offset = (row * seqLength + t) * width;
+    for (let d = 0; d < width; d++) sum[d] = (sum[d] ?? 0) + (data[offset + d] ?? 0);
+  }
+  let norm = 0;
+  for (let d = 0; d < width; d++) {
+    sum[d] = (sum[d] ?? 0) / Math.max(count, 1);
+    norm += (sum[d] ?? 0) ** 2;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (let d = 0; d < width; d++) sum[d] = (sum[d] ?? 0) / norm;
+  return sum;
+}

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { parseConfig } from "../../../src/config/load-config.js";
+import { RequestAbortedError } from "../../../src/core/errors.js";
+import type { LoadedModel } from "../../../src/engines/engine.js";
+import { createEngines } from "../../../src/engines/engines.js";
+import { ModelRegistry } from "../../../src/models/model-registry.js";
+import { type Collected, collect, defaultRegistry, repoRoot } from "../../helpers.js";
+
+const PROMPTS = [
+  "The President said",
+  "Whale, n.",
+  "It was a dark night and",
+  "Subject: Re: your order",
+  "The Congress of the United States",
+  "Call me Ishmael.",
+  "Dictionary, n.",
+  "In the year of our Lord",
+];
+
+describe("continuous batching: 8 concurrent greedy generations on one loaded model", async () => {
+  const registry = await defaultRegistry();
+  const engines = createEngines();
+  let model: LoadedModel;
+  before(async () => {
+    model = await engines.load(registry.resolve("lm-base:q8_0"));
+  });
+  after(() => engines.close());
+
+  test("all complete, interleaved in shared batches", async () => {
+    assert.equal(model.runtime.parallel, 8);
+    const results = await Promise.all(
+      PROMPTS.map((prompt) => collect(model.generate({ prompt, maxTokens: 48, temperature: 0 }))),
+    );
+    for (const result of results) assert.equal(result.done.usage.completionTokens, 48);
+    assertInterleaved(results);
+  });
+
+  test("stop strings end the text before the stop string, split across tokens or not", async () => {
+    const full = await collect(
+      model.generate({ prompt: "The President said", maxTokens: 24, temperature: 0 }),
+    );
+    // ": The President of the United States, in the first year, ..."
+    const stop = "United States";
+    assert.ok(full.text.includes(stop));
+    const cut = await collect(
+      model.generate({ prompt: "The President said", maxTokens: 24, temperature: 0, stop: [stop] }),
+    );
+    assert.equal(cut.text, full.text.slice(0, full.text.indexOf(stop)));
+    assert.equal(cut.done.finishReason, "stop");
+    assert.ok(cut.done.usage.completionTokens < 24);
+  });
+
+  test("sampling with a seed is reproducible, and differs from greedy", async () => {
+    const sampled = { prompt: "Whale, n.", maxTokens: 32, temperature: 1.2, topK: 50, topP: 0.95, seed: 42 };
+    const first = await collect(model.generate(sampled));
+    const second = await collect(model.generate(sampled));
+    const greedy = await collect(model.generate({ ...sampled, temperature: 0 }));
+    assert.deepEqual(first.tokenIds, second.tokenIds);
+    assert.notDeepEqual(first.tokenIds, greedy.tokenIds);
+  });
+
+  test("a consumer that stops reading early frees its sequence", async () => {
+    for (let i = 0; i < 12; i++) {
+      for await (const chunk of model.generate({
+        prompt: PROMPTS[i % 8] ?? "",
+        maxTokens: 200,
+        temperature: 0,
+      })) {
+        if (chunk.text) break;
+      }
+    }
+    // 12 early exits on 8 sequences: had any leaked, this would wait forever.
+    const result = await collect(model.generate({ prompt: "Whale, n.", maxTokens: 4, temperature: 0 }));
+    assert.equal(result.done.usage.completionTokens, 4);
+  });
+});
+
+describe("batch-invariant mode: 8 concurrent greedy generations", async () => {
+  const registry = singleModelRegistry({ parallel: 8, batch_invariant: true });
+  const engines = createEngines();
+  after(() => engines.close());
+
+  test("each equals its solo output, token for token", async () => {
+    const model = await engines.load(registry.resolve("one"));
+    const request = (prompt: string) => ({ prompt, maxTokens: 64, temperature: 0 });
+    const solo: number[][] = [];
+    for (const prompt of PROMPTS) solo.push((await collect(model.generate(request(prompt)))).tokenIds);
+    const together = await Promise.all(PROMPTS.map((prompt) => collect(model.generate(request(prompt)))));
+    assert.deepEqual(
+      together.map((result) => result.tokenIds),
+      solo,
+    );
+    assertInterleaved(together);
+  });
+});
+
+describe("cancellation", async () => {
+  // One sequence, so the request after the abort must reuse the very sequence that was aborted.
+  const registry = singleModelRegistry({ parallel: 1 });
+  const engines = createEngines();
+  after(() => engines.close());
+
+  test("an abort stops the generation within 50 ms and the sequence serves the next request", async () => {
+    const model = await engines.load(registry.resolve("one"));
+    const solo = await collect(model.generate({ prompt: "Whale, n.", maxTokens: 32, temperature: 0 }));
+    const controller = new AbortController();
+    let tokens = 0;
+    let abortedAt = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of model.generate(
+          { prompt: "The President said", maxTokens: 2000, temperature: 0 },
+          controller.signal,
+        )) {
+          tokens += chunk.tokenIds.length;
+          if (tokens >= 10 && abortedAt === 0) {
+            // Abort from outside the loop, as a timer or a disconnecting client would.
+            setTimeout(() => {
+              abortedAt = performance.now();
+              controller.abort();
+            }, 0);
+          }
+        }
+      })(),
+      RequestAbortedError,
+    );
+    const stoppedAfter = performance.now() - abortedAt;
+    assert.ok(stoppedAfter < 50, `took ${stoppedAfter.toFixed(1)} ms to stop`);
+    assert.ok(tokens < 1000, `generated ${tokens} tokens`);
+    const next = await collect(model.generate({ prompt: "Whale, n.", maxTokens: 32, temperature: 0 }));
+    assert.deepEqual(next.tokenIds, solo.tokenIds);
+  });
+
+  test("a request waiting for a busy sequence leaves the queue when aborted", async () => {
+    const model = await engines.load(registry.resolve("one"));
+    const busy = collect(model.generate({ prompt: "Whale, n.", maxTokens: 400, temperature: 0 }));
+    const controller = new AbortController();
+    const waiting = collect(
+      model.generate({ prompt: "Whale, n.", maxTokens: 4, temperature: 0 }, controller.signal),
+    );
+    controller.abort();
+    await assert.rejects(waiting, RequestAbortedError);
+    assert.equal((await busy).done.usage.completionTokens, 400);
+  });
+});
+
+function singleModelRegistry(options: Record<string, unknown>): ModelRegistry {
+  const model = {
+    id: "one",
+    task: "generate",
+    engine: "llamacpp",
+    variants: { q8_0: "models/lm-base-q8_0.gguf" },
+  };
+  return new ModelRegistry(parseConfig({ models: [{ ...model, ...options }] }, repoRoot, "test"));
+}
+
+/** Every stream's first token arrived before any stream finished: they ran together, not one after another. */
+function assertInterleaved(results: readonly Collected[]): void {
+  const lastFirstToken = Math.max(
+    ...results.map((result) => result.chunks[0]?.at ?? Number.POSITIVE_INFINITY),
+  );
+  const firstFinish = Math.min(...results.map((result) => result.chunks.at(-1)?.at ?? 0));
+  assert.ok(lastFirstToken < firstFinish, "streams ran one after another");
+}

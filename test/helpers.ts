@@ -1,0 +1,45 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "../src/config/load-config.js";
+import type { GenerateChunk } from "../src/core/types.js";
+import { ModelRegistry } from "../src/models/model-registry.js";
+
+export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+/** The read-only shared data beside the checkout (CI lays it out the same way). */
+export const sharedData = fileURLToPath(new URL("../../shared/data/", import.meta.url));
+
+export async function defaultRegistry(): Promise<ModelRegistry> {
+  return new ModelRegistry(await loadConfig());
+}
+
+export interface Collected {
+  text: string;
+  tokenIds: number[];
+  chunks: GenerateChunk[];
+  done: NonNullable<GenerateChunk["done"]>;
+}
+
+export async function collect(stream: AsyncIterable<GenerateChunk>): Promise<Collected> {
+  const chunks: GenerateChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  const done = chunks.at(-1)?.done;
+  if (!done) throw new Error("stream ended without a final chunk");
+  return {
+    text: chunks.map((chunk) => chunk.text).join(""),
+    tokenIds: chunks.flatMap((chunk) => [...chunk.tokenIds]),
+    chunks,
+    done,
+  };
+}
+
+export interface LabelledText {
+  text: string;
+  label: string;
+}
+
+export function readSpamDev(): LabelledText[] {
+  return readFileSync(`${sharedData}spam_dev.jsonl`, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as LabelledText);
+}
