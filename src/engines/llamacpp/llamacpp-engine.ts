@@ -1,3 +1,4 @@
+import { setTimeout } from "node:timers/promises";
 import {
   type CustomBatchingPrioritizationStrategy,
   getLlama,
@@ -19,8 +20,8 @@ export interface LlamaCppEngine extends Engine<LlamaCppModelSpec>, AsyncDisposab
  */
 export function createLlamaCppEngine(): LlamaCppEngine {
   let llama: Promise<Llama> | undefined;
-  // llama.cpp reports why a load failed only in its log; keep the last error line for the thrown error.
-  let lastNativeError = "";
+  // llama.cpp says why a load failed only in its log; keep the error lines for the thrown error.
+  let nativeErrors: string[] = [];
 
   const runtime = () =>
     (llama ??= getLlama({
@@ -31,7 +32,7 @@ export function createLlamaCppEngine(): LlamaCppEngine {
       maxThreads: 0,
       logLevel: LlamaLogLevel.error,
       logger: (level, message) => {
-        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) lastNativeError = message.trim();
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) nativeErrors.push(message.trim());
         if (process.env.INFERGATE_DEBUG) process.stderr.write(`[llama.cpp] ${message}\n`);
       },
     }));
@@ -42,12 +43,12 @@ export function createLlamaCppEngine(): LlamaCppEngine {
       const started = performance.now();
       let model: LlamaModel;
       try {
-        lastNativeError = "";
+        nativeErrors = [];
         model = await llamaInstance.loadModel({ modelPath: ref.source });
       } catch (error) {
-        const reason =
-          (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : lastNativeError;
-        throw new ModelLoadError(ref.source, reason || (error as Error).message, { cause: error });
+        // llama.cpp's log lines reach us through the event loop, possibly after the rejection.
+        await setTimeout(20);
+        throw new ModelLoadError(ref.source, loadFailureReason(error, nativeErrors), { cause: error });
       }
       try {
         const loadMs = performance.now() - started;
@@ -109,3 +110,13 @@ const oneSequencePerBatch: CustomBatchingPrioritizationStrategy = ({ items, size
   const [item] = items;
   return item ? [{ item, processAmount: Math.min(size, item.tokens.length) }] : [];
 };
+
+/** The most specific reason at hand: a missing file, what node-llama-cpp found, else what llama.cpp logged. */
+function loadFailureReason(error: unknown, nativeErrors: readonly string[]): string {
+  if ((error as NodeJS.ErrnoException).code === "ENOENT") return "file not found";
+  const message = (error as Error).message;
+  const specific = nativeErrors.filter((line) => !/failed to load model$/i.test(line));
+  if (/^failed to load model$/i.test(message) && specific.length > 0)
+    return [...new Set(specific)].join("; ");
+  return message;
+}

@@ -21,6 +21,9 @@ export class OnnxLoadedModel implements LoadedModel {
     private readonly model: PreTrainedModel,
     private readonly weightsBytes: number,
   ) {
+    // Encoders with learned absolute positions must be padded on the right; LLaMA-style tokenizers
+    // (this vocabulary's) default to the left, which shifts every position of a shorter text.
+    tokenizer.padding_side = "right";
     const id2label = (model.config as { id2label?: Record<string, string> }).id2label ?? {};
     this.#labels = Object.keys(id2label)
       .sort((a, b) => Number(a) - Number(b))
