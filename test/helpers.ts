@@ -5,8 +5,8 @@ import type { GenerateChunk } from "../src/core/types.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
 
 export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
-/** The read-only shared data beside the checkout (CI lays it out the same way). */
-export const sharedData = fileURLToPath(new URL("../../shared/data/", import.meta.url));
+/** Labelled data bundled with the project (copied from the model build). */
+export const bundledData = fileURLToPath(new URL("../data/", import.meta.url));
 
 export async function defaultRegistry(): Promise<ModelRegistry> {
   return new ModelRegistry(await loadConfig());
@@ -38,7 +38,7 @@ export interface LabelledText {
 }
 
 export function readSpamDev(): LabelledText[] {
-  return readFileSync(`${sharedData}spam_dev.jsonl`, "utf8")
+  return readFileSync(`${bundledData}spam_dev.jsonl`, "utf8")
     .trim()
     .split("\n")
     .map((line) => JSON.parse(line) as LabelledText);
