@@ -118,6 +118,14 @@ describe("infergate CLI", () => {
     assert.equal(embedded[0].embedding.length, 192);
   });
 
+  test("a reader that closes the pipe early (| head) is not an error", () => {
+    const command = `node --import tsx ${entry} classify --input data/spam_dev.jsonl | head -n 1; exit \${PIPESTATUS[0]}`;
+    const result = spawnSync("bash", ["-c", command], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^(ham|spam)\t[\d.]+\n$/);
+    assert.equal(result.stderr, "");
+  });
+
   test("bad input: one line on stderr naming the problem, exit code 2", () => {
     const badConfig = join(work, "bad.yaml");
     writeFileSync(
