@@ -3,13 +3,14 @@
  * measured side by side in one process (alternating rounds, same threads, same context shape), plus load time,
  * RSS and what thread calibration chose.
  *
- *   npm run bench:engine [-- --rounds 7 --tokens 128]
+ *   npm run bench:engine [-- --rounds 15 --tokens 256]
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { getLlama, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
+import samplePrompts from "../data/sample-prompts.json" with { type: "json" };
 import { loadConfig } from "../src/config/load-config.js";
 import type { GenerateChunk } from "../src/core/types.js";
 import { createEngines } from "../src/engines/engines.js";
@@ -17,20 +18,11 @@ import { ModelRegistry } from "../src/models/model-registry.js";
 import { median, writeResults } from "./bench-output.js";
 
 const { values } = parseArgs({
-  options: { rounds: { type: "string", default: "7" }, tokens: { type: "string", default: "128" } },
+  options: { rounds: { type: "string", default: "15" }, tokens: { type: "string", default: "256" } },
 });
 const rounds = Number(values.rounds);
 const tokens = Number(values.tokens);
-const PROMPTS = [
-  "The President said",
-  "Whale, n.",
-  "It was a dark night and",
-  "Subject: Re: your order",
-  "The Congress of the United States",
-  "Call me Ishmael.",
-  "Dictionary, n.",
-  "In the year of our Lord",
-];
+const PROMPTS: string[] = samplePrompts;
 
 // A fresh calibration cache, so the calibration cost is measured rather than read back.
 process.env.INFERGATE_CACHE_DIR = mkdtempSync(join(tmpdir(), "infergate-bench-"));

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import samplePrompts from "../../../data/sample-prompts.json" with { type: "json" };
 import { parseConfig } from "../../../src/config/load-config.js";
 import { RequestAbortedError } from "../../../src/core/errors.js";
 import type { LoadedModel } from "../../../src/engines/engine.js";
@@ -7,16 +9,7 @@ import { createEngines } from "../../../src/engines/engines.js";
 import { ModelRegistry } from "../../../src/models/model-registry.js";
 import { type Collected, collect, defaultRegistry, repoRoot } from "../../helpers.js";
 
-const PROMPTS = [
-  "The President said",
-  "Whale, n.",
-  "It was a dark night and",
-  "Subject: Re: your order",
-  "The Congress of the United States",
-  "Call me Ishmael.",
-  "Dictionary, n.",
-  "In the year of our Lord",
-];
+const PROMPTS: string[] = samplePrompts;
 
 describe("continuous batching: 8 concurrent greedy generations on one loaded model", async () => {
   const registry = await defaultRegistry();
@@ -58,6 +51,23 @@ describe("continuous batching: 8 concurrent greedy generations on one loaded mod
     const greedy = await collect(model.generate({ ...sampled, temperature: 0 }));
     assert.deepEqual(first.tokenIds, second.tokenIds);
     assert.notDeepEqual(first.tokenIds, greedy.tokenIds);
+  });
+
+  test("embeddings: one vector per text, model width, deterministic; memory report", async () => {
+    const [a, b, again] = await model.embed(["Whale, n.", "The President said", "Whale, n."]);
+    assert.equal(a?.length, 384);
+    assert.ok(a?.every(Number.isFinite));
+    assert.deepEqual(again, a);
+    assert.notDeepEqual(b, a);
+    const memory = await model.memory();
+    const fileBytes = statSync(model.ref.source).size;
+    assert.ok(
+      Math.abs(memory.weightsBytes - fileBytes) / fileBytes < 0.05,
+      `${memory.weightsBytes} vs ${fileBytes}`,
+    );
+    // 8 sequences x 2048 tokens x 6 layers x (K+V) x 2 KV heads x 64 dims x 2 bytes (f16) = 50.3 MB
+    assert.ok(memory.stateBytes >= 50_000_000 && memory.stateBytes < 80_000_000, `${memory.stateBytes}`);
+    assert.equal(memory.vramBytes, 0);
   });
 
   test("a consumer that stops reading early frees its sequence", async () => {
