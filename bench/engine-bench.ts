@@ -5,7 +5,7 @@
  *
  *   npm run bench:engine [-- --rounds 15 --tokens 256]
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -99,6 +99,9 @@ const figures = {
   calibration: {
     chosen_threads: threads,
     took_ms: model.runtime.calibration_ms,
+    tokens_per_s_by_threads: Object.values(
+      JSON.parse(readFileSync(join(process.env.INFERGATE_CACHE_DIR, "thread-calibration.json"), "utf8")),
+    )[0],
     cores: llama.cpuMathCores,
   },
   single_stream_tokens_per_s: { engine: median(samples.engineSingle), raw: median(samples.rawSingle) },
@@ -129,7 +132,7 @@ console.log(
   `  8 parallel      engine ${figures.parallel_8_tokens_per_s.engine.toFixed(0)} tok/s   raw ${figures.parallel_8_tokens_per_s.raw.toFixed(0)} tok/s   (${pct(figures.engine_vs_raw.parallel_8)})`,
 );
 console.log(
-  `  load            model file ${model.runtime.load_ms} ms; engine total ${figures.load_ms.engine_total_including_calibration} ms incl. calibration ${model.runtime.calibration_ms} ms (chose ${threads} of ${llama.cpuMathCores} cores)`,
+  `  load            model file ${model.runtime.load_ms} ms; engine total ${figures.load_ms.engine_total_including_calibration} ms incl. calibration ${model.runtime.calibration_ms} ms (chose ${threads} of ${llama.cpuMathCores} cores: ${JSON.stringify(figures.calibration.tokens_per_s_by_threads)})`,
 );
 console.log(
   `  RSS             ${(rssBefore / 1e6).toFixed(0)} MB before, ${(rssLoaded / 1e6).toFixed(0)} MB with the model loaded`,
