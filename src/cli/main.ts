@@ -4,6 +4,7 @@ import { ConfigError, InfergateError } from "../core/errors.js";
 import { registerEncoderCommands } from "./encoder-commands.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelsCommand } from "./models-command.js";
+import { registerServeCommand } from "./serve-command.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerModelsCommand(program);
   registerGenerateCommand(program);
   registerEncoderCommands(program);
+  registerServeCommand(program);
 
   try {
     await program.parseAsync(argv, { from: "user" });

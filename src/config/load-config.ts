@@ -6,7 +6,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import type { Precision, Task } from "../core/types.js";
-import { configSchema, type ModelConfig } from "./schema.js";
+import { configSchema, type ModelConfig, type ServerConfig } from "./schema.js";
 
 /** A model as the rest of the program sees it: variant paths absolute, a default precision always set. */
 export type ModelSpec = ModelConfig & { default_precision: Precision };
@@ -16,6 +16,7 @@ export interface InfergateConfig {
   source: string;
   models: readonly ModelSpec[];
   defaults: Partial<Record<Task, string>>;
+  server: ServerConfig;
 }
 
 /** The config that registers the bundled models; used when no `--config` is given. */
@@ -71,7 +72,7 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     if (!seen.has(id)) problems.push(`defaults.${task}: unknown model '${id}'`);
   }
   if (problems.length > 0) throw new ConfigError(`config ${source}: ${problems.join("; ")}`, problems[0]);
-  return { source, models, defaults: parsed.data.defaults };
+  return { source, models, defaults: parsed.data.defaults, server: parsed.data.server };
 }
 
 function configError(source: string, issues: readonly z.core.$ZodIssue[], raw: unknown): ConfigError {

@@ -59,9 +59,32 @@ const onnxModel = z
 
 export const modelConfigSchema = z.discriminatedUnion("engine", [llamaCppModel, onnxModel]);
 
+/** `infergate serve`: where it listens and the bounds every request is held to. */
+const serverSchema = z
+  .object({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.int().min(0).max(65_535).default(8080),
+    /** Env var holding comma-separated API keys. Required unless the server listens on loopback only. */
+    api_keys_env: z.string().min(1).default("INFERGATE_API_KEYS"),
+    max_body_bytes: z
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    max_prompt_chars: z.int().min(1).max(1_000_000).default(100_000),
+    max_tokens: z.int().min(1).max(32_768).default(4096),
+    /** Requests a model may hold waiting for a free slot before new ones get 429. */
+    max_queue_per_model: z.int().min(0).max(100_000).default(64),
+    request_timeout_ms: z.int().min(100).max(3_600_000).default(120_000),
+    /** How long SIGTERM waits for in-flight requests before closing them. */
+    drain_timeout_ms: z.int().min(0).max(600_000).default(30_000),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     models: z.array(modelConfigSchema).min(1),
+    server: serverSchema.default(serverSchema.parse({})),
     /** Which model a command uses for each task when `--model` is not given. */
     defaults: z.partialRecord(z.enum(TASKS), modelId).default({}),
   })
@@ -72,3 +95,4 @@ export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type LlamaCppModelConfig = Extract<ModelConfig, { engine: "llamacpp" }>;
 export type OnnxModelConfig = Extract<ModelConfig, { engine: "onnx" }>;
 export type EngineName = ModelConfig["engine"];
+export type ServerConfig = z.output<typeof serverSchema>;

@@ -85,3 +85,49 @@ export class RequestAbortedError extends InfergateError {
     super("IG_ABORTED", 499, "request aborted");
   }
 }
+
+export class UnauthorizedError extends InfergateError {
+  override readonly name = "UnauthorizedError";
+  constructor() {
+    super("IG_UNAUTHORIZED", 401, "missing or invalid API key");
+  }
+}
+
+export class PayloadTooLargeError extends InfergateError {
+  override readonly name = "PayloadTooLargeError";
+  constructor(limit: number) {
+    super("IG_PAYLOAD_TOO_LARGE", 413, `request body is larger than ${limit} bytes`);
+  }
+}
+
+export class RouteNotFoundError extends InfergateError {
+  override readonly name = "RouteNotFoundError";
+  constructor(method: string, path: string) {
+    super("IG_ROUTE_NOT_FOUND", 404, `no route for ${method} ${path}`);
+  }
+}
+
+export class OverloadedError extends InfergateError {
+  override readonly name = "OverloadedError";
+  constructor(
+    modelId: string,
+    /** Seconds a client should wait before trying again. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super("IG_OVERLOADED", 429, `model '${modelId}' has too many requests waiting; retry later`);
+  }
+}
+
+export class RequestTimeoutError extends InfergateError {
+  override readonly name = "RequestTimeoutError";
+  constructor(timeoutMs: number) {
+    super("IG_TIMEOUT", 504, `request did not finish within ${timeoutMs} ms`);
+  }
+}
+
+export class UnavailableError extends InfergateError {
+  override readonly name = "UnavailableError";
+  constructor(message: string) {
+    super("IG_UNAVAILABLE", 503, message);
+  }
+}

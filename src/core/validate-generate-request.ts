@@ -6,7 +6,7 @@ export const GENERATE_LIMITS = {
   maxPromptChars: 1_000_000,
   maxTokens: 32_768,
   maxTemperature: 2,
-  maxStopStrings: 4,
+  maxStopStrings: 8,
   maxStopChars: 256,
 } as const;
 

@@ -19,7 +19,7 @@ for (const [name, patch, param] of [
   ["top_p of 0", { topP: 0 }, "top_p"],
   ["negative top_k", { topK: -1 }, "top_k"],
   ["negative seed", { seed: -1 }, "seed"],
-  ["five stop strings", { stop: ["a", "b", "c", "d", "e"] }, "stop"],
+  ["nine stop strings", { stop: ["a", "b", "c", "d", "e", "f", "g", "h", "i"] }, "stop"],
   ["an empty stop string", { stop: [""] }, "stop"],
 ] as const) {
   test(`rejects ${name} naming '${param}'`, () => {

@@ -1,0 +1,63 @@
+import type { Command } from "commander";
+import { createGateway } from "../server/gateway.js";
+import { createLogger, logEvents } from "../telemetry/logger.js";
+import { CliContext, type GlobalOptions } from "./cli-context.js";
+import { integer } from "./parse-options.js";
+
+interface ServeOptions {
+  host?: string;
+  port?: number;
+  logLevel: string;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command("serve")
+    .description("serve the configured models over an OpenAI-compatible HTTP API")
+    .option("--host <host>", "address to listen on (default: the config's server.host, 127.0.0.1)")
+    .option(
+      "--port <port>",
+      "port to listen on (default: the config's server.port, 8080)",
+      integer(0, 65_535),
+    )
+    .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
+    .addHelpText(
+      "after",
+      `
+API keys: set INFERGATE_API_KEYS="key1,key2" (or the variable named by server.api_keys_env); clients send
+"Authorization: Bearer KEY". Keys may be left unset only while listening on loopback.
+
+Examples:
+  $ infergate serve
+  $ INFERGATE_API_KEYS=secret infergate serve --host 0.0.0.0 --port 9000
+  $ curl localhost:8080/v1/completions -d '{"model":"lm-base","prompt":"Whale, n.","max_tokens":16}'`,
+    )
+    .action(async (options: ServeOptions, command: Command) => {
+      const context = await CliContext.open(command.optsWithGlobals<GlobalOptions>());
+      const server = context.config.server;
+      if (options.host !== undefined) server.host = options.host;
+      if (options.port !== undefined) server.port = options.port;
+      const logger = createLogger(options.logLevel);
+      const stopLogging = logEvents(logger);
+      const gateway = createGateway({
+        config: context.config,
+        registry: context.registry,
+        engines: context.engines,
+        onUnexpectedError: (error) => logger.error({ err: error }, "unexpected error"),
+      });
+      logger.info({ models: context.registry.list().map((model) => model.id) }, "loading models");
+      const address = await gateway.start();
+      logger.info({ host: address.address, port: address.port }, "listening");
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, "draining");
+          void gateway.drain().then(resolve);
+        };
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+      });
+      await context[Symbol.asyncDispose]();
+      logger.info("stopped");
+      stopLogging();
+    });
+}

@@ -1,0 +1,50 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { GenerateChunk } from "../core/types.js";
+
+/** One request/response pair as handlers see it, with what it records for metrics and logs. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number;
+  /** Aborts when the client goes away or the request times out. */
+  readonly signal: AbortSignal;
+  /** Path parameters of the matched route. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  readonly record: RequestRecord;
+}
+
+export interface RequestRecord {
+  model: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  ttftMs?: number;
+  timePerOutputTokenMs?: number;
+}
+
+/**
+ * Passes a generation through unchanged while recording its TTFT, time per output token and usage on the
+ * exchange, so every wire format reports the same figures.
+ */
+export async function* recorded(
+  exchange: Exchange,
+  chunks: AsyncIterable<GenerateChunk>,
+): AsyncIterable<GenerateChunk> {
+  let firstAt: number | undefined;
+  for await (const chunk of chunks) {
+    if (firstAt === undefined && chunk.text) {
+      firstAt = chunk.at;
+      exchange.record.ttftMs = chunk.at - exchange.startedAt;
+    }
+    if (chunk.done) {
+      const { promptTokens, completionTokens } = chunk.done.usage;
+      exchange.record.promptTokens = promptTokens;
+      exchange.record.completionTokens = completionTokens;
+      if (firstAt !== undefined && completionTokens > 1) {
+        exchange.record.timePerOutputTokenMs = (chunk.at - firstAt) / (completionTokens - 1);
+      }
+    }
+    yield chunk;
+  }
+}

@@ -1,0 +1,189 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { InfergateConfig } from "../config/load-config.js";
+import {
+  ConfigError,
+  InfergateError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  RouteNotFoundError,
+  UnauthorizedError,
+  UnavailableError,
+} from "../core/errors.js";
+import type { Engines } from "../engines/engines.js";
+import type { ModelRegistry } from "../models/model-registry.js";
+import { publishRequestEnd } from "../telemetry/events.js";
+import { GatewayMetrics } from "../telemetry/metrics.js";
+import { ApiKeys, presentedKey } from "./api-keys.js";
+import { type ErrorFormat, errorResponse } from "./error-body.js";
+import type { Exchange } from "./exchange.js";
+import type { GatewayContext } from "./gateway-context.js";
+import { sendJson, sendText } from "./http-io.js";
+import { API_ROUTES, type Route } from "./routes.js";
+import { ServedModels } from "./served-models.js";
+
+export interface GatewayOptions {
+  config: InfergateConfig;
+  registry: ModelRegistry;
+  engines: Engines;
+  env?: NodeJS.ProcessEnv;
+  /** Called with errors no handler expected (bugs), for the log. */
+  onUnexpectedError?: (error: unknown) => void;
+}
+
+/**
+ * `infergate serve`: the OpenAI-compatible HTTP API over the configured models, plus `/healthz`, `/readyz`
+ * and `/metrics`. Every failure becomes a shaped error response; nothing a client sends can crash it.
+ *
+ * @example
+ * const gateway = createGateway({ config, registry, engines });
+ * await gateway.start();                 // loads the models, then listens
+ * process.once("SIGTERM", () => gateway.drain());
+ */
+export interface Gateway {
+  readonly server: Server;
+  readonly metrics: GatewayMetrics;
+  /** Loads the models (so no request pays a cold start), then listens; resolves with the bound address. */
+  start(): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish (up to the drain timeout), then closes. */
+  drain(): Promise<void>;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+const OPERATIONAL_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { config, registry, engines } = options;
+  const limits = config.server;
+  const keys = ApiKeys.fromEnv(limits.api_keys_env, options.env);
+  if (!keys.enabled && !LOOPBACK.has(limits.host)) {
+    throw new ConfigError(
+      `server.host is ${limits.host}, which is reachable from other machines: set API keys in ${limits.api_keys_env} (comma-separated)`,
+      "server.host",
+    );
+  }
+  const models = new ServedModels(registry, engines, limits);
+  const context: GatewayContext = { models, limits };
+  const metrics = new GatewayMetrics({ load: () => models.loadStates(), memory: () => models.memory() });
+  const routes = new Map(API_ROUTES.map((route) => [`${route.method} ${route.path}`, route]));
+  let ready = false;
+  let draining = false;
+  let inFlight = 0;
+
+  const server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, res) => {
+    inFlight++;
+    res.once("close", () => inFlight--);
+    void handle(req, res);
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = performance.now();
+    const url = req.url ?? "/";
+    const queryAt = url.indexOf("?");
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const route = routes.get(`${req.method} ${path}`);
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new RequestTimeoutError(limits.request_timeout_ms)),
+      limits.request_timeout_ms,
+    );
+    res.once("close", () => {
+      clearTimeout(timer);
+      if (!res.writableFinished) controller.abort(new RequestAbortedError());
+    });
+    const exchange: Exchange = {
+      req,
+      res,
+      startedAt,
+      signal: controller.signal,
+      params: {},
+      query: new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1)),
+      record: { model: "" },
+    };
+    let status = 200;
+    let errorCode: string | undefined;
+    try {
+      if (route) {
+        if (route.authenticated && keys.enabled && !keys.accepts(presentedKey(req.headers)))
+          throw new UnauthorizedError();
+        await route.handle(exchange, context);
+      } else {
+        await handleOperational(req.method ?? "GET", path, exchange);
+      }
+      status = res.statusCode;
+    } catch (thrown) {
+      // An abort surfaces from deep inside as RequestAbortedError; the signal knows whether it was a timeout.
+      const error =
+        thrown instanceof RequestAbortedError && controller.signal.reason instanceof InfergateError
+          ? controller.signal.reason
+          : thrown;
+      if (!(error instanceof InfergateError)) options.onUnexpectedError?.(error);
+      const shaped = errorResponse(error, route?.errorFormat ?? ("openai" satisfies ErrorFormat));
+      status = shaped.status;
+      errorCode = error instanceof InfergateError ? error.code : "IG_INTERNAL";
+      if (!res.headersSent && !res.destroyed) {
+        // A body we stopped reading midway cannot leave the connection reusable.
+        if (!req.readableEnded) res.shouldKeepAlive = false;
+        sendJson(res, shaped.status, shaped.body, shaped.headers);
+      } else if (!res.writableEnded) {
+        res.end();
+      }
+    } finally {
+      clearTimeout(timer);
+      publishRequestEnd({
+        route: route?.path ?? (OPERATIONAL_PATHS.has(path) ? path : "other"),
+        model: exchange.record.model,
+        status,
+        durationMs: performance.now() - startedAt,
+        ...(errorCode && { errorCode }),
+        ...withoutUndefined(exchange.record),
+      });
+    }
+  }
+
+  async function handleOperational(method: string, path: string, exchange: Exchange): Promise<void> {
+    const { res, req } = exchange;
+    if (method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (method === "GET" && path === "/readyz") {
+      if (!ready || draining) throw new UnavailableError(draining ? "draining" : "loading models");
+      return sendJson(res, 200, { status: "ready" });
+    }
+    if (method === "GET" && path === "/metrics") {
+      if (keys.enabled && !keys.accepts(presentedKey(req.headers))) throw new UnauthorizedError();
+      return sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
+    }
+    throw new RouteNotFoundError(method, path);
+  }
+
+  return {
+    server,
+    metrics,
+    async start() {
+      await models.warmUp();
+      ready = true;
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(limits.port, limits.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      return server.address() as AddressInfo;
+    },
+    async drain() {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = performance.now() + limits.drain_timeout_ms;
+      while (inFlight > 0 && performance.now() < deadline) await sleep(25);
+      server.closeAllConnections();
+      await closed;
+      metrics.close();
+    },
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,49 @@
+import { InvalidRequestError } from "../core/errors.js";
+import type { GenerateRequest } from "../core/types.js";
+import type { LoadedModel } from "../engines/engine.js";
+import type { GatewayContext } from "./gateway-context.js";
+
+export interface SamplingFields {
+  temperature?: number | null;
+  top_p?: number | null;
+  top_k?: number | null;
+  seed?: number | null;
+  stop?: string | readonly string[] | null;
+}
+
+/**
+ * Builds the engine request every wire format maps onto, holding it to the gateway's bounds. Without a
+ * `max_tokens`, a request may use the rest of the model's context, up to the gateway's limit.
+ */
+export function toGenerateRequest(
+  context: GatewayContext,
+  model: LoadedModel,
+  prompt: string,
+  maxTokens: number | null | undefined,
+  fields: SamplingFields,
+  extraStops: readonly string[] = [],
+): GenerateRequest {
+  const { limits } = context;
+  if (prompt.length > limits.max_prompt_chars) {
+    throw new InvalidRequestError(`prompt is longer than ${limits.max_prompt_chars} characters`, "prompt");
+  }
+  if (maxTokens !== null && maxTokens !== undefined && maxTokens > limits.max_tokens) {
+    throw new InvalidRequestError(`max_tokens must be at most ${limits.max_tokens}`, "max_tokens");
+  }
+  const stops = fields.stop === null || fields.stop === undefined ? [] : [fields.stop].flat();
+  return {
+    prompt,
+    maxTokens: maxTokens ?? defaultMaxTokens(model, prompt, limits.max_tokens),
+    temperature: fields.temperature ?? 1,
+    topP: fields.top_p ?? undefined,
+    topK: fields.top_k ?? undefined,
+    seed: fields.seed ?? undefined,
+    stop: [...stops, ...extraStops],
+  };
+}
+
+function defaultMaxTokens(model: LoadedModel, prompt: string, limit: number): number {
+  const contextSize = Number(model.runtime.context_size);
+  if (!Number.isFinite(contextSize) || prompt.length === 0) return limit;
+  return Math.max(1, Math.min(limit, contextSize - model.tokenize(prompt).length));
+}

@@ -1,0 +1,76 @@
+import { once } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { InvalidRequestError, PayloadTooLargeError } from "../core/errors.js";
+
+/** The request body parsed as JSON, refused past `limit` bytes before it is all read. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > limit) throw new PayloadTooLargeError(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new PayloadTooLargeError(limit);
+    chunks.push(chunk);
+  }
+  if (size === 0) throw new InvalidRequestError("request body is empty; expected a JSON object");
+  try {
+    return JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
+  } catch {
+    throw new InvalidRequestError("request body is not valid JSON");
+  }
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(payload),
+    ...headers,
+  });
+  res.end(payload);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, contentType: string): void {
+  res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * A server-sent-events response: each `data` call is one event, written and flushed at once (no buffering
+ * delay), waiting for the socket when the client reads slowly.
+ */
+export class SseStream {
+  constructor(private readonly res: ServerResponse) {
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    res.flushHeaders();
+  }
+
+  async data(value: unknown): Promise<void> {
+    await this.#write(`data: ${JSON.stringify(value)}\n\n`);
+  }
+
+  async event(name: string, value: unknown): Promise<void> {
+    await this.#write(`event: ${name}\ndata: ${JSON.stringify(value)}\n\n`);
+  }
+
+  end(finalLine?: string): void {
+    if (this.res.writableEnded || this.res.destroyed) return;
+    this.res.end(finalLine === undefined ? undefined : `data: ${finalLine}\n\n`);
+  }
+
+  async #write(text: string): Promise<void> {
+    if (this.res.writableEnded || this.res.destroyed) return;
+    if (!this.res.write(text)) await Promise.race([once(this.res, "drain"), once(this.res, "close")]);
+  }
+}

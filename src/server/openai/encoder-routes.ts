@@ -1,0 +1,68 @@
+import type { Exchange } from "../exchange.js";
+import type { GatewayContext } from "../gateway-context.js";
+import { readJsonBody, sendJson } from "../http-io.js";
+import { classifyRequestSchema, embeddingRequestSchema, parseBody } from "./schemas.js";
+
+export async function handleEmbeddings(exchange: Exchange, context: GatewayContext): Promise<void> {
+  const body = parseBody(
+    embeddingRequestSchema,
+    await readJsonBody(exchange.req, context.limits.max_body_bytes),
+  );
+  const inputs = [body.input].flat();
+  const admitted = await context.models.admit(body.model, "embed");
+  exchange.record.model = admitted.name;
+  try {
+    const vectors = await admitted.model.embed(inputs);
+    const promptTokens = inputs.reduce((sum, text) => sum + admitted.model.tokenize(text).length, 0);
+    exchange.record.promptTokens = promptTokens;
+    sendJson(exchange.res, 200, {
+      object: "list",
+      data: vectors.map((vector, index) => ({
+        object: "embedding",
+        index,
+        // OpenAI's SDKs ask for base64 by default: little-endian float32 bytes.
+        embedding:
+          body.encoding_format === "base64"
+            ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString("base64")
+            : Array.from(vector),
+      })),
+      model: admitted.name,
+      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    });
+  } finally {
+    admitted.release();
+  }
+}
+
+/** infergate's own endpoint: `{model, input}` → `{data: [{label, score}]}`. */
+export async function handleClassify(exchange: Exchange, context: GatewayContext): Promise<void> {
+  const body = parseBody(
+    classifyRequestSchema,
+    await readJsonBody(exchange.req, context.limits.max_body_bytes),
+  );
+  const admitted = await context.models.admit(body.model, "classify");
+  exchange.record.model = admitted.name;
+  try {
+    const results = await admitted.model.classify([body.input].flat());
+    sendJson(exchange.res, 200, {
+      object: "list",
+      model: admitted.name,
+      data: results.map((result, index) => ({
+        index,
+        label: result.label,
+        score: result.score,
+        scores: result.scores,
+      })),
+    });
+  } finally {
+    admitted.release();
+  }
+}
+
+export function handleListModels(exchange: Exchange, context: GatewayContext): Promise<void> {
+  sendJson(exchange.res, 200, {
+    object: "list",
+    data: context.models.ids().map((id) => ({ id, object: "model", created: 0, owned_by: "infergate" })),
+  });
+  return Promise.resolve();
+}

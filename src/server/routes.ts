@@ -1,0 +1,47 @@
+import type { ErrorFormat } from "./error-body.js";
+import type { Exchange } from "./exchange.js";
+import type { GatewayContext } from "./gateway-context.js";
+import { handleClassify, handleEmbeddings, handleListModels } from "./openai/encoder-routes.js";
+import { handleChatCompletions, handleCompletions } from "./openai/generation-routes.js";
+
+export interface Route {
+  method: "GET" | "POST";
+  path: string;
+  /** Whether an API key is required (when the gateway has keys). */
+  authenticated: boolean;
+  errorFormat: ErrorFormat;
+  handle(exchange: Exchange, context: GatewayContext): Promise<void>;
+}
+
+/** The model API. Operational routes (health, readiness, metrics) belong to the gateway itself. */
+export const API_ROUTES: readonly Route[] = [
+  {
+    method: "POST",
+    path: "/v1/chat/completions",
+    authenticated: true,
+    errorFormat: "openai",
+    handle: handleChatCompletions,
+  },
+  {
+    method: "POST",
+    path: "/v1/completions",
+    authenticated: true,
+    errorFormat: "openai",
+    handle: handleCompletions,
+  },
+  {
+    method: "POST",
+    path: "/v1/embeddings",
+    authenticated: true,
+    errorFormat: "openai",
+    handle: handleEmbeddings,
+  },
+  {
+    method: "POST",
+    path: "/v1/classify",
+    authenticated: true,
+    errorFormat: "openai",
+    handle: handleClassify,
+  },
+  { method: "GET", path: "/v1/models", authenticated: true, errorFormat: "openai", handle: handleListModels },
+];

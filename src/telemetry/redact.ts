@@ -1,0 +1,30 @@
+/**
+ * Masks what must never reach a log: credentials, email addresses, phone and card numbers. Applied to every
+ * string a log line carries, whatever its field.
+ */
+const PATTERNS: readonly [RegExp, string][] = [
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, "$1 [REDACTED]"],
+  [/\b(?:sk|pk|rk|key|api[_-]?key)[-_][A-Za-z0-9_-]{8,}\b/gi, "[REDACTED_KEY]"],
+  [/\bAIza[0-9A-Za-z_-]{20,}\b/g, "[REDACTED_KEY]"],
+  [/[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}/gi, "[EMAIL]"],
+  // 13-19 digits, optionally grouped by spaces or dashes: card numbers.
+  [/\b\d(?:[ -]?\d){12,18}\b/g, "[CARD]"],
+  // An optional +country code, then 9-15 digits with common separators.
+  [/(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}[\s.-]\d{3,4}[\s.-]?\d{3,4}\b/g, "[PHONE]"],
+];
+
+export function redactText(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/** A copy of `value` with every string redacted, to any depth. */
+export function redactDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactText(value);
+  if (depth > 8 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = redactDeep(item, depth + 1);
+  return out;
+}
