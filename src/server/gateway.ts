@@ -20,7 +20,7 @@ import { type ErrorFormat, errorResponse } from "./error-body.js";
 import type { Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { sendJson, sendText } from "./http-io.js";
-import { API_ROUTES, type Route } from "./routes.js";
+import { API_ROUTES } from "./routes.js";
 import { ServedModels } from "./served-models.js";
 
 export interface GatewayOptions {

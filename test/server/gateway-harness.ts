@@ -1,0 +1,65 @@
+import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import { type InfergateConfig, loadConfig, parseConfig } from "../../src/config/load-config.js";
+import { createEngines, type Engines } from "../../src/engines/engines.js";
+import { ModelRegistry } from "../../src/models/model-registry.js";
+import { createGateway, type Gateway } from "../../src/server/gateway.js";
+import { createLogger, logEvents } from "../../src/telemetry/logger.js";
+import { repoRoot } from "../helpers.js";
+
+export const API_KEY = "sk-test-0123456789abcdef";
+
+export interface RunningGateway {
+  url: string;
+  gateway: Gateway;
+  engines: Engines;
+  registry: ModelRegistry;
+  /** Every log line the gateway wrote, as text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** A gateway on an ephemeral loopback port, with an API key and a captured log. */
+export async function startGateway(
+  options: { config?: InfergateConfig; raw?: unknown; keys?: string } = {},
+): Promise<RunningGateway> {
+  const config = options.raw
+    ? parseConfig(options.raw, repoRoot, "test")
+    : (options.config ?? (await loadConfig()));
+  config.server.port = 0;
+  const registry = new ModelRegistry(config);
+  const engines = createEngines();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger("debug", sink);
+  const stopLogging = logEvents(logger);
+  const gateway = createGateway({
+    config,
+    registry,
+    engines,
+    env: { INFERGATE_API_KEYS: options.keys ?? API_KEY },
+    onUnexpectedError: (error) => logger.error({ err: error }, "unexpected error"),
+  });
+  const address: AddressInfo = await gateway.start();
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    gateway,
+    engines,
+    registry,
+    logs,
+    async close() {
+      await gateway.drain();
+      stopLogging();
+      await engines.close();
+    },
+  };
+}
+
+export function authorized(extra: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", ...extra };
+}
