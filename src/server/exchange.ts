@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { InfergateError, RequestAbortedError } from "../core/errors.js";
 import type { GenerateChunk } from "../core/types.js";
 
 /** One request/response pair as handlers see it, with what it records for metrics and logs. */
@@ -47,4 +48,13 @@ export async function* recorded(
     }
     yield chunk;
   }
+}
+
+/**
+ * An abort surfaces from deep inside as `RequestAbortedError`; the exchange's signal knows why (a timeout, the
+ * client leaving), and that is what the client should be told.
+ */
+export function causeOf(exchange: Exchange, error: unknown): unknown {
+  const reason: unknown = exchange.signal.reason;
+  return error instanceof RequestAbortedError && reason instanceof InfergateError ? reason : error;
 }

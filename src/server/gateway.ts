@@ -17,7 +17,7 @@ import { publishRequestEnd } from "../telemetry/events.js";
 import { GatewayMetrics } from "../telemetry/metrics.js";
 import { ApiKeys, presentedKey } from "./api-keys.js";
 import { type ErrorFormat, errorResponse } from "./error-body.js";
-import type { Exchange } from "./exchange.js";
+import { causeOf, type Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { sendJson, sendText } from "./http-io.js";
 import { API_ROUTES } from "./routes.js";
@@ -113,11 +113,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       status = res.statusCode;
     } catch (thrown) {
-      // An abort surfaces from deep inside as RequestAbortedError; the signal knows whether it was a timeout.
-      const error =
-        thrown instanceof RequestAbortedError && controller.signal.reason instanceof InfergateError
-          ? controller.signal.reason
-          : thrown;
+      const error = causeOf(exchange, thrown);
       if (!(error instanceof InfergateError)) options.onUnexpectedError?.(error);
       const shaped = errorResponse(error, route?.errorFormat ?? ("openai" satisfies ErrorFormat));
       status = shaped.status;

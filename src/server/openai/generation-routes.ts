@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FinishReason, GenerateChunk } from "../../core/types.js";
 import { errorResponse } from "../error-body.js";
 import type { Exchange } from "../exchange.js";
-import { recorded } from "../exchange.js";
+import { causeOf, recorded } from "../exchange.js";
 import type { GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
@@ -166,7 +166,7 @@ async function streamResponse(
   } catch (error) {
     // Headers are gone: the stream ends with an error event and no [DONE], so a client can never mistake
     // a truncated answer for a complete one.
-    await sse.data(errorResponse(error, "openai").body);
+    await sse.data(errorResponse(causeOf(exchange, error), "openai").body);
     sse.end();
     throw error;
   }
