@@ -40,7 +40,7 @@ Examples:
 const embedTask: EncoderTask<Float32Array> = {
   name: "embed",
   description: 'embed texts as L2-normalized vectors (one text, or a JSONL file of {"text": ...} rows)',
-  run: (model, texts) => model.embed(texts),
+  run: async (model, texts) => (await model.embed(texts)).vectors,
   json: (vector) => ({ dimensions: vector.length, embedding: Array.from(vector) }),
   text: (vector) =>
     `[${Array.from(vector.subarray(0, 4), (x) => x.toFixed(4)).join(", ")}, ...] (${vector.length} dimensions)`,

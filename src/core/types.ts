@@ -41,6 +41,12 @@ export interface GenerateChunk {
   done?: { usage: Usage; finishReason: FinishReason };
 }
 
+export interface Embeddings {
+  vectors: Float32Array[];
+  /** Tokens the inputs came to, for usage reporting. */
+  promptTokens: number;
+}
+
 export interface ClassifyResult {
   label: string;
   score: number;

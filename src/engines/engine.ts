@@ -1,5 +1,11 @@
 import type { ModelSpec } from "../config/load-config.js";
-import type { ClassifyResult, GenerateChunk, GenerateRequest, MemoryReport } from "../core/types.js";
+import type {
+  ClassifyResult,
+  Embeddings,
+  GenerateChunk,
+  GenerateRequest,
+  MemoryReport,
+} from "../core/types.js";
 import type { ModelRef } from "../models/model-registry.js";
 
 export interface LoadOptions {
@@ -26,7 +32,7 @@ export interface LoadedModel extends AsyncDisposable {
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>;
   /** Token ids the model sees for `text`, BOS included where the model adds one. */
   tokenize(text: string): readonly number[];
-  embed(texts: readonly string[]): Promise<Float32Array[]>;
+  embed(texts: readonly string[]): Promise<Embeddings>;
   classify(texts: readonly string[]): Promise<ClassifyResult[]>;
   memory(): Promise<MemoryReport>;
   close(): Promise<void>;

@@ -111,9 +111,9 @@ describe("the official openai SDK against infergate serve", () => {
       .slice(0, 3)
       .map((row) => row.text);
     const response = await client.embeddings.create({ model: "spam-encoder:fp32", input: texts });
-    const direct = await (await running.engines.load(running.registry.resolve("spam-encoder:fp32"))).embed(
-      texts,
-    );
+    const { vectors: direct } = await (
+      await running.engines.load(running.registry.resolve("spam-encoder:fp32"))
+    ).embed(texts);
     assert.equal(response.data.length, 3);
     response.data.forEach((item, i) => {
       assert.equal(item.index, i);

@@ -11,6 +11,7 @@ import { PromptTooLongError, RequestAbortedError, UnsupportedTaskError } from ".
 import { StopStrings } from "../../core/stop-strings.js";
 import type {
   ClassifyResult,
+  Embeddings,
   FinishReason,
   GenerateChunk,
   GenerateRequest,
@@ -119,18 +120,21 @@ export class LlamaLoadedModel implements LoadedModel {
     }
   }
 
-  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+  async embed(texts: readonly string[]): Promise<Embeddings> {
     this.#embeddingContext ??= this.model.createEmbeddingContext({
       contextSize: Math.min(this.ref.spec.context_size, this.model.trainContextSize),
       threads: this.context.idealThreads,
     });
     const context = await this.#embeddingContext;
     const vectors: Float32Array[] = [];
+    let promptTokens = 0;
     for (const text of texts) {
-      const embedding = await context.getEmbeddingFor(text);
+      const tokens = this.tokenize(text);
+      promptTokens += tokens.length;
+      const embedding = await context.getEmbeddingFor(tokens);
       vectors.push(Float32Array.from(embedding.vector));
     }
-    return vectors;
+    return { vectors, promptTokens };
   }
 
   classify(): Promise<ClassifyResult[]> {

@@ -1,7 +1,7 @@
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from "@huggingface/transformers";
 import type { OnnxModelSpec } from "../../config/load-config.js";
 import { InvalidRequestError, UnsupportedTaskError } from "../../core/errors.js";
-import type { ClassifyResult, GenerateChunk, MemoryReport } from "../../core/types.js";
+import type { ClassifyResult, Embeddings, GenerateChunk, MemoryReport } from "../../core/types.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
 
@@ -56,8 +56,14 @@ export class OnnxLoadedModel implements LoadedModel {
     });
   }
 
-  embed(texts: readonly string[]): Promise<Float32Array[]> {
-    return this.#forward(texts, (outputs, row, mask) => meanPool(outputs.last_hidden_state, row, mask));
+  async embed(texts: readonly string[]): Promise<Embeddings> {
+    let promptTokens = 0;
+    const vectors = await this.#forward(texts, (outputs, row, mask) => {
+      const pooled = meanPool(outputs.last_hidden_state, row, mask);
+      promptTokens += pooled.tokens;
+      return pooled.vector;
+    });
+    return { vectors, promptTokens };
   }
 
   async memory(): Promise<MemoryReport> {
@@ -124,7 +130,11 @@ function softmax(logits: Float32Array): number[] {
   return exps.map((value) => value / sum);
 }
 
-function meanPool(hidden: Tensor | undefined, row: number, mask: Tensor): Float32Array {
+function meanPool(
+  hidden: Tensor | undefined,
+  row: number,
+  mask: Tensor,
+): { vector: Float32Array; tokens: number } {
   if (!hidden) throw new Error("model has no 'last_hidden_state' output");
   const [, seqLength = 0, width = 0] = hidden.dims;
   const data = hidden.data as Float32Array;
@@ -144,5 +154,5 @@ function meanPool(hidden: Tensor | undefined, row: number, mask: Tensor): Float3
   }
   norm = Math.sqrt(norm) || 1;
   for (let d = 0; d < width; d++) sum[d] = (sum[d] ?? 0) / norm;
-  return sum;
+  return { vector: sum, tokens: count };
 }

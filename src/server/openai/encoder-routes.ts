@@ -12,8 +12,7 @@ export async function handleEmbeddings(exchange: Exchange, context: GatewayConte
   const admitted = await context.models.admit(body.model, "embed");
   exchange.record.model = admitted.name;
   try {
-    const vectors = await admitted.model.embed(inputs);
-    const promptTokens = inputs.reduce((sum, text) => sum + admitted.model.tokenize(text).length, 0);
+    const { vectors, promptTokens } = await admitted.model.embed(inputs);
     exchange.record.promptTokens = promptTokens;
     sendJson(exchange.res, 200, {
       object: "list",

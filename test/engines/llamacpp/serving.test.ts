@@ -54,7 +54,9 @@ describe("continuous batching: 8 concurrent greedy generations on one loaded mod
   });
 
   test("embeddings: one vector per text, model width, deterministic; memory report", async () => {
-    const [a, b, again] = await model.embed(["Whale, n.", "The President said", "Whale, n."]);
+    const { vectors, promptTokens } = await model.embed(["Whale, n.", "The President said", "Whale, n."]);
+    const [a, b, again] = vectors;
+    assert.equal(promptTokens, 5 + 6 + 5);
     assert.equal(a?.length, 384);
     assert.ok(a?.every(Number.isFinite));
     assert.deepEqual(again, a);

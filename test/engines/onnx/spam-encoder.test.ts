@@ -38,19 +38,22 @@ describe("spam-encoder on ONNX Runtime", async () => {
 
   test("embeddings are L2-normalized mean-pooled vectors; similar texts are closer", async () => {
     const model = await engines.load(registry.resolve("spam-encoder:fp32"));
-    const [a, b, c] = await model.embed([
+    const { vectors, promptTokens } = await model.embed([
       "Subject: meeting tomorrow\n\nCan we move the meeting to 3pm?",
       "Subject: meeting moved\n\nThe meeting is now at 3pm tomorrow.",
       "Subject: WIN CASH NOW\n\nClick here to claim your FREE prize!!!",
     ]);
+    const [a, b, c] = vectors;
     assert.ok(a && b && c);
+    assert.ok(promptTokens > 30 && promptTokens < 100, `${promptTokens} tokens`);
     assert.equal(a.length, 192);
     const dot = (x: Float32Array, y: Float32Array) =>
       x.reduce((sum, value, i) => sum + value * (y[i] ?? 0), 0);
     assert.ok(Math.abs(dot(a, a) - 1) < 1e-5);
     assert.ok(dot(a, b) > dot(a, c), `meeting·meeting ${dot(a, b)} vs meeting·spam ${dot(a, c)}`);
     // The pooled vector ignores padding: the same text alone and batched with a longer one agree.
-    const [alone] = await model.embed(["Subject: meeting tomorrow\n\nCan we move the meeting to 3pm?"]);
+    const [alone] = (await model.embed(["Subject: meeting tomorrow\n\nCan we move the meeting to 3pm?"]))
+      .vectors;
     assert.ok(alone && dot(alone, a) > 0.9999);
   });
 
