@@ -47,6 +47,6 @@ export class CliContext implements AsyncDisposable {
   }
 }
 
-export function describeRef(ref: ModelRef): { model: string; precision: Precision } {
-  return { model: ref.spec.id, precision: ref.precision };
+export function describeRef(ref: ModelRef): { model: string; precision: Precision | null } {
+  return { model: ref.spec.id, precision: ref.precision ?? null };
 }

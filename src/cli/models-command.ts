@@ -15,11 +15,15 @@ export function registerModelsCommand(program: Command): void {
         id: spec.id,
         task: spec.task,
         engine: spec.engine,
-        default_precision: spec.default_precision,
-        variants: Object.keys(spec.variants).map((precision) => {
-          const file = weightsFile(context.registry.resolve(spec.id, precision));
-          return { precision, file, bytes: statSync(file, { throwIfNoEntry: false })?.size ?? null };
-        }),
+        ...("variants" in spec
+          ? {
+              default_precision: spec.default_precision,
+              variants: Object.keys(spec.variants).map((precision) => {
+                const file = weightsFile(context.registry.resolve(spec.id, precision)) ?? "";
+                return { precision, file, bytes: statSync(file, { throwIfNoEntry: false })?.size ?? null };
+              }),
+            }
+          : { base_url: spec.base_url, upstream_model: spec.upstream_model, variants: [] }),
         domains: spec.domains,
       }));
       if (options.json) {
@@ -32,12 +36,14 @@ export function registerModelsCommand(program: Command): void {
           model.id,
           model.task,
           model.engine,
-          model.variants
-            .map(
-              (v) =>
-                `${v.precision}${v.precision === model.default_precision ? "*" : ""} ${v.bytes === null ? "(missing)" : formatBytes(v.bytes)}`,
-            )
-            .join(", "),
+          "base_url" in model
+            ? `remote: ${model.upstream_model} at ${model.base_url}`
+            : model.variants
+                .map(
+                  (v) =>
+                    `${v.precision}${v.precision === model.default_precision ? "*" : ""} ${v.bytes === null ? "(missing)" : formatBytes(v.bytes)}`,
+                )
+                .join(", "),
           model.domains.join(", "),
         ]),
       );

@@ -6,10 +6,12 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import type { Precision, Task } from "../core/types.js";
-import { configSchema, type ModelConfig, type ServerConfig } from "./schema.js";
+import { configSchema, type ModelConfig, type OpenAiModelConfig, type ServerConfig } from "./schema.js";
 
-/** A model as the rest of the program sees it: variant paths absolute, a default precision always set. */
-export type ModelSpec = ModelConfig & { default_precision: Precision };
+type LocalModelConfig = Extract<ModelConfig, { variants: unknown }>;
+
+/** A model as the rest of the program sees it: local variant paths absolute, a default precision always set. */
+export type ModelSpec = (LocalModelConfig & { default_precision: Precision }) | OpenAiModelConfig;
 
 export interface InfergateConfig {
   /** Where the config came from, for messages. */
@@ -52,6 +54,7 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     const at = `models[${index}] (${model.id})`;
     if (seen.has(model.id)) problems.push(`${at}.id: duplicate model id '${model.id}'`);
     seen.add(model.id);
+    if (!("variants" in model)) return model;
     const variants: Record<string, string> = {};
     for (const [precision, path] of Object.entries(model.variants)) {
       if (path === undefined) continue;
@@ -97,3 +100,4 @@ function formatPath(path: readonly PropertyKey[], raw: unknown): string {
 
 export type LlamaCppModelSpec = Extract<ModelSpec, { engine: "llamacpp" }>;
 export type OnnxModelSpec = Extract<ModelSpec, { engine: "onnx" }>;
+export type OpenAiModelSpec = Extract<ModelSpec, { engine: "openai" }>;

@@ -57,7 +57,25 @@ const onnxModel = z
   })
   .strict();
 
-export const modelConfigSchema = z.discriminatedUnion("engine", [llamaCppModel, onnxModel]);
+/** A model behind any OpenAI-compatible server (vLLM, llama.cpp's server, OpenAI itself, ...), proxied. */
+const openAiModel = z
+  .object({
+    ...common,
+    engine: z.literal("openai"),
+    /** Up to and including the version segment, e.g. `http://10.0.0.5:8000/v1`. */
+    base_url: z.url({ protocol: /^https?$/ }),
+    /** The model name the upstream expects. */
+    upstream_model: z.string().min(1),
+    /** Env var holding the upstream's API key, sent as `Authorization: Bearer`. */
+    api_key_env: z.string().min(1).optional(),
+    /** Keep-alive connections held open to the upstream. */
+    max_connections: z.int().min(1).max(4096).default(256),
+    /** Requests in flight to the upstream at once; more wait in the gateway's queue. */
+    parallel: z.int().min(1).max(100_000).default(256),
+  })
+  .strict();
+
+export const modelConfigSchema = z.discriminatedUnion("engine", [llamaCppModel, onnxModel, openAiModel]);
 
 /** `infergate serve`: where it listens and the bounds every request is held to. */
 const serverSchema = z
@@ -94,5 +112,6 @@ export type RawConfig = z.input<typeof configSchema>;
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type LlamaCppModelConfig = Extract<ModelConfig, { engine: "llamacpp" }>;
 export type OnnxModelConfig = Extract<ModelConfig, { engine: "onnx" }>;
+export type OpenAiModelConfig = Extract<ModelConfig, { engine: "openai" }>;
 export type EngineName = ModelConfig["engine"];
 export type ServerConfig = z.output<typeof serverSchema>;

@@ -47,7 +47,9 @@ export class UnknownPrecisionError extends InfergateError {
     super(
       "IG_UNKNOWN_PRECISION",
       400,
-      `model '${modelId}' has no '${precision}' variant (variants: ${known.join(", ")})`,
+      known.length === 0
+        ? `model '${modelId}' is remote and has no precision variants`
+        : `model '${modelId}' has no '${precision}' variant (variants: ${known.join(", ")})`,
       "model",
     );
   }
@@ -129,5 +131,23 @@ export class UnavailableError extends InfergateError {
   override readonly name = "UnavailableError";
   constructor(message: string) {
     super("IG_UNAVAILABLE", 503, message);
+  }
+}
+
+/** The remote server behind a model failed or refused; `status` is what the gateway answers with. */
+export class UpstreamError extends InfergateError {
+  override readonly name = "UpstreamError";
+  constructor(
+    code:
+      | "IG_UPSTREAM_REJECTED"
+      | "IG_UPSTREAM_RATE_LIMITED"
+      | "IG_UPSTREAM_ERROR"
+      | "IG_UPSTREAM_UNAVAILABLE",
+    status: number,
+    message: string,
+    /** The upstream's own HTTP status, when it answered. */
+    readonly upstreamStatus?: number,
+  ) {
+    super(code, status, message);
   }
 }

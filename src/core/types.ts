@@ -9,9 +9,16 @@ export const GGUF_PRECISIONS = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", 
 export const ONNX_PRECISIONS = ["fp32", "fp16", "int8", "uint8", "q8", "q4", "q4f16"] as const;
 export type Precision = (typeof GGUF_PRECISIONS)[number] | (typeof ONNX_PRECISIONS)[number];
 
+export interface ChatTurn {
+  role: "system" | "developer" | "user" | "assistant" | "tool";
+  content: string;
+}
+
+/** A completion (`prompt`) or a chat (`messages`) request; exactly one of the two is set. */
 export interface GenerateRequest {
   /** Raw completion prompt; the engine adds BOS where the model wants it. */
-  prompt: string;
+  prompt?: string;
+  messages?: readonly ChatTurn[];
   maxTokens: number;
   /** 0 = greedy. */
   temperature: number;
@@ -20,6 +27,8 @@ export interface GenerateRequest {
   seed?: number;
   /** Generation stops before any of these strings; the stop string itself is not returned. */
   stop?: readonly string[];
+  /** The caller wants the whole answer at once; a remote provider may then skip streaming. */
+  whole?: boolean;
 }
 
 export type FinishReason = "stop" | "length";

@@ -11,10 +11,15 @@ export const GENERATE_LIMITS = {
 } as const;
 
 export function validateGenerateRequest(request: GenerateRequest): void {
-  const { prompt, maxTokens, temperature, topP, topK, seed, stop } = request;
-  if (typeof prompt !== "string" || prompt.length === 0)
-    throw new InvalidRequestError("prompt is empty", "prompt");
-  if (prompt.length > GENERATE_LIMITS.maxPromptChars) {
+  const { prompt, messages, maxTokens, temperature, topP, topK, seed, stop } = request;
+  if ((prompt === undefined) === (messages === undefined)) {
+    throw new InvalidRequestError("give either a prompt or messages", "prompt");
+  }
+  if (messages !== undefined && messages.length === 0)
+    throw new InvalidRequestError("messages is empty", "messages");
+  if (prompt !== undefined && prompt.length === 0) throw new InvalidRequestError("prompt is empty", "prompt");
+  const length = prompt?.length ?? messages?.reduce((sum, message) => sum + message.content.length, 0) ?? 0;
+  if (length > GENERATE_LIMITS.maxPromptChars) {
     throw new InvalidRequestError(
       `prompt is longer than ${GENERATE_LIMITS.maxPromptChars} characters`,
       "prompt",

@@ -1,5 +1,6 @@
 import type { ModelSpec } from "../config/load-config.js";
-import type { ModelRef } from "../models/model-registry.js";
+import { type ModelRef, modelLabel } from "../models/model-registry.js";
+import { createOpenAiCompatProvider } from "../providers/openai-compat/openai-compat-provider.js";
 import type { Engine, LoadedModel, LoadOptions } from "./engine.js";
 import { createLlamaCppEngine } from "./llamacpp/llamacpp-engine.js";
 import { createOnnxEngine } from "./onnx/onnx-engine.js";
@@ -8,7 +9,7 @@ import { onnxWeightsFile } from "./onnx/onnx-weights-file.js";
 type EngineName = ModelSpec["engine"];
 
 /**
- * The in-process runtimes, one per `engine` value in the config. Loaded models are kept per `id:precision`,
+ * The runtimes, one per `engine` value in the config: in-process engines and remote providers alike. Loaded models are kept per `id:precision`,
  * so every caller shares one copy; concurrent loads of the same variant share one load.
  *
  * @example
@@ -25,9 +26,11 @@ export interface Engines extends AsyncDisposable {
 
 export function createEngines(): Engines {
   const llamacpp = createLlamaCppEngine();
+  const openai = createOpenAiCompatProvider();
   const runtimes: { [E in EngineName]: Engine<Extract<ModelSpec, { engine: E }>> } = {
     llamacpp,
     onnx: createOnnxEngine(),
+    openai,
   };
   const models = new Map<string, Promise<LoadedModel>>();
   const settled = new Map<string, LoadedModel>();
@@ -38,11 +41,12 @@ export function createEngines(): Engines {
     settled.clear();
     await Promise.all(all.map((model) => model.close()));
     await llamacpp[Symbol.asyncDispose]();
+    await openai[Symbol.asyncDispose]();
   };
 
   return {
     load(ref, options = {}) {
-      const key = `${ref.spec.id}:${ref.precision}:${options.threads ?? ""}`;
+      const key = `${modelLabel(ref)}:${options.threads ?? ""}`;
       let model = models.get(key);
       if (!model) {
         const engine = runtimes[ref.spec.engine] as Engine;
@@ -66,13 +70,18 @@ export function createEngines(): Engines {
   };
 }
 
-/** The weights file behind a variant (an ONNX variant is a directory holding one file per precision). */
-export function weightsFile(ref: ModelRef): string {
+/**
+ * The weights file behind a variant (an ONNX variant is a directory holding one file per precision);
+ * undefined for a remote model.
+ */
+export function weightsFile(ref: ModelRef): string | undefined {
   switch (ref.spec.engine) {
     case "llamacpp":
       return ref.source;
     case "onnx":
-      return onnxWeightsFile(ref.source, ref.precision);
+      return onnxWeightsFile(ref.source, ref.precision ?? "fp32");
+    case "openai":
+      return undefined;
     default:
       return ref.spec satisfies never;
   }

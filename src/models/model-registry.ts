@@ -2,12 +2,17 @@ import type { InfergateConfig, ModelSpec } from "../config/load-config.js";
 import { InvalidRequestError, ModelNotFoundError, UnknownPrecisionError } from "../core/errors.js";
 import type { Precision, Task } from "../core/types.js";
 
-/** One model at one precision: what an engine loads. */
+/** One model at one precision (none for a remote model): what an engine loads. */
 export interface ModelRef {
   spec: ModelSpec;
-  precision: Precision;
-  /** Absolute path of the variant's weights. */
+  precision?: Precision;
+  /** Absolute path of the variant's weights, or a remote model's base URL. */
   source: string;
+}
+
+/** `id:precision`, or `id` for a remote model: how responses, metrics and logs name a model. */
+export function modelLabel(ref: ModelRef): string {
+  return ref.precision === undefined ? ref.spec.id : `${ref.spec.id}:${ref.precision}`;
 }
 
 /**
@@ -40,6 +45,11 @@ export class ModelRegistry {
     const suffix = colon === -1 ? undefined : ref.slice(colon + 1);
     if (id === "") throw new InvalidRequestError("model id is empty", "model");
     const spec = this.get(id);
+    if (!("variants" in spec)) {
+      const asked = precision ?? suffix;
+      if (asked !== undefined) throw new UnknownPrecisionError(spec.id, asked, []);
+      return { spec, source: spec.base_url };
+    }
     const chosen = precision ?? suffix ?? spec.default_precision;
     const source = (spec.variants as Partial<Record<string, string>>)[chosen];
     if (source === undefined) throw new UnknownPrecisionError(spec.id, chosen, Object.keys(spec.variants));

@@ -1,5 +1,6 @@
+import { completionInput } from "../core/chat-template.js";
 import { InvalidRequestError } from "../core/errors.js";
-import type { GenerateRequest } from "../core/types.js";
+import type { ChatTurn, GenerateRequest } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 import type { GatewayContext } from "./gateway-context.js";
 
@@ -18,32 +19,38 @@ export interface SamplingFields {
 export function toGenerateRequest(
   context: GatewayContext,
   model: LoadedModel,
-  prompt: string,
+  input: { prompt: string } | { messages: readonly ChatTurn[] },
   maxTokens: number | null | undefined,
-  fields: SamplingFields,
-  extraStops: readonly string[] = [],
+  fields: SamplingFields & { stream?: boolean | null },
 ): GenerateRequest {
   const { limits } = context;
-  if (prompt.length > limits.max_prompt_chars) {
+  const length =
+    "prompt" in input ? input.prompt.length : input.messages.reduce((sum, m) => sum + m.content.length, 0);
+  if (length > limits.max_prompt_chars) {
     throw new InvalidRequestError(`prompt is longer than ${limits.max_prompt_chars} characters`, "prompt");
   }
   if (maxTokens !== null && maxTokens !== undefined && maxTokens > limits.max_tokens) {
     throw new InvalidRequestError(`max_tokens must be at most ${limits.max_tokens}`, "max_tokens");
   }
   const stops = fields.stop === null || fields.stop === undefined ? [] : [fields.stop].flat();
-  return {
-    prompt,
-    maxTokens: maxTokens ?? defaultMaxTokens(model, prompt, limits.max_tokens),
+  const request: GenerateRequest = {
+    ...input,
+    maxTokens: 0,
     temperature: fields.temperature ?? 1,
     topP: fields.top_p ?? undefined,
     topK: fields.top_k ?? undefined,
     seed: fields.seed ?? undefined,
-    stop: [...stops, ...extraStops],
+    stop: stops,
+    whole: fields.stream !== true,
   };
+  request.maxTokens = maxTokens ?? defaultMaxTokens(model, request, limits.max_tokens);
+  return request;
 }
 
-function defaultMaxTokens(model: LoadedModel, prompt: string, limit: number): number {
+/** The rest of the model's context, when the model has a known context size (in-process models do). */
+function defaultMaxTokens(model: LoadedModel, request: GenerateRequest, limit: number): number {
   const contextSize = Number(model.runtime.context_size);
+  const { prompt } = completionInput(request);
   if (!Number.isFinite(contextSize) || prompt.length === 0) return limit;
   return Math.max(1, Math.min(limit, contextSize - model.tokenize(prompt).length));
 }

@@ -3,7 +3,7 @@ import { UnsupportedTaskError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 import type { Engines } from "../engines/engines.js";
-import type { ModelRegistry } from "../models/model-registry.js";
+import { type ModelRegistry, modelLabel } from "../models/model-registry.js";
 import { publishModelLoaded } from "../telemetry/events.js";
 import type { ModelLoadState, ModelMemory } from "../telemetry/metrics.js";
 import { Admission } from "./admission.js";
@@ -11,7 +11,7 @@ import { Admission } from "./admission.js";
 /** A model admitted for one request; `release` must be called when the request is done. */
 export interface Admitted {
   model: LoadedModel;
-  /** `id:precision`, the label metrics and responses use. */
+  /** `id:precision` (`id` for a remote model), the label metrics and responses use. */
   name: string;
   release(): void;
 }
@@ -34,7 +34,7 @@ export class ServedModels {
       const started = performance.now();
       const ref = this.registry.resolve(spec.id);
       await this.engines.load(ref);
-      publishModelLoaded({ model: `${spec.id}:${ref.precision}`, loadMs: performance.now() - started });
+      publishModelLoaded({ model: modelLabel(ref), loadMs: performance.now() - started });
     }
   }
 
@@ -43,7 +43,7 @@ export class ServedModels {
     const ref = this.registry.resolve(modelField);
     if (task === "generate" && ref.spec.task !== "generate")
       throw new UnsupportedTaskError(ref.spec.id, task);
-    const name = `${ref.spec.id}:${ref.precision}`;
+    const name = modelLabel(ref);
     const model = await this.engines.load(ref);
     let admission = this.#admissions.get(name);
     if (!admission) {
@@ -56,7 +56,12 @@ export class ServedModels {
   ids(): string[] {
     return this.registry
       .list()
-      .flatMap((spec) => [spec.id, ...Object.keys(spec.variants).map((p) => `${spec.id}:${p}`)]);
+      .flatMap((spec) => [
+        spec.id,
+        ...("variants" in spec
+          ? Object.keys(spec.variants).map((precision) => `${spec.id}:${precision}`)
+          : []),
+      ]);
   }
 
   *loadStates(): Iterable<ModelLoadState> {
@@ -68,7 +73,7 @@ export class ServedModels {
   async memory(): Promise<ModelMemory[]> {
     return Promise.all(
       this.engines.loaded().map(async (model) => ({
-        model: `${model.ref.spec.id}:${model.ref.precision}`,
+        model: modelLabel(model.ref),
         ...(await model.memory()),
       })),
     );

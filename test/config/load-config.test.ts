@@ -20,7 +20,7 @@ function rejects(raw: unknown, pattern: RegExp): void {
 test("the built-in config registers the bundled models with absolute paths", async () => {
   const config = await loadConfig();
   assert.deepEqual(
-    config.models.map((m) => [m.id, m.task, m.engine, m.default_precision]),
+    config.models.map((m) => [m.id, m.task, m.engine, "variants" in m && m.default_precision]),
     [
       ["lm-base", "generate", "llamacpp", "q8_0"],
       ["lm-small", "generate", "llamacpp", "q8_0"],
@@ -28,7 +28,7 @@ test("the built-in config registers the bundled models with absolute paths", asy
     ],
   );
   assert.equal(
-    (config.models[0]?.variants as Record<string, string> | undefined)?.f16,
+    (config.models[0] as { variants?: Record<string, string> } | undefined)?.variants?.f16,
     join(repoRoot, "models/lm-base-f16.gguf"),
   );
   assert.deepEqual(config.defaults, { generate: "lm-base", classify: "spam-encoder", embed: "spam-encoder" });
@@ -37,7 +37,7 @@ test("the built-in config registers the bundled models with absolute paths", asy
 test("applies defaults and picks the first variant when no default precision is given", () => {
   const config = parseConfig({ models: [model] }, repoRoot, "test.yaml");
   const [spec] = config.models;
-  assert.equal(spec?.default_precision, "q8_0");
+  assert.equal(spec?.engine === "llamacpp" && spec.default_precision, "q8_0");
   assert.equal(spec?.engine === "llamacpp" && spec.parallel, 8);
   assert.equal(spec?.engine === "llamacpp" && spec.threads, "auto");
 });
@@ -78,7 +78,7 @@ test("a YAML file resolves paths against its own folder; bad YAML and missing fi
   const path = join(dir, "config.yaml");
   writeFileSync(path, `models:\n  - {id: m, task: generate, engine: llamacpp, variants: {q8_0: ${gguf}}}\n`);
   const config = await loadConfig(path);
-  assert.equal((config.models[0]?.variants as Record<string, string> | undefined)?.q8_0, gguf);
+  assert.equal((config.models[0] as { variants?: Record<string, string> } | undefined)?.variants?.q8_0, gguf);
   writeFileSync(path, "models: [unclosed\n");
   await assert.rejects(loadConfig(path), /invalid YAML/);
   await assert.rejects(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { renderChatPrompt } from "../../src/server/openai/chat-template.js";
+import { renderChatPrompt } from "../../src/core/chat-template.js";
 import { collect, readSpamDev, repoRoot } from "../helpers.js";
 import { API_KEY, type RunningGateway, startGateway } from "./gateway-harness.js";
 

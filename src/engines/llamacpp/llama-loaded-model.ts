@@ -7,6 +7,7 @@ import type {
   Token,
 } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
+import { completionInput } from "../../core/chat-template.js";
 import { PromptTooLongError, RequestAbortedError, UnsupportedTaskError } from "../../core/errors.js";
 import { StopStrings } from "../../core/stop-strings.js";
 import type {
@@ -57,7 +58,8 @@ export class LlamaLoadedModel implements LoadedModel {
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
-    const prompt = this.tokenize(request.prompt);
+    const input = completionInput(request);
+    const prompt = this.tokenize(input.prompt);
     if (prompt.length + request.maxTokens > this.context.contextSize) {
       throw new PromptTooLongError(prompt.length, request.maxTokens, this.context.contextSize);
     }
@@ -66,7 +68,7 @@ export class LlamaLoadedModel implements LoadedModel {
       // The whole prompt goes in as one batch, as the reference implementation computes it; splitting it (as
       // prefix reuse would) changes the floating-point sums enough to flip near-tied greedy choices.
       await sequence.clearHistory();
-      const stops = new StopStrings(request.stop);
+      const stops = new StopStrings(input.stop);
       const generated: Token[] = [];
       let unsent: Token[] = [];
       let undecoded: Token[] = [];

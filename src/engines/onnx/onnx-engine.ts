@@ -19,11 +19,12 @@ export function createOnnxEngine(): Engine<OnnxModelSpec> {
   return {
     async load(ref) {
       const started = performance.now();
-      const file = onnxWeightsFile(ref.source, ref.precision);
+      const precision = ref.precision ?? ref.spec.default_precision;
+      const file = onnxWeightsFile(ref.source, precision);
       try {
         const [tokenizer, model, weights] = await Promise.all([
           AutoTokenizer.from_pretrained(ref.source),
-          AutoModel.from_pretrained(ref.source, { dtype: ref.precision as "fp32", device: "cpu" }),
+          AutoModel.from_pretrained(ref.source, { dtype: precision as "fp32", device: "cpu" }),
           stat(file),
         ]);
         return new OnnxLoadedModel(

@@ -6,7 +6,6 @@ import { causeOf, recorded } from "../exchange.js";
 import type { GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
-import { CHAT_STOP, renderChatPrompt } from "./chat-template.js";
 import { chatRequestSchema, completionRequestSchema, parseBody } from "./schemas.js";
 
 /** How one OpenAI endpoint spells its responses; everything else about serving them is shared. */
@@ -57,21 +56,20 @@ export async function handleCompletions(exchange: Exchange, context: GatewayCont
   );
   const prompt = typeof body.prompt === "string" ? body.prompt : (body.prompt[0] ?? "");
   // OpenAI's default for the legacy completions endpoint.
-  await serveGeneration(exchange, context, body, prompt, body.max_tokens ?? 16, [], completionShape);
+  await serveGeneration(exchange, context, body, { prompt }, body.max_tokens ?? 16, completionShape);
 }
 
 export async function handleChatCompletions(exchange: Exchange, context: GatewayContext): Promise<void> {
   const body = parseBody(chatRequestSchema, await readJsonBody(exchange.req, context.limits.max_body_bytes));
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  await serveGeneration(
-    exchange,
-    context,
-    body,
-    renderChatPrompt(body.messages),
-    maxTokens,
-    [CHAT_STOP],
-    chatShape,
-  );
+  const messages = body.messages.map((message) => ({
+    role: message.role,
+    content:
+      typeof message.content === "string"
+        ? message.content
+        : (message.content ?? []).map((part) => part.text).join(""),
+  }));
+  await serveGeneration(exchange, context, body, { messages }, maxTokens, chatShape);
 }
 
 type GenerationBody = Parameters<typeof toGenerateRequest>[4] & {
@@ -84,15 +82,14 @@ async function serveGeneration(
   exchange: Exchange,
   context: GatewayContext,
   body: GenerationBody,
-  prompt: string,
+  input: Parameters<typeof toGenerateRequest>[2],
   maxTokens: number | null | undefined,
-  extraStops: readonly string[],
   shape: OpenAiShape,
 ): Promise<void> {
   const admitted = await context.models.admit(body.model, "generate");
   exchange.record.model = admitted.name;
   try {
-    const request = toGenerateRequest(context, admitted.model, prompt, maxTokens, body, extraStops);
+    const request = toGenerateRequest(context, admitted.model, input, maxTokens, body);
     const chunks = recorded(exchange, admitted.model.generate(request, exchange.signal))[
       Symbol.asyncIterator
     ]();

@@ -1,0 +1,189 @@
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { Dispatcher, Pool } from "undici";
+import type { OpenAiModelSpec } from "../../config/load-config.js";
+import { RequestAbortedError, UnsupportedTaskError, UpstreamError } from "../../core/errors.js";
+import type {
+  ClassifyResult,
+  Embeddings,
+  FinishReason,
+  GenerateChunk,
+  GenerateRequest,
+  MemoryReport,
+  Usage,
+} from "../../core/types.js";
+import { validateGenerateRequest } from "../../core/validate-generate-request.js";
+import type { LoadedModel } from "../../engines/engine.js";
+import type { ModelRef } from "../../models/model-registry.js";
+import { type OpenAiDelta, parseOpenAiDelta, toOpenAiBody, upstreamErrorMessage } from "./wire.js";
+
+/**
+ * A model behind an OpenAI-compatible server, over a keep-alive connection pool. A streamed answer is passed on
+ * event by event as it arrives; a request the caller wants whole is sent unstreamed.
+ */
+export class OpenAiRemoteModel implements LoadedModel {
+  readonly runtime: Readonly<Record<string, string | number | boolean>>;
+  readonly #headers: Record<string, string>;
+
+  constructor(
+    readonly ref: ModelRef & { spec: OpenAiModelSpec },
+    private readonly pool: Pool,
+    private readonly basePath: string,
+    apiKey: string | undefined,
+  ) {
+    this.#headers = {
+      "content-type": "application/json",
+      ...(apiKey && { authorization: `Bearer ${apiKey}` }),
+    };
+    this.runtime = {
+      engine: "openai",
+      base_url: ref.spec.base_url,
+      upstream_model: ref.spec.upstream_model,
+      parallel: ref.spec.parallel,
+    };
+  }
+
+  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+    validateGenerateRequest(request);
+    const path = `${this.basePath}/${request.messages === undefined ? "completions" : "chat/completions"}`;
+    const stream = request.whole !== true;
+    const response = await this.#post(
+      path,
+      toOpenAiBody(request, this.ref.spec.upstream_model, stream),
+      signal,
+    );
+    if (!stream) {
+      const delta = parseOpenAiDelta(await response.body.json());
+      yield { text: delta.text, tokenIds: [], at: performance.now(), done: this.#done(delta, 1) };
+      return;
+    }
+    yield* this.#events(response.body, signal);
+  }
+
+  async *#events(body: Dispatcher.ResponseData["body"], signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+    let pending: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (event) => pending.push(event) });
+    let chunks = 0;
+    let finishReason: FinishReason | null = null;
+    let usage: Usage | null = null;
+    try {
+      for await (const bytes of body as AsyncIterable<Buffer>) {
+        parser.feed(bytes.toString("utf8"));
+        const events = pending;
+        pending = [];
+        for (const event of events) {
+          if (event.data === "[DONE]") {
+            yield {
+              text: "",
+              tokenIds: [],
+              at: performance.now(),
+              done: this.#done({ text: "", finishReason, usage }, chunks),
+            };
+            return;
+          }
+          const value = parseJson(event.data);
+          const failure = upstreamErrorMessage(value);
+          if (failure !== undefined)
+            throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream: ${failure}`);
+          const delta = parseOpenAiDelta(value);
+          finishReason = delta.finishReason ?? finishReason;
+          usage = delta.usage ?? usage;
+          if (delta.text) {
+            chunks++;
+            yield { text: delta.text, tokenIds: [], at: performance.now() };
+          }
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) throw new RequestAbortedError();
+      if (error instanceof UpstreamError) throw error;
+      throw new UpstreamError(
+        "IG_UPSTREAM_ERROR",
+        502,
+        `upstream stream broke: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+    // The connection ended without [DONE]: the answer may be cut short, so it must not pass for complete.
+    throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream stream ended before [DONE]");
+  }
+
+  /** Usage from the upstream when it reports it; else the streamed chunk count stands in for output tokens. */
+  #done(delta: OpenAiDelta, chunks: number): NonNullable<GenerateChunk["done"]> {
+    return {
+      usage: delta.usage ?? { promptTokens: 0, completionTokens: chunks },
+      finishReason: delta.finishReason ?? "stop",
+    };
+  }
+
+  async embed(texts: readonly string[]): Promise<Embeddings> {
+    const response = await this.#post(`${this.basePath}/embeddings`, {
+      model: this.ref.spec.upstream_model,
+      input: texts,
+      encoding_format: "float",
+    });
+    const body = (await response.body.json()) as {
+      data?: { index: number; embedding: number[] }[];
+      usage?: { prompt_tokens?: number };
+    };
+    const vectors = new Array<Float32Array>(texts.length);
+    for (const item of body.data ?? []) vectors[item.index] = Float32Array.from(item.embedding);
+    return { vectors, promptTokens: body.usage?.prompt_tokens ?? 0 };
+  }
+
+  classify(): Promise<ClassifyResult[]> {
+    return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "classify"));
+  }
+
+  tokenize(): readonly number[] {
+    throw new UnsupportedTaskError(this.ref.spec.id, "tokenize (it is remote)");
+  }
+
+  async memory(): Promise<MemoryReport> {
+    return { weightsBytes: 0, stateBytes: 0, vramBytes: 0 };
+  }
+
+  async close(): Promise<void> {}
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #post(path: string, body: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.pool.request({
+        path,
+        method: "POST",
+        headers: this.#headers,
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw new RequestAbortedError();
+      throw new UpstreamError(
+        "IG_UPSTREAM_UNAVAILABLE",
+        502,
+        `cannot reach ${this.ref.spec.base_url}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    const text = await response.body.text();
+    throw upstreamFailure(response.statusCode, upstreamErrorMessage(parseJson(text)) ?? text.slice(0, 200));
+  }
+}
+
+function upstreamFailure(status: number, message: string): UpstreamError {
+  const said = `upstream answered ${status}: ${message}`;
+  if (status === 429) return new UpstreamError("IG_UPSTREAM_RATE_LIMITED", 429, said, status);
+  if (status >= 500) return new UpstreamError("IG_UPSTREAM_ERROR", 502, said, status);
+  // Our credentials are not the client's fault; anything else the upstream refused is.
+  if (status === 401 || status === 403) return new UpstreamError("IG_UPSTREAM_ERROR", 502, said, status);
+  return new UpstreamError("IG_UPSTREAM_REJECTED", status, said, status);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,77 @@
+import type { FinishReason, GenerateRequest, Usage } from "../../core/types.js";
+
+/**
+ * OpenAI's wire format, both ways, as pure functions: request bodies from typed requests, typed deltas from
+ * response bodies and stream events.
+ */
+export interface OpenAiBody {
+  model: string;
+  prompt?: string;
+  messages?: { role: string; content: string }[];
+  max_tokens: number;
+  temperature: number;
+  top_p?: number;
+  top_k?: number;
+  seed?: number;
+  stop?: string[];
+  stream: boolean;
+  stream_options?: { include_usage: boolean };
+}
+
+export function toOpenAiBody(request: GenerateRequest, upstreamModel: string, stream: boolean): OpenAiBody {
+  return {
+    model: upstreamModel,
+    ...(request.messages === undefined
+      ? { prompt: request.prompt ?? "" }
+      : { messages: request.messages.map(({ role, content }) => ({ role, content })) }),
+    max_tokens: request.maxTokens,
+    temperature: request.temperature,
+    ...(request.topP !== undefined && { top_p: request.topP }),
+    ...(request.topK !== undefined && { top_k: request.topK }),
+    ...(request.seed !== undefined && { seed: request.seed }),
+    ...(request.stop && request.stop.length > 0 && { stop: [...request.stop] }),
+    stream,
+    ...(stream && { stream_options: { include_usage: true } }),
+  };
+}
+
+/** What one response body or stream event carries, whichever endpoint produced it. */
+export interface OpenAiDelta {
+  text: string;
+  finishReason: FinishReason | null;
+  usage: Usage | null;
+}
+
+interface ChoiceWire {
+  text?: string | null;
+  message?: { content?: string | null };
+  delta?: { content?: string | null };
+  finish_reason?: string | null;
+}
+
+interface ResponseWire {
+  choices?: ChoiceWire[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  error?: { message?: string };
+}
+
+/** A completion or chat completion, whole or one streamed chunk of it. */
+export function parseOpenAiDelta(value: unknown): OpenAiDelta {
+  const body = value as ResponseWire;
+  const choice = body.choices?.[0];
+  const text = choice?.text ?? choice?.message?.content ?? choice?.delta?.content ?? "";
+  const usage = body.usage
+    ? { promptTokens: body.usage.prompt_tokens ?? 0, completionTokens: body.usage.completion_tokens ?? 0 }
+    : null;
+  return { text, finishReason: finishReasonOf(choice?.finish_reason), usage };
+}
+
+function finishReasonOf(reason: string | null | undefined): FinishReason | null {
+  if (reason === null || reason === undefined) return null;
+  return reason === "length" ? "length" : "stop";
+}
+
+export function upstreamErrorMessage(value: unknown): string | undefined {
+  const message = (value as ResponseWire | null)?.error?.message;
+  return typeof message === "string" ? message : undefined;
+}
