@@ -38,11 +38,18 @@ function digest(key: string): Buffer {
   return createHash("sha256").update(key).digest();
 }
 
-/** The key a request carries: `Authorization: Bearer KEY`, or `x-goog-api-key` (Gemini clients). */
-export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+/**
+ * The key a request carries: `Authorization: Bearer KEY`, or Gemini's `x-goog-api-key` header or `?key=`
+ * query parameter.
+ */
+export function presentedKey(
+  headers: Record<string, string | string[] | undefined>,
+  query?: URLSearchParams,
+): string | undefined {
   const authorization = headers.authorization;
   if (typeof authorization === "string" && authorization.startsWith("Bearer "))
     return authorization.slice(7).trim();
   const google = headers["x-goog-api-key"];
-  return typeof google === "string" ? google : undefined;
+  if (typeof google === "string") return google;
+  return query?.get("key") ?? undefined;
 }

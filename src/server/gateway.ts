@@ -20,7 +20,7 @@ import { type ErrorFormat, errorResponse } from "./error-body.js";
 import { causeOf, type Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { sendJson, sendText } from "./http-io.js";
-import { API_ROUTES } from "./routes.js";
+import { API_ROUTES, type Route } from "./routes.js";
 import { ServedModels } from "./served-models.js";
 
 export interface GatewayOptions {
@@ -66,7 +66,19 @@ export function createGateway(options: GatewayOptions): Gateway {
   const models = new ServedModels(registry, engines, limits);
   const context: GatewayContext = { models, limits };
   const metrics = new GatewayMetrics({ load: () => models.loadStates(), memory: () => models.memory() });
-  const routes = new Map(API_ROUTES.map((route) => [`${route.method} ${route.path}`, route]));
+  const exactRoutes = new Map(
+    API_ROUTES.filter((route) => !route.match).map((route) => [`${route.method} ${route.path}`, route]),
+  );
+  const patternRoutes = API_ROUTES.filter((route) => route.match);
+  const findRoute = (method: string, path: string): { route?: Route; params: Record<string, string> } => {
+    const exact = exactRoutes.get(`${method} ${path}`);
+    if (exact) return { route: exact, params: {} };
+    for (const route of patternRoutes) {
+      const params = route.method === method ? route.match?.(path) : undefined;
+      if (params) return { route, params };
+    }
+    return { params: {} };
+  };
   let ready = false;
   let draining = false;
   let inFlight = 0;
@@ -82,7 +94,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const url = req.url ?? "/";
     const queryAt = url.indexOf("?");
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    const route = routes.get(`${req.method} ${path}`);
+    const { route, params } = findRoute(req.method ?? "GET", path);
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new RequestTimeoutError(limits.request_timeout_ms)),
@@ -97,7 +109,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       res,
       startedAt,
       signal: controller.signal,
-      params: {},
+      params,
       query: new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1)),
       record: { model: "" },
     };
@@ -105,7 +117,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let errorCode: string | undefined;
     try {
       if (route) {
-        if (route.authenticated && keys.enabled && !keys.accepts(presentedKey(req.headers)))
+        if (route.authenticated && keys.enabled && !keys.accepts(presentedKey(req.headers, exchange.query)))
           throw new UnauthorizedError();
         await route.handle(exchange, context);
       } else {
@@ -128,7 +140,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     } finally {
       clearTimeout(timer);
       publishRequestEnd({
-        route: route?.path ?? (OPERATIONAL_PATHS.has(path) ? path : "other"),
+        route: route
+          ? route.path.replace("{action}", params.action ?? "")
+          : OPERATIONAL_PATHS.has(path)
+            ? path
+            : "other",
         model: exchange.record.model,
         status,
         durationMs: performance.now() - startedAt,
@@ -146,7 +162,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       return sendJson(res, 200, { status: "ready" });
     }
     if (method === "GET" && path === "/metrics") {
-      if (keys.enabled && !keys.accepts(presentedKey(req.headers))) throw new UnauthorizedError();
+      if (keys.enabled && !keys.accepts(presentedKey(req.headers, exchange.query)))
+        throw new UnauthorizedError();
       return sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
     }
     throw new RouteNotFoundError(method, path);

@@ -1,19 +1,23 @@
 import type { ErrorFormat } from "./error-body.js";
 import type { Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
+import { handleGemini, matchGeminiPath } from "./gemini/gemini-routes.js";
 import { handleClassify, handleEmbeddings, handleListModels } from "./openai/encoder-routes.js";
 import { handleChatCompletions, handleCompletions } from "./openai/generation-routes.js";
 
 export interface Route {
   method: "GET" | "POST";
+  /** The exact path, or for a pattern route its template (the metrics label, with `{action}` filled in). */
   path: string;
+  /** A pattern route's matcher: its path parameters, or undefined when the path is not its. */
+  match?: (path: string) => Record<string, string> | undefined;
   /** Whether an API key is required (when the gateway has keys). */
   authenticated: boolean;
   errorFormat: ErrorFormat;
   handle(exchange: Exchange, context: GatewayContext): Promise<void>;
 }
 
-/** The model API. Operational routes (health, readiness, metrics) belong to the gateway itself. */
+/** The model APIs. Operational routes (health, readiness, metrics) belong to the gateway itself. */
 export const API_ROUTES: readonly Route[] = [
   {
     method: "POST",
@@ -44,4 +48,12 @@ export const API_ROUTES: readonly Route[] = [
     handle: handleClassify,
   },
   { method: "GET", path: "/v1/models", authenticated: true, errorFormat: "openai", handle: handleListModels },
+  {
+    method: "POST",
+    path: "/v1beta/models/{model}:{action}",
+    match: matchGeminiPath,
+    authenticated: true,
+    errorFormat: "gemini",
+    handle: handleGemini,
+  },
 ];
