@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { destination } from "pino";
 import { createGateway } from "../server/gateway.js";
 import { createLogger, logEvents } from "../telemetry/logger.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
@@ -37,7 +38,12 @@ Examples:
       const server = context.config.server;
       if (options.host !== undefined) server.host = options.host;
       if (options.port !== undefined) server.port = options.port;
-      const logger = createLogger(options.logLevel);
+      // Buffered: one write per 4 kB of log rather than a system call per request. Lifecycle lines are
+      // flushed at once, so a supervisor sees them when they happen.
+      const logger = createLogger(
+        options.logLevel,
+        destination({ dest: 1, sync: false, minLength: 4096 }),
+      );
       const stopLogging = logEvents(logger);
       const gateway = createGateway({
         config: context.config,
@@ -48,6 +54,7 @@ Examples:
       logger.info({ models: context.registry.list().map((model) => model.id) }, "loading models");
       const address = await gateway.start();
       logger.info({ host: address.address, port: address.port }, "listening");
+      logger.flush();
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, "draining");
@@ -59,5 +66,6 @@ Examples:
       await context[Symbol.asyncDispose]();
       logger.info("stopped");
       stopLogging();
+      logger.flush();
     });
 }

@@ -13,7 +13,11 @@ const PATTERNS: readonly [RegExp, string][] = [
   [/(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}[\s.-]\d{3,4}[\s.-]?\d{3,4}\b/g, "[PHONE]"],
 ];
 
+/** Every pattern above needs one of these; most log strings (routes, model ids, codes) have none. */
+const MAY_NEED_REDACTION = /@|\d{3}|bearer|basic|key|aiza|\b[spr]k[-_]/i;
+
 export function redactText(text: string): string {
+  if (!MAY_NEED_REDACTION.test(text)) return text;
   let out = text;
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
   return out;
