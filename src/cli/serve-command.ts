@@ -40,10 +40,7 @@ Examples:
       if (options.port !== undefined) server.port = options.port;
       // Buffered: one write per 4 kB of log rather than a system call per request. Lifecycle lines are
       // flushed at once, so a supervisor sees them when they happen.
-      const logger = createLogger(
-        options.logLevel,
-        destination({ dest: 1, sync: false, minLength: 4096 }),
-      );
+      const logger = createLogger(options.logLevel, destination({ dest: 1, sync: false, minLength: 4096 }));
       const stopLogging = logEvents(logger);
       const gateway = createGateway({
         config: context.config,

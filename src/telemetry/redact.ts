@@ -10,7 +10,7 @@ const PATTERNS: readonly [RegExp, string][] = [
   // 13-19 digits, optionally grouped by spaces or dashes: card numbers.
   [/\b\d(?:[ -]?\d){12,18}\b/g, "[CARD]"],
   // An optional +country code, then 9-15 digits with common separators.
-  [/(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}[\s.-]\d{3,4}[\s.-]?\d{3,4}\b/g, "[PHONE]"],
+  [/(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?|\b\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}\b/g, "[PHONE]"],
 ];
 
 /** Every pattern above needs one of these; most log strings (routes, model ids, codes) have none. */
