@@ -9,6 +9,7 @@ import {
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
 import { ModelLoadError } from "../../core/errors.js";
 import type { Engine, LoadOptions } from "../engine.js";
+import { checkGgufFile } from "./check-gguf-file.js";
 import { LlamaLoadedModel } from "./llama-loaded-model.js";
 import { calibrateThreads } from "./thread-calibration.js";
 
@@ -44,6 +45,7 @@ export function createLlamaCppEngine(): LlamaCppEngine {
       let model: LlamaModel;
       try {
         nativeErrors = [];
+        await checkGgufFile(ref.source, llamaInstance);
         model = await llamaInstance.loadModel({ modelPath: ref.source });
       } catch (error) {
         // llama.cpp's log lines reach us through the event loop, possibly after the rejection.
