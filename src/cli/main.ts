@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ConfigError, InfergateError } from "../core/errors.js";
+import { registerBenchCommands } from "./bench-commands.js";
 import { registerEncoderCommands } from "./encoder-commands.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelsCommand } from "./models-command.js";
@@ -25,6 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerGenerateCommand(program);
   registerEncoderCommands(program);
   registerServeCommand(program);
+  registerBenchCommands(program);
 
   try {
     await program.parseAsync(argv, { from: "user" });

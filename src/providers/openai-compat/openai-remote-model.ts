@@ -129,8 +129,14 @@ export class OpenAiRemoteModel implements LoadedModel {
     return { vectors, promptTokens: body.usage?.prompt_tokens ?? 0 };
   }
 
-  classify(): Promise<ClassifyResult[]> {
-    return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "classify"));
+  /** infergate's own `/classify` endpoint, so one infergate can measure another's classifiers. */
+  async classify(texts: readonly string[]): Promise<ClassifyResult[]> {
+    const response = await this.#post(`${this.basePath}/classify`, {
+      model: this.ref.spec.upstream_model,
+      input: texts,
+    });
+    const body = (await response.body.json()) as { data?: ClassifyResult[] };
+    return body.data ?? [];
   }
 
   tokenize(): readonly number[] {

@@ -1,0 +1,101 @@
+import type { OpenAiModelSpec } from "../config/load-config.js";
+import { InvalidRequestError } from "../core/errors.js";
+import type { Task } from "../core/types.js";
+import type { LoadedModel } from "../engines/engine.js";
+import type { Engines } from "../engines/engines.js";
+import { type ModelRegistry, modelLabel } from "../models/model-registry.js";
+import type { TargetResult } from "./request-record.js";
+import type { Send } from "./scheduler.js";
+import type { WorkItem } from "./workload.js";
+
+/**
+ * What `bench` measures: a loaded model, in-process or behind an HTTP endpoint. Both are `LoadedModel`s, so
+ * "local model" vs "our gateway" vs "a remote API" is one code path.
+ */
+export interface BenchTarget {
+  name: string;
+  task: Task;
+  model: LoadedModel;
+  /** Where it runs: "in-process" or the endpoint's URL. */
+  location: string;
+}
+
+export interface TargetOptions {
+  registry: ModelRegistry;
+  engines: Engines;
+  /** For an endpoint: the model name to ask it for. */
+  model?: string;
+  /** For an endpoint: which task to exercise (default generate). */
+  task?: Task;
+  api?: "openai" | "gemini";
+  /** For an endpoint: env var with its API key. */
+  apiKeyEnv?: string;
+}
+
+/** `lm-base:q8_0` (a configured model) or `http://host:port/v1` (an endpoint, with `model`). */
+export async function openTarget(spec: string, options: TargetOptions): Promise<BenchTarget> {
+  if (!/^https?:\/\//.test(spec)) {
+    const ref = options.registry.resolve(spec);
+    const model = await options.engines.load(ref);
+    return { name: modelLabel(ref), task: ref.spec.task, model, location: "in-process" };
+  }
+  if (options.api === "gemini") {
+    throw new InvalidRequestError("--api gemini needs the Gemini provider, which is not built yet", "api");
+  }
+  if (!options.model)
+    throw new InvalidRequestError(`target ${spec} is an endpoint: name its model with --model`, "model");
+  const remote: OpenAiModelSpec = {
+    id: `${options.model}@${spec}`,
+    task: options.task ?? "generate",
+    engine: "openai",
+    base_url: spec,
+    upstream_model: options.model,
+    ...(options.apiKeyEnv && { api_key_env: options.apiKeyEnv }),
+    max_connections: 1024,
+    parallel: 1_000_000,
+    domains: [],
+  };
+  const model = await options.engines.load({ spec: remote, source: spec });
+  return { name: `${options.model} @ ${spec}`, task: remote.task, model, location: spec };
+}
+
+export interface GenerationSettings {
+  maxTokens: number;
+  temperature: number;
+}
+
+/** How one work item becomes one timed request to the target. */
+export function sendTo(target: BenchTarget, settings: GenerationSettings): Send<WorkItem> {
+  const { model } = target;
+  switch (target.task) {
+    case "generate":
+      return async (item, signal): Promise<TargetResult> => {
+        const chunkTimes: number[] = [];
+        let usage = { promptTokens: 0, completionTokens: 0 };
+        for await (const chunk of model.generate(
+          { prompt: item.text, maxTokens: settings.maxTokens, temperature: settings.temperature },
+          signal,
+        )) {
+          if (chunk.text) chunkTimes.push(chunk.at);
+          if (chunk.done) usage = chunk.done.usage;
+        }
+        return { chunkTimes, outputTokens: usage.completionTokens, inputTokens: usage.promptTokens };
+      };
+    case "classify":
+      return async (item): Promise<TargetResult> => {
+        const [result] = await model.classify([item.text]);
+        return {
+          chunkTimes: [performance.now()],
+          outputTokens: 0,
+          ...(result && { prediction: result.label }),
+        };
+      };
+    case "embed":
+      return async (item): Promise<TargetResult> => {
+        const { promptTokens } = await model.embed([item.text]);
+        return { chunkTimes: [performance.now()], outputTokens: 0, inputTokens: promptTokens };
+      };
+    default:
+      return target.task satisfies never;
+  }
+}

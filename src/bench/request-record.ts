@@ -1,0 +1,29 @@
+/**
+ * What the load generator saw of one request. Times are `performance.now()` milliseconds. `plannedAt` is
+ * when the schedule meant to send it, `sentAt` when it was sent: the gap is queueing delay the client
+ * imposed, which a closed loop hides and an open loop must not.
+ */
+export interface RequestRecord {
+  index: number;
+  plannedAt: number;
+  sentAt: number;
+  endAt: number;
+  /** Arrival times of the chunks that carried content. */
+  chunkTimes: number[];
+  outputTokens: number;
+  inputTokens?: number;
+  /** For classification: the class the target answered, and the expected one. */
+  prediction?: string;
+  label?: string;
+  error?: string;
+  /** Warm-up requests are recorded but left out of every figure. */
+  warmup: boolean;
+}
+
+/** What a target returns for one item; the scheduler adds the times it owns. */
+export interface TargetResult {
+  chunkTimes: number[];
+  outputTokens: number;
+  inputTokens?: number;
+  prediction?: string;
+}

@@ -1,0 +1,201 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { type BenchTarget, openTarget } from "../bench/bench-target.js";
+import { buildReport, type Report } from "../bench/compare.js";
+import type { Slo } from "../bench/load-metrics.js";
+import { markdownReport } from "../bench/report/markdown-report.js";
+import { terminalReport } from "../bench/report/terminal-report.js";
+import { benchmarkTarget, type LoadPlan, type TargetReport } from "../bench/run-benchmark.js";
+import type { Strategy } from "../bench/scheduler.js";
+import {
+  bundledClassificationWorkload,
+  bundledGenerationWorkload,
+  loadJsonlWorkload,
+  type Workload,
+} from "../bench/workload.js";
+import { InvalidRequestError } from "../core/errors.js";
+import type { Task } from "../core/types.js";
+import { CliContext, type GlobalOptions } from "./cli-context.js";
+import { collect, decimal, integer } from "./parse-options.js";
+import { Progress } from "./progress.js";
+
+interface BenchOptions {
+  target?: string[];
+  model?: string;
+  api: "openai" | "gemini";
+  task?: Task;
+  apiKeyEnv?: string;
+  dataset?: string;
+  concurrency?: number;
+  rate?: number;
+  poisson?: boolean;
+  requests?: number;
+  duration?: number;
+  warmup: number;
+  maxTokens: number;
+  temperature: number;
+  slo?: Slo;
+  baseline?: string;
+  out?: string;
+  json?: boolean;
+  records?: boolean;
+  machinePricePerHour?: number;
+}
+
+/** The bundled comparison `infergate compare` runs with no --target. */
+const DEFAULT_TARGETS = [
+  "lm-base:f16",
+  "lm-base:q8_0",
+  "lm-base:q4_0",
+  "lm-small:q8_0",
+  "spam-encoder:fp32",
+  "spam-encoder:fp16",
+  "spam-encoder:int8",
+];
+const DEFAULT_GENERATION_REQUESTS = 32;
+
+export function registerBenchCommands(program: Command): void {
+  const bench = program
+    .command("bench")
+    .description(
+      "measure one model or endpoint under load: latency percentiles, throughput, errors, accuracy",
+    )
+    .requiredOption(
+      "--target <target>",
+      "a model (lm-base:q8_0) or an endpoint (http://127.0.0.1:8080/v1)",
+      collect,
+    );
+  addLoadOptions(bench).action((options: BenchOptions, command: Command) => run(options, command, false));
+
+  const compare = program
+    .command("compare")
+    .description("run the same workload on several targets, one at a time, and put them side by side")
+    .option("--target <target>", "a model or endpoint (repeatable; default: the bundled models)", collect)
+    .option("--baseline <target>", "the target the others are compared to (default: the first of each task)");
+  addLoadOptions(compare)
+    .option("--out <dir>", "write report.json and report.md here", "infergate-report")
+    .action((options: BenchOptions, command: Command) => run(options, command, true));
+}
+
+function addLoadOptions(command: Command): Command {
+  return command
+    .option("--model <name>", "for an endpoint target: the model name to request")
+    .option("--api <api>", "for an endpoint target: openai (default) or gemini", "openai")
+    .option("--task <task>", "for an endpoint target: generate (default), classify or embed")
+    .option("--api-key-env <var>", "for an endpoint target: env var holding its API key")
+    .option(
+      "--dataset <file>",
+      'JSONL workload: {"prompt"|"text", "label"?, "reference"?} per line (default: bundled)',
+    )
+    .option("--concurrency <n>", "closed loop: requests in flight at once (default 4)", integer(1, 10_000))
+    .option("--rate <r>", "open loop: requests per second, sent on schedule", decimal(0.001, 1_000_000))
+    .option("--poisson", "open loop with exponential gaps instead of even spacing")
+    .option(
+      "--requests <n>",
+      `requests to measure (default: ${DEFAULT_GENERATION_REQUESTS} for generation, the whole dataset otherwise)`,
+      integer(1),
+    )
+    .option("--duration <s>", "seconds to measure, instead of a request count", decimal(0.1, 86_400))
+    .option("--warmup <n>", "requests sent first and left out of the figures", integer(0), 2)
+    .option("--max-tokens <n>", "tokens to generate per request", integer(1, 32_768), 64)
+    .option("--temperature <t>", "sampling temperature (0: greedy)", decimal(0, 2), 0)
+    .option("--slo <list>", "goodput objectives, e.g. ttft_ms=200,itl_ms=20,e2e_ms=2000", parseSlo)
+    .option(
+      "--machine-price-per-hour <usd>",
+      "price of this machine, for the cost per 1M tokens of local models",
+      decimal(0, 1e6),
+    )
+    .option("--records", "keep every request's timings in the JSON report")
+    .option("--json", "print the JSON report (docs/report.md) instead of tables");
+}
+
+async function run(options: BenchOptions, command: Command, comparing: boolean): Promise<void> {
+  if (options.concurrency !== undefined && options.rate !== undefined) {
+    throw new InvalidRequestError("give --concurrency or --rate, not both", "concurrency");
+  }
+  if (options.requests !== undefined && options.duration !== undefined) {
+    throw new InvalidRequestError("give --requests or --duration, not both", "requests");
+  }
+  if (options.api !== "openai" && options.api !== "gemini")
+    throw new InvalidRequestError(`--api must be openai or gemini`, "api");
+  const targets = options.target ?? (comparing ? DEFAULT_TARGETS : []);
+  if (!comparing && targets.length !== 1)
+    throw new InvalidRequestError("bench measures one --target; use compare for several", "target");
+  const strategy: Strategy =
+    options.rate !== undefined
+      ? options.poisson
+        ? { kind: "poisson", rate: options.rate }
+        : { kind: "constant", rate: options.rate }
+      : { kind: "concurrent", concurrency: options.concurrency ?? 4 };
+  const settings = { maxTokens: options.maxTokens, temperature: options.temperature };
+  await using context = await CliContext.open(command.optsWithGlobals<GlobalOptions>());
+  const reports: TargetReport[] = [];
+  let plan: LoadPlan | undefined;
+  for (const spec of targets) {
+    const target = await openTarget(spec, {
+      registry: context.registry,
+      engines: context.engines,
+      api: options.api,
+      ...(options.model && { model: options.model }),
+      ...(options.task && { task: options.task }),
+      ...(options.apiKeyEnv && { apiKeyEnv: options.apiKeyEnv }),
+    });
+    const workload = workloadFor(target, options.dataset);
+    const requests =
+      options.duration === undefined ? (options.requests ?? defaultRequests(target, workload)) : undefined;
+    plan = {
+      strategy,
+      constraints: {
+        ...(requests !== undefined && { requests }),
+        ...(options.duration !== undefined && { durationS: options.duration }),
+        warmupRequests: options.warmup,
+      },
+      settings,
+      ...(options.slo && { slo: options.slo }),
+      ...(options.machinePricePerHour !== undefined && { machinePricePerHour: options.machinePricePerHour }),
+    };
+    const progress = new Progress(target.name, (requests ?? 0) + options.warmup);
+    reports.push(await benchmarkTarget(target, workload, plan, () => progress.advance(1)));
+    progress.finish();
+    // One target at a time: free its memory and threads before the next one runs.
+    if (target.location === "in-process") await context.engines.close();
+  }
+  if (!plan) return;
+  const report = buildReport(reports, plan, options.baseline, options.records === true);
+  await emit(report, options, comparing);
+}
+
+function workloadFor(target: BenchTarget, dataset: string | undefined): Workload {
+  if (dataset) return loadJsonlWorkload(dataset);
+  return target.task === "generate" ? bundledGenerationWorkload() : bundledClassificationWorkload();
+}
+
+function defaultRequests(target: BenchTarget, workload: Workload): number {
+  return target.task === "generate" ? DEFAULT_GENERATION_REQUESTS : workload.items.length;
+}
+
+async function emit(report: Report, options: BenchOptions, comparing: boolean): Promise<void> {
+  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(terminalReport(report));
+  const out = options.out ?? (comparing ? "infergate-report" : undefined);
+  if (out === undefined) return;
+  const dir = resolve(out);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(dir, "report.md"), markdownReport(report));
+  process.stderr.write(`report written to ${dir}/report.json and report.md\n`);
+}
+
+function parseSlo(value: string): Slo {
+  const slo: Slo = {};
+  for (const part of value.split(",")) {
+    const [key, raw] = part.split("=");
+    const number = Number(raw);
+    if ((key !== "ttft_ms" && key !== "itl_ms" && key !== "e2e_ms") || !(number > 0)) {
+      throw new InvalidRequestError(`--slo: expected ttft_ms=N, itl_ms=N or e2e_ms=N, got '${part}'`, "slo");
+    }
+    slo[key] = number;
+  }
+  return slo;
+}
