@@ -59,12 +59,14 @@ export async function runSchedule<I>(options: RunOptions<I>): Promise<RequestRec
       now() - measuredFrom >= constraints.durationS * 1000);
   const more = () => issued < total && !expired();
 
-  const fire = async (index: number, plannedAt: number): Promise<void> => {
+  /** A closed loop plans nothing: its requests are planned the moment they are sent. */
+  const fire = async (index: number, plannedAt?: number): Promise<void> => {
     const item = items[index % items.length] as I;
+    const sentAt = now();
     const record: RequestRecord = {
       index,
-      plannedAt,
-      sentAt: now(),
+      plannedAt: plannedAt ?? sentAt,
+      sentAt,
       endAt: 0,
       chunkTimes: [],
       outputTokens: 0,
@@ -86,7 +88,7 @@ export async function runSchedule<I>(options: RunOptions<I>): Promise<RequestRec
     const worker = async () => {
       while (more()) {
         const index = issued++;
-        await fire(index, now());
+        await fire(index);
       }
     };
     await Promise.all(Array.from({ length: strategy.concurrency }, worker));

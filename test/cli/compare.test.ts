@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { repoRoot } from "../helpers.js";
+
+const entry = join(repoRoot, "src/cli/infergate.ts");
+
+function infergate(args: string[], cwd: string) {
+  // tsx is resolved from here, not from the temporary working directory.
+  const result = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), entry, ...args], {
+    cwd,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("infergate compare and bench", () => {
+  test("compare with no arguments compares the bundled models in under 5 minutes and writes the report", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "infergate-compare-"));
+    const started = performance.now();
+    const { code, stdout, stderr } = infergate(["compare"], cwd);
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(code, 0, stderr);
+    assert.ok(seconds < 300, `${seconds.toFixed(0)} s`);
+    assert.match(stdout, /generate — lm_heldout/);
+    assert.match(stdout, /classify — spam_dev/);
+    assert.match(stdout, /lm-base:q8_0 is [\d.]+x (faster|slower) than lm-base:f16/);
+    assert.match(stdout, /spam-encoder:int8 is [\d.]+x (faster|slower) than spam-encoder:fp32 .* accuracy/);
+    const report = JSON.parse(readFileSync(join(cwd, "infergate-report/report.json"), "utf8"));
+    assert.equal(report.schema, "infergate.report/1");
+    assert.deepEqual(
+      report.targets.map((target: { target: string }) => target.target),
+      [
+        "lm-base:f16",
+        "lm-base:q8_0",
+        "lm-base:q4_0",
+        "lm-small:q8_0",
+        "spam-encoder:fp32",
+        "spam-encoder:fp16",
+        "spam-encoder:int8",
+      ],
+    );
+    for (const target of report.targets) {
+      for (const key of ["ttft_ms", "itl_ms", "e2e_ms"]) {
+        assert.deepEqual(Object.keys(target.metrics[key]).sort(), [
+          "count",
+          "max",
+          "mean",
+          "p50",
+          "p90",
+          "p95",
+          "p99",
+        ]);
+      }
+      assert.equal(target.metrics.error_rate, 0);
+      assert.ok(target.metrics.requests_per_s > 0);
+      if (target.task === "generate") assert.ok(target.metrics.output_tokens_per_s > 0);
+      else assert.ok(target.metrics.accuracy.accuracy >= 0.97);
+    }
+    assert.equal(report.verdicts.length, 5);
+    assert.match(readFileSync(join(cwd, "infergate-report/report.md"), "utf8"), /\| lm-small:q8_0 \|/);
+  });
+
+  test("bench --json on one model, open loop, with SLOs", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "infergate-bench-"));
+    const args = [
+      "bench",
+      "--target",
+      "lm-small",
+      "--rate",
+      "40",
+      "--requests",
+      "12",
+      "--max-tokens",
+      "8",
+      "--slo",
+      "ttft_ms=5000",
+      "--json",
+    ];
+    const { code, stdout, stderr } = infergate(args, cwd);
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout);
+    const [target] = report.targets;
+    assert.equal(target.target, "lm-small:q8_0");
+    assert.equal(target.metrics.requests, 12);
+    assert.ok(target.metrics.corrected.e2e_ms.p50 >= target.metrics.e2e_ms.p50 - 1);
+    assert.equal(target.metrics.goodput.good_fraction, 1);
+    assert.deepEqual(report.load.strategy, { kind: "constant", rate: 40 });
+  });
+
+  test("bad flags fail with one line and exit 2", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "infergate-bench-"));
+    for (const [args, message] of [
+      [
+        ["bench", "--target", "lm-small", "--rate", "5", "--concurrency", "2"],
+        /--concurrency or --rate, not both/,
+      ],
+      [["bench", "--target", "lm-small", "--target", "lm-base"], /bench measures one --target/],
+      [["bench", "--target", "http://127.0.0.1:9/v1"], /name its model with --model/],
+      [["bench", "--target", "lm-small", "--slo", "ttft=5"], /--slo: expected ttft_ms=N/],
+      [
+        ["bench", "--target", "lm-small", "--dataset", "missing.jsonl"],
+        /cannot read dataset missing\.jsonl: ENOENT/,
+      ],
+    ] as const) {
+      const { code, stderr } = infergate([...args], cwd);
+      assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+      assert.match(stderr, message);
+    }
+  });
+});
