@@ -42,3 +42,14 @@ export function distributionOf(valuesMs: readonly number[]): Distribution {
   histogram.destroy();
   return result;
 }
+
+/** Points of the cumulative distribution, [percentile, milliseconds], for latency CDF charts. */
+export function cdfOf(valuesMs: readonly number[], points = 50): [number, number][] {
+  if (valuesMs.length === 0) return [];
+  const sorted = [...valuesMs].sort((a, b) => a - b);
+  return Array.from({ length: points + 1 }, (_, i) => {
+    const percentile = (100 * i) / points;
+    const index = Math.min(sorted.length - 1, Math.ceil((percentile / 100) * sorted.length) - 1);
+    return [percentile, sorted[Math.max(0, index)] ?? 0];
+  });
+}

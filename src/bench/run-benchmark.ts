@@ -1,5 +1,6 @@
 import { type AccuracyReport, accuracyOf } from "./accuracy.js";
 import { type BenchTarget, type GenerationSettings, sendTo } from "./bench-target.js";
+import { cdfOf } from "./distribution.js";
 import { type LoadMetrics, loadMetrics, type Slo } from "./load-metrics.js";
 import type { RequestRecord } from "./request-record.js";
 import { type Constraints, runSchedule, type Strategy } from "./scheduler.js";
@@ -21,6 +22,10 @@ export interface TargetReport {
   workload: string;
   runtime: Readonly<Record<string, string | number | boolean>>;
   metrics: LoadMetrics & { accuracy?: AccuracyReport; cost_per_1m_output_tokens_usd?: number };
+  /** Bytes of weights the target holds (0 for an endpoint). */
+  weights_bytes: number;
+  /** Latency distributions as [percentile, ms] points, for charts. */
+  cdf: { ttft_ms: [number, number][]; e2e_ms: [number, number][] };
   /** Per item of the workload, whether the target's answer was right (classification), for paired tests. */
   correct_by_item?: (boolean | null)[];
   records?: RequestRecord[];
@@ -44,6 +49,7 @@ export async function benchmarkTarget(
     ...(plan.slo && { slo: plan.slo }),
     openLoop: plan.strategy.kind !== "concurrent",
   });
+  const measured = records.filter((record) => !record.warmup && record.error === undefined);
   const report: TargetReport = {
     target: target.name,
     task: target.task,
@@ -51,6 +57,11 @@ export async function benchmarkTarget(
     workload: workload.name,
     runtime: target.model.runtime,
     metrics,
+    weights_bytes: (await target.model.memory()).weightsBytes,
+    cdf: {
+      ttft_ms: cdfOf(measured.map((record) => (record.chunkTimes[0] ?? record.endAt) - record.sentAt)),
+      e2e_ms: cdfOf(measured.map((record) => record.endAt - record.sentAt)),
+    },
     records,
   };
   if (target.task === "classify" && workload.items.some((item) => item.label !== undefined)) {

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { type BenchTarget, openTarget } from "../bench/bench-target.js";
 import { buildReport, type Report } from "../bench/compare.js";
 import type { Slo } from "../bench/load-metrics.js";
+import { htmlReport } from "../bench/report/html-report.js";
 import { markdownReport } from "../bench/report/markdown-report.js";
 import { terminalReport } from "../bench/report/terminal-report.js";
 import { benchmarkTarget, type LoadPlan, type TargetReport } from "../bench/run-benchmark.js";
@@ -74,7 +75,7 @@ export function registerBenchCommands(program: Command): void {
     .option("--target <target>", "a model or endpoint (repeatable; default: the bundled models)", collect)
     .option("--baseline <target>", "the target the others are compared to (default: the first of each task)");
   addLoadOptions(compare)
-    .option("--out <dir>", "write report.json and report.md here", "infergate-report")
+    .option("--out <dir>", "write index.html (charts), report.json and report.md here", "infergate-report")
     .action((options: BenchOptions, command: Command) => run(options, command, true));
 }
 
@@ -184,7 +185,8 @@ async function emit(report: Report, options: BenchOptions, comparing: boolean): 
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(dir, "report.md"), markdownReport(report));
-  process.stderr.write(`report written to ${dir}/report.json and report.md\n`);
+  await writeFile(join(dir, "index.html"), htmlReport(report));
+  process.stderr.write(`report written to ${dir}/index.html, report.json and report.md\n`);
 }
 
 function parseSlo(value: string): Slo {

@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import { repoRoot } from "../helpers.js";
+import { launchBrowser } from "../support/browser.js";
 
 const entry = join(repoRoot, "src/cli/infergate.ts");
 
@@ -19,7 +21,7 @@ function infergate(args: string[], cwd: string) {
 }
 
 describe("infergate compare and bench", () => {
-  test("compare with no arguments compares the bundled models in under 5 minutes and writes the report", () => {
+  test("compare with no arguments compares the bundled models in under 5 minutes and writes the report", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "infergate-compare-"));
     const started = performance.now();
     const { code, stdout, stderr } = infergate(["compare"], cwd);
@@ -63,6 +65,7 @@ describe("infergate compare and bench", () => {
     }
     assert.equal(report.verdicts.length, 5);
     assert.match(readFileSync(join(cwd, "infergate-report/report.md"), "utf8"), /\| lm-small:q8_0 \|/);
+    await checkHtmlReport(join(cwd, "infergate-report"));
   });
 
   test("bench --json on one model, open loop, with SLOs", () => {
@@ -113,3 +116,49 @@ describe("infergate compare and bench", () => {
     }
   });
 });
+
+/** Opens the HTML report offline in Chromium: every chart must have drawn, and a screenshot is kept. */
+async function checkHtmlReport(dir: string): Promise<void> {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const requests: string[] = [];
+    page.on("request", (request) => {
+      if (!request.url().startsWith("file:")) requests.push(request.url());
+    });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(pathToFileURL(join(dir, "index.html")).href);
+    await page.waitForFunction(
+      () => (globalThis as { __infergateCharts?: number }).__infergateCharts !== undefined,
+    );
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests, [], "the report needs no network");
+    const painted = await page.$$eval("canvas", (elements) =>
+      (elements as unknown as PageCanvas[]).map((canvas) => {
+        const pixels = canvas.getContext("2d")?.getImageData(0, 0, canvas.width, canvas.height).data ?? [];
+        let drawn = 0;
+        for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) drawn++;
+        return { chart: canvas.dataset.chart, drawn };
+      }),
+    );
+    // generate: E2E CDF, TTFT CDF, throughput; classify: E2E CDF, throughput, accuracy vs size.
+    assert.equal(painted.length, 6, JSON.stringify(painted));
+    for (const { chart, drawn } of painted) assert.ok(drawn > 5000, `${chart}: ${drawn} pixels drawn`);
+    const screenshot = await page.screenshot({ path: join(dir, "screenshot.png"), fullPage: true });
+    assert.equal(screenshot.subarray(1, 4).toString(), "PNG");
+    assert.ok(screenshot.length > 50_000, `screenshot is ${screenshot.length} bytes`);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** The little of a browser canvas the check uses (the tests compile without DOM types). */
+interface PageCanvas {
+  width: number;
+  height: number;
+  dataset: Record<string, string | undefined>;
+  getContext(
+    kind: "2d",
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+}
