@@ -49,6 +49,11 @@ const gateway = await startProcess(
   { INFERGATE_API_KEYS: "" },
   openSync(gatewayLog, "w"),
 );
+// A crash must not leave the servers running (and this process's output pipe open).
+process.on("exit", () => {
+  upstream.kill("SIGTERM");
+  gateway.kill("SIGTERM");
+});
 await waitFor(
   async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true,
 );

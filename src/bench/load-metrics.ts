@@ -41,8 +41,13 @@ export function loadMetrics(
 ): LoadMetrics {
   const records = all.filter((record) => !record.warmup);
   const ok = records.filter((record) => record.error === undefined);
-  const firstStart = Math.min(...records.map((record) => record.sentAt));
-  const lastEnd = Math.max(...records.map((record) => record.endAt));
+  // A loop, not Math.min(...records): a long run has more records than the call stack has room for arguments.
+  let firstStart = Number.POSITIVE_INFINITY;
+  let lastEnd = Number.NEGATIVE_INFINITY;
+  for (const record of records) {
+    firstStart = Math.min(firstStart, record.sentAt);
+    lastEnd = Math.max(lastEnd, record.endAt);
+  }
   const seconds = records.length > 0 ? Math.max((lastEnd - firstStart) / 1000, 1e-9) : 0;
 
   const ttft = (record: RequestRecord, from: number) => (record.chunkTimes[0] ?? record.endAt) - from;

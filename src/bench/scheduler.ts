@@ -20,7 +20,7 @@ export interface Constraints {
   warmupRequests?: number;
 }
 
-export type Send<I> = (item: I, signal: AbortSignal) => Promise<TargetResult>;
+export type Send<I> = (item: I, signal?: AbortSignal) => Promise<TargetResult>;
 
 export interface RunOptions<I> {
   items: readonly I[];
@@ -73,7 +73,7 @@ export async function runSchedule<I>(options: RunOptions<I>): Promise<RequestRec
       warmup: index < warmup,
     };
     try {
-      const result = await send(item, options.signal ?? new AbortController().signal);
+      const result = await send(item, options.signal);
       Object.assign(record, result);
     } catch (error) {
       record.error = (error as Error).message || String(error);

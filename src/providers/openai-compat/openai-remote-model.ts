@@ -65,8 +65,11 @@ export class OpenAiRemoteModel implements LoadedModel {
     let chunks = 0;
     let finishReason: FinishReason | null = null;
     let usage: Usage | null = null;
+    let finished = false;
     try {
       for await (const bytes of body as AsyncIterable<Buffer>) {
+        // Read to the end of the body after [DONE]: leaving early would tear the keep-alive connection down.
+        if (finished) continue;
         parser.feed(bytes.toString("utf8"));
         const events = pending;
         pending = [];
@@ -78,7 +81,8 @@ export class OpenAiRemoteModel implements LoadedModel {
               at: performance.now(),
               done: this.#done({ text: "", finishReason, usage }, chunks),
             };
-            return;
+            finished = true;
+            break;
           }
           const value = parseJson(event.data);
           const failure = upstreamErrorMessage(value);
@@ -102,6 +106,7 @@ export class OpenAiRemoteModel implements LoadedModel {
         `upstream stream broke: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
       );
     }
+    if (finished) return;
     // The connection ended without [DONE]: the answer may be cut short, so it must not pass for complete.
     throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream stream ended before [DONE]");
   }
