@@ -102,7 +102,8 @@ export async function runSchedule<I>(options: RunOptions<I>): Promise<RequestRec
     let planned = started;
     while (more()) {
       // Planned times advance on the schedule alone; a late send does not move the ones after it.
-      if (now() < planned) await sleep(planned - now());
+      // Timers round to whole milliseconds and may wake early: never send before the planned time.
+      while (now() < planned) await sleep(Math.ceil(planned - now()));
       while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       if (!more()) break;
       const request = fire(issued++, planned);

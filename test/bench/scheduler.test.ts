@@ -49,7 +49,10 @@ test("open loop at a constant rate sends on schedule; a stalled target shows in 
   // Raw latency sees only the stalled request itself; the corrected one sees everyone queued behind it.
   assert.ok(metrics.e2e_ms.p50 < 20, `raw p50 ${metrics.e2e_ms.p50}`);
   assert.ok((metrics.corrected?.e2e_ms.p50 ?? 0) > 50, `corrected p50 ${metrics.corrected?.e2e_ms.p50}`);
-  assert.ok((metrics.corrected?.e2e_ms.max ?? 0) >= 150);
+  // Timers may fire up to a millisecond early; the stalled request still spans ~150 ms of schedule.
+  assert.ok((metrics.corrected?.e2e_ms.max ?? 0) >= 145, `corrected max ${metrics.corrected?.e2e_ms.max}`);
+  for (const record of records)
+    assert.ok(record.sentAt >= record.plannedAt, "never sent before its planned time");
 });
 
 test("poisson arrivals are seeded and average the rate", async () => {
