@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { type BenchTarget, openTarget } from "../bench/bench-target.js";
+import { measureColdStart } from "../bench/cold-start.js";
 import { buildReport, type Report } from "../bench/compare.js";
 import type { Slo } from "../bench/load-metrics.js";
 import { htmlReport } from "../bench/report/html-report.js";
@@ -42,6 +43,8 @@ interface BenchOptions {
   json?: boolean;
   records?: boolean;
   machinePricePerHour?: number;
+  memorySamples: number;
+  coldStarts?: number;
 }
 
 /** The bundled comparison `infergate compare` runs with no --target. */
@@ -107,6 +110,17 @@ function addLoadOptions(command: Command): Command {
       "price of this machine, for the cost per 1M tokens of local models",
       decimal(0, 1e6),
     )
+    .option(
+      "--memory-samples <n>",
+      "requests measured one at a time for peak memory (in-process; 0: skip)",
+      integer(0, 1000),
+      5,
+    )
+    .option(
+      "--cold-starts <n>",
+      "fresh processes timed from spawn to first output (in-process; default: 3 for compare, 0 for bench)",
+      integer(0, 100),
+    )
     .option("--records", "keep every request's timings in the JSON report")
     .option("--json", "print the JSON report (docs/report.md) instead of tables");
 }
@@ -155,12 +169,22 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
       settings,
       ...(options.slo && { slo: options.slo }),
       ...(options.machinePricePerHour !== undefined && { machinePricePerHour: options.machinePricePerHour }),
+      memorySamples: options.memorySamples,
     };
     const progress = new Progress(target.name, (requests ?? 0) + options.warmup);
     reports.push(await benchmarkTarget(target, workload, plan, () => progress.advance(1)));
     progress.finish();
     // One target at a time: free its memory and threads before the next one runs.
-    if (target.location === "in-process") await context.engines.close();
+    if (target.location === "in-process") {
+      await context.engines.close();
+      const coldStarts = options.coldStarts ?? (comparing ? 3 : 0);
+      const report = reports.at(-1);
+      if (coldStarts > 0 && report) {
+        const coldStart = await measureColdStart(spec, context.config.source, coldStarts);
+        report.metrics.cold_start_ms = coldStart.total_ms;
+        report.metrics.cold_start = coldStart.samples;
+      }
+    }
   }
   if (!plan) return;
   const report = buildReport(reports, plan, options.baseline, options.records === true);

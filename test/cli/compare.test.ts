@@ -59,6 +59,9 @@ describe("infergate compare and bench", () => {
         ]);
       }
       assert.equal(target.metrics.error_rate, 0);
+      assert.ok(target.metrics.peak_rss_bytes_per_request > 50e6, "peak memory per request measured");
+      assert.equal(target.metrics.cold_start.length, 3);
+      assert.ok(target.metrics.cold_start_ms.p50 >= target.metrics.cold_start[0].loaded_ms / 2);
       assert.ok(target.metrics.requests_per_s > 0);
       if (target.task === "generate") assert.ok(target.metrics.output_tokens_per_s > 0);
       else assert.ok(target.metrics.accuracy.accuracy >= 0.97);
@@ -142,8 +145,8 @@ async function checkHtmlReport(dir: string): Promise<void> {
         return { chart: canvas.dataset.chart, drawn };
       }),
     );
-    // generate: E2E CDF, TTFT CDF, throughput; classify: E2E CDF, throughput, accuracy vs size.
-    assert.equal(painted.length, 6, JSON.stringify(painted));
+    // generate: E2E CDF, TTFT CDF, throughput, memory; classify: E2E CDF, throughput, memory, accuracy vs size.
+    assert.equal(painted.length, 8, JSON.stringify(painted));
     for (const { chart, drawn } of painted) assert.ok(drawn > 5000, `${chart}: ${drawn} pixels drawn`);
     const screenshot = await page.screenshot({ path: join(dir, "screenshot.png"), fullPage: true });
     assert.equal(screenshot.subarray(1, 4).toString(), "PNG");

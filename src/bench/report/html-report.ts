@@ -41,6 +41,8 @@ export function htmlReport(report: Report): string {
       output_tokens_per_s: metrics.output_tokens_per_s,
       requests_per_s: metrics.requests_per_s,
       accuracy: metrics.accuracy?.accuracy ?? null,
+      peak_rss_mb:
+        metrics.peak_rss_bytes_per_request === undefined ? null : metrics.peak_rss_bytes_per_request / 1e6,
     })),
   };
   return `<!doctype html>
@@ -106,6 +108,13 @@ const CHART_SCRIPT = `
       data: { labels: targets.map((t) => t.target), datasets: [{ label: rate, data: targets.map((t) => t[rate]), backgroundColor: targets.map((_, i) => color(i)) }] },
       options: { plugins: { legend: { display: false } } },
     });
+    if (targets.some((t) => t.peak_rss_mb !== null)) {
+      add(task + ": peak memory per request (process RSS, MB)", {
+        type: "bar",
+        data: { labels: targets.map((t) => t.target), datasets: [{ label: "MB", data: targets.map((t) => t.peak_rss_mb), backgroundColor: targets.map((_, i) => color(i)) }] },
+        options: { plugins: { legend: { display: false } } },
+      });
+    }
     if (targets.some((t) => t.accuracy !== null)) {
       add(task + ": accuracy vs weights size", {
         type: "scatter",

@@ -26,6 +26,10 @@ export function summaryTables(report: Report): Table[] {
       ...(targets.some((target) => target.metrics.cost_per_1m_output_tokens_usd !== undefined)
         ? ["$/1M out"]
         : []),
+      ...(targets.some((target) => target.metrics.peak_rss_bytes_per_request !== undefined)
+        ? ["peak RSS MB"]
+        : []),
+      ...(targets.some((target) => target.metrics.cold_start_ms !== undefined) ? ["cold start"] : []),
       "vs baseline",
     ];
     const rows = targets.map((target) => {
@@ -48,6 +52,14 @@ export function summaryTables(report: Report): Table[] {
             ]
           : []),
         ...(header.includes("$/1M out") ? [m.cost_per_1m_output_tokens_usd?.toFixed(3) ?? "-"] : []),
+        ...(header.includes("peak RSS MB")
+          ? [
+              m.peak_rss_bytes_per_request === undefined
+                ? "-"
+                : (m.peak_rss_bytes_per_request / 1e6).toFixed(0),
+            ]
+          : []),
+        ...(header.includes("cold start") ? [m.cold_start_ms ? ms(m.cold_start_ms.p50) : "-"] : []),
         speed === undefined ? "baseline" : `${speed.toFixed(2)}x`,
       ];
     });
