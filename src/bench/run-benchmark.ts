@@ -1,9 +1,8 @@
 import { type AccuracyReport, accuracyOf } from "./accuracy.js";
 import { type BenchTarget, type GenerationSettings, sendTo } from "./bench-target.js";
-import type { ColdStartSample } from "./cold-start.js";
 import { cdfOf, type Distribution } from "./distribution.js";
+import type { ColdStartSample } from "./isolated-run.js";
 import { type LoadMetrics, loadMetrics, type Slo } from "./load-metrics.js";
-import { measurePeakMemory, type PeakMemorySample, peakMemorySupported } from "./peak-memory.js";
 import type { RequestRecord } from "./request-record.js";
 import { type Constraints, runSchedule, type Strategy } from "./scheduler.js";
 import type { Workload } from "./workload.js";
@@ -13,8 +12,6 @@ export interface LoadPlan {
   constraints: Constraints;
   settings: GenerationSettings;
   slo?: Slo;
-  /** Requests measured one at a time for peak memory (in-process targets; 0 skips it). */
-  memorySamples?: number;
   /** US dollars per hour of the machine running in-process targets, for a cost per 1M tokens. */
   machinePricePerHour?: number;
 }
@@ -28,7 +25,7 @@ export interface TargetReport {
   metrics: LoadMetrics & {
     accuracy?: AccuracyReport;
     cost_per_1m_output_tokens_usd?: number;
-    /** Median over sampled requests of the process's resident-set high-water mark while serving one. */
+    /** Median over sampled requests of the resident-set high-water mark of a process serving just this model. */
     peak_rss_bytes_per_request?: number;
     /** How far each request took the resident set above where it was before it. */
     peak_rss_growth_bytes_per_request?: { p50: number; max: number };
@@ -92,21 +89,6 @@ export async function benchmarkTarget(
       const record = byItem.get(index);
       return record === undefined || item.label === undefined ? null : record.prediction === item.label;
     });
-  }
-  const memorySamples = plan.memorySamples ?? 0;
-  if (memorySamples > 0 && target.location === "in-process" && peakMemorySupported()) {
-    // One request at a time, after the load run, so the high-water mark is this request's alone.
-    const send = sendTo(target, plan.settings);
-    const samples: PeakMemorySample[] = [];
-    for (let i = 0; i < Math.min(memorySamples, workload.items.length); i++) {
-      const item = workload.items[i];
-      if (item) samples.push(await measurePeakMemory(() => send(item)));
-    }
-    const middle = (values: number[]) =>
-      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-    metrics.peak_rss_bytes_per_request = middle(samples.map((sample) => sample.peakRssBytes));
-    const growth = samples.map((sample) => sample.growthBytes);
-    metrics.peak_rss_growth_bytes_per_request = { p50: middle(growth), max: Math.max(0, ...growth) };
   }
   const cost = costPerMillionOutputTokens(target, metrics, plan.machinePricePerHour);
   if (cost !== undefined) metrics.cost_per_1m_output_tokens_usd = cost;

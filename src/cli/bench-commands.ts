@@ -2,8 +2,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { type BenchTarget, openTarget } from "../bench/bench-target.js";
-import { measureColdStart } from "../bench/cold-start.js";
 import { buildReport, type Report } from "../bench/compare.js";
+import { measureIsolated } from "../bench/isolated-run.js";
 import type { Slo } from "../bench/load-metrics.js";
 import { htmlReport } from "../bench/report/html-report.js";
 import { markdownReport } from "../bench/report/markdown-report.js";
@@ -112,7 +112,7 @@ function addLoadOptions(command: Command): Command {
     )
     .option(
       "--memory-samples <n>",
-      "requests measured one at a time for peak memory (in-process; 0: skip)",
+      "requests measured one at a time for peak memory, in a process holding only the model (0: skip)",
       integer(0, 1000),
       5,
     )
@@ -169,7 +169,6 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
       settings,
       ...(options.slo && { slo: options.slo }),
       ...(options.machinePricePerHour !== undefined && { machinePricePerHour: options.machinePricePerHour }),
-      memorySamples: options.memorySamples,
     };
     const progress = new Progress(target.name, (requests ?? 0) + options.warmup);
     reports.push(await benchmarkTarget(target, workload, plan, () => progress.advance(1)));
@@ -177,18 +176,45 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
     // One target at a time: free its memory and threads before the next one runs.
     if (target.location === "in-process") {
       await context.engines.close();
-      const coldStarts = options.coldStarts ?? (comparing ? 3 : 0);
       const report = reports.at(-1);
-      if (coldStarts > 0 && report) {
-        const coldStart = await measureColdStart(spec, context.config.source, coldStarts);
-        report.metrics.cold_start_ms = coldStart.total_ms;
-        report.metrics.cold_start = coldStart.samples;
-      }
+      if (report)
+        await measureInOwnProcess(report, spec, context.config.source, workload, options, comparing);
     }
   }
   if (!plan) return;
   const report = buildReport(reports, plan, options.baseline, options.records === true);
   await emit(report, options, comparing);
+}
+
+/** Cold starts and peak memory per request, in fresh processes holding only this model. */
+async function measureInOwnProcess(
+  report: TargetReport,
+  model: string,
+  configPath: string,
+  workload: Workload,
+  options: BenchOptions,
+  comparing: boolean,
+): Promise<void> {
+  const coldStarts = options.coldStarts ?? (comparing ? 3 : 0);
+  const memoryTexts = workload.items.slice(0, options.memorySamples).map((item) => item.text);
+  const runs = Math.max(coldStarts, memoryTexts.length > 0 ? 1 : 0);
+  if (runs === 0) return;
+  const isolated = await measureIsolated(
+    { model, configPath, maxTokens: options.maxTokens },
+    runs,
+    memoryTexts,
+  );
+  if (coldStarts > 0 && isolated.coldStartMs) {
+    report.metrics.cold_start_ms = isolated.coldStartMs;
+    report.metrics.cold_start = isolated.coldStarts;
+  }
+  if (isolated.memory.length > 0) {
+    const middle = (values: number[]) =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+    const growth = isolated.memory.map((sample) => sample.growthBytes);
+    report.metrics.peak_rss_bytes_per_request = middle(isolated.memory.map((sample) => sample.peakRssBytes));
+    report.metrics.peak_rss_growth_bytes_per_request = { p50: middle(growth), max: Math.max(0, ...growth) };
+  }
 }
 
 function workloadFor(target: BenchTarget, dataset: string | undefined): Workload {
