@@ -5,6 +5,7 @@ import type { ColdStartSample } from "./isolated-run.js";
 import { type LoadMetrics, loadMetrics, type Slo } from "./load-metrics.js";
 import type { RequestRecord } from "./request-record.js";
 import { type Constraints, runSchedule, type Strategy } from "./scheduler.js";
+import type { SweepResult } from "./sweep.js";
 import type { Workload } from "./workload.js";
 
 export interface LoadPlan {
@@ -32,6 +33,8 @@ export interface TargetReport {
     cold_start_ms?: Distribution;
     cold_start?: ColdStartSample[];
   };
+  /** With --sweep: the same run at each concurrency or rate, and where throughput stops paying. */
+  sweep?: SweepResult;
   /** Bytes of weights the target holds (0 for an endpoint). */
   weights_bytes: number;
   /** Latency distributions as [percentile, ms] points, for charts. */

@@ -10,6 +10,7 @@ import { markdownReport } from "../bench/report/markdown-report.js";
 import { terminalReport } from "../bench/report/terminal-report.js";
 import { benchmarkTarget, type LoadPlan, type TargetReport } from "../bench/run-benchmark.js";
 import type { Strategy } from "../bench/scheduler.js";
+import { parseSweep, type SweepSpec, sweepTarget } from "../bench/sweep.js";
 import {
   bundledClassificationWorkload,
   bundledGenerationWorkload,
@@ -45,6 +46,7 @@ interface BenchOptions {
   machinePricePerHour?: number;
   memorySamples: number;
   coldStarts?: number;
+  sweep?: SweepSpec;
 }
 
 /** The bundled comparison `infergate compare` runs with no --target. */
@@ -77,9 +79,7 @@ export function registerBenchCommands(program: Command): void {
     .description("run the same workload on several targets, one at a time, and put them side by side")
     .option("--target <target>", "a model or endpoint (repeatable; default: the bundled models)", collect)
     .option("--baseline <target>", "the target the others are compared to (default: the first of each task)");
-  addLoadOptions(compare)
-    .option("--out <dir>", "write index.html (charts), report.json and report.md here", "infergate-report")
-    .action((options: BenchOptions, command: Command) => run(options, command, true));
+  addLoadOptions(compare).action((options: BenchOptions, command: Command) => run(options, command, true));
 }
 
 function addLoadOptions(command: Command): Command {
@@ -120,6 +120,15 @@ function addLoadOptions(command: Command): Command {
       "--cold-starts <n>",
       "fresh processes timed from spawn to first output (in-process; default: 3 for compare, 0 for bench)",
       integer(0, 100),
+    )
+    .option(
+      "--sweep <spec>",
+      "also run at each concurrency or rate and find the knee: concurrency=1,2,4,8 or rate=5,10,20",
+      sweepOption,
+    )
+    .option(
+      "--out <dir>",
+      "write index.html (charts), report.json and report.md here (compare: infergate-report)",
     )
     .option("--records", "keep every request's timings in the JSON report")
     .option("--json", "print the JSON report (docs/report.md) instead of tables");
@@ -171,19 +180,18 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
       ...(options.machinePricePerHour !== undefined && { machinePricePerHour: options.machinePricePerHour }),
     };
     const progress = new Progress(target.name, (requests ?? 0) + options.warmup);
-    reports.push(await benchmarkTarget(target, workload, plan, () => progress.advance(1)));
+    const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
     progress.finish();
+    if (options.sweep) report.sweep = await sweepTarget(target, workload, plan, options.sweep);
+    reports.push(report);
     // One target at a time: free its memory and threads before the next one runs.
     if (target.location === "in-process") {
       await context.engines.close();
-      const report = reports.at(-1);
-      if (report)
-        await measureInOwnProcess(report, spec, context.config.source, workload, options, comparing);
+      await measureInOwnProcess(report, spec, context.config.source, workload, options, comparing);
     }
   }
   if (!plan) return;
-  const report = buildReport(reports, plan, options.baseline, options.records === true);
-  await emit(report, options, comparing);
+  await emit(buildReport(reports, plan, options.baseline, options.records === true), options, comparing);
 }
 
 /** Cold starts and peak memory per request, in fresh processes holding only this model. */
@@ -237,6 +245,14 @@ async function emit(report: Report, options: BenchOptions, comparing: boolean): 
   await writeFile(join(dir, "report.md"), markdownReport(report));
   await writeFile(join(dir, "index.html"), htmlReport(report));
   process.stderr.write(`report written to ${dir}/index.html, report.json and report.md\n`);
+}
+
+function sweepOption(value: string): SweepSpec {
+  try {
+    return parseSweep(value);
+  } catch (error) {
+    throw new InvalidRequestError(`--sweep: ${(error as Error).message}`, "sweep");
+  }
 }
 
 function parseSlo(value: string): Slo {

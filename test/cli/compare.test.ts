@@ -98,6 +98,36 @@ describe("infergate compare and bench", () => {
     assert.deepEqual(report.load.strategy, { kind: "constant", rate: 40 });
   });
 
+  test("bench --sweep runs each concurrency and names the knee; the HTML report charts it", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "infergate-sweep-"));
+    const args = [
+      "bench",
+      "--target",
+      "lm-small",
+      "--sweep",
+      "concurrency=1,2,4",
+      "--requests",
+      "8",
+      "--max-tokens",
+      "16",
+    ];
+    const { code, stdout, stderr } = infergate([...args, "--json", "--out", "out"], cwd);
+    assert.equal(code, 0, stderr);
+    const { sweep } = JSON.parse(stdout).targets[0];
+    assert.equal(sweep.parameter, "concurrency");
+    assert.deepEqual(
+      sweep.points.map((point: { value: number }) => point.value),
+      [1, 2, 4],
+    );
+    for (const point of sweep.points) assert.ok(point.output_tokens_per_s > 0);
+    assert.ok([1, 2, 4].includes(sweep.knee.value));
+    assert.match(readFileSync(join(cwd, "out/index.html"), "utf8"), /throughput vs /);
+    assert.match(
+      readFileSync(join(cwd, "out/report.md"), "utf8"),
+      /## Sweeps\n\n- lm-small:q8_0 output tokens per s by concurrency — 1: \d+, 2: \d+, 4: \d+; knee at concurrency [124]/,
+    );
+  });
+
   test("bad flags fail with one line and exit 2", () => {
     const cwd = mkdtempSync(join(tmpdir(), "infergate-bench-"));
     for (const [args, message] of [
@@ -108,6 +138,7 @@ describe("infergate compare and bench", () => {
       [["bench", "--target", "lm-small", "--target", "lm-base"], /bench measures one --target/],
       [["bench", "--target", "http://127.0.0.1:9/v1"], /name its model with --model/],
       [["bench", "--target", "lm-small", "--slo", "ttft=5"], /--slo: expected ttft_ms=N/],
+      [["bench", "--target", "lm-small", "--sweep", "batch=1,2"], /--sweep: expected concurrency=1,2,4/],
       [
         ["bench", "--target", "lm-small", "--dataset", "missing.jsonl"],
         /cannot read dataset missing\.jsonl: ENOENT/,

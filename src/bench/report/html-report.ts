@@ -33,7 +33,8 @@ export function htmlReport(report: Report): string {
     .join("\n");
   const verdicts = report.verdicts.map((verdict) => `<li>${escapeHtml(verdict)}</li>`).join("");
   const chartData = {
-    targets: report.targets.map(({ target, task, metrics, cdf, weights_bytes }) => ({
+    targets: report.targets.map(({ target, task, metrics, cdf, weights_bytes, sweep }) => ({
+      sweep: sweep ?? null,
       target,
       task,
       cdf,
@@ -108,6 +109,17 @@ const CHART_SCRIPT = `
       data: { labels: targets.map((t) => t.target), datasets: [{ label: rate, data: targets.map((t) => t[rate]), backgroundColor: targets.map((_, i) => color(i)) }] },
       options: { plugins: { legend: { display: false } } },
     });
+    const swept = targets.filter((t) => t.sweep);
+    if (swept.length > 0) {
+      const parameter = swept[0].sweep.parameter;
+      add(task + ": throughput vs " + parameter, {
+        type: "line",
+        data: { datasets: swept.map((t, i) => ({ label: t.target, borderColor: color(i), backgroundColor: color(i),
+          data: t.sweep.points.map((p) => ({ x: p.value, y: p[rate] })) })) },
+        options: { scales: { x: { type: "linear", title: { display: true, text: parameter } },
+          y: { title: { display: true, text: rate.replaceAll("_", " ") } } } },
+      });
+    }
     if (targets.some((t) => t.peak_rss_mb !== null)) {
       add(task + ": peak memory per request (process RSS, MB)", {
         type: "bar",

@@ -1,5 +1,5 @@
 import type { Report } from "../compare.js";
-import { summaryTables } from "./summary-table.js";
+import { kneeLines, summaryTables } from "./summary-table.js";
 
 /** The report as Markdown: a table per task, then the verdicts and how the load was generated. */
 export function markdownReport(report: Report): string {
@@ -20,6 +20,8 @@ export function markdownReport(report: Report): string {
   }
   if (report.verdicts.length > 0)
     parts.push("## Verdicts", "", ...report.verdicts.map((verdict) => `- ${verdict}`), "");
+  const knees = kneeLines(report);
+  if (knees.length > 0) parts.push("## Sweeps", "", ...knees.map((line) => `- ${line}`), "");
   parts.push("## Load", "", "```json", JSON.stringify(report.load, null, 2), "```", "");
   return parts.join("\n");
 }

@@ -1,5 +1,5 @@
 import type { Report } from "../compare.js";
-import { summaryTables } from "./summary-table.js";
+import { kneeLines, summaryTables } from "./summary-table.js";
 
 /** The report as aligned plain-text tables and the verdict lines. */
 export function terminalReport(report: Report): string {
@@ -16,5 +16,7 @@ export function terminalReport(report: Report): string {
     return [table.title, line(table.header), ...table.rows.map(line)].join("\n");
   });
   if (report.verdicts.length > 0) blocks.push(report.verdicts.map((verdict) => `• ${verdict}`).join("\n"));
+  const knees = kneeLines(report);
+  if (knees.length > 0) blocks.push(knees.join("\n"));
   return `${blocks.join("\n\n")}\n`;
 }
