@@ -90,6 +90,8 @@ function compareTo(report: TargetReport, baseline: TargetReport): Comparison {
     ratios.itl_p50 = ratio(m.itl_ms.p50, b.itl_ms.p50);
   }
   if (m.accuracy && b.accuracy) ratios.accuracy = ratio(m.accuracy.accuracy, b.accuracy.accuracy);
+  if (m.perplexity && b.perplexity)
+    ratios.perplexity = ratio(m.perplexity.perplexity, b.perplexity.perplexity);
   const comparison: Comparison = { target: report.target, baseline: baseline.target, ratios };
   if (report.correct_by_item && baseline.correct_by_item) {
     const paired = report.correct_by_item.flatMap((correct, i) => {
@@ -116,6 +118,11 @@ function verdictOf(report: TargetReport, baseline: TargetReport, comparison: Com
   let line = `${report.target} is ${pace} ${baseline.target} (${unit} ${value(report)} vs ${value(baseline)})`;
   if (report.task === "generate") line += `, TTFT p50 ${(ratios.ttft_p50 ?? Number.NaN).toFixed(2)}x`;
   line += `, E2E p99 ${(ratios.e2e_p99 ?? Number.NaN).toFixed(2)}x`;
+  const perplexity = report.metrics.perplexity;
+  const basePerplexity = baseline.metrics.perplexity;
+  if (perplexity && basePerplexity) {
+    line += `, perplexity ${perplexity.perplexity.toFixed(2)} vs ${basePerplexity.perplexity.toFixed(2)} (lower is better)`;
+  }
   const accuracy = report.metrics.accuracy;
   const baseAccuracy = baseline.metrics.accuracy;
   if (accuracy && baseAccuracy && comparison.mcnemar) {

@@ -1,3 +1,4 @@
+import type { Perplexity } from "../core/types.js";
 import { type AccuracyReport, accuracyOf } from "./accuracy.js";
 import { type BenchTarget, type GenerationSettings, sendTo } from "./bench-target.js";
 import { cdfOf, type Distribution } from "./distribution.js";
@@ -13,6 +14,8 @@ export interface LoadPlan {
   constraints: Constraints;
   settings: GenerationSettings;
   slo?: Slo;
+  /** Held-out documents to score an in-process language model's perplexity on, each cut to `maxTokens`. */
+  perplexity?: { documents: readonly string[]; maxTokens: number };
   /** US dollars per hour of the machine running in-process targets, for a cost per 1M tokens. */
   machinePricePerHour?: number;
 }
@@ -30,6 +33,7 @@ export interface TargetReport {
     peak_rss_bytes_per_request?: number;
     /** How far each request took the resident set above where it was before it. */
     peak_rss_growth_bytes_per_request?: { p50: number; max: number };
+    perplexity?: Perplexity & { documents: number; max_tokens_per_document: number };
     cold_start_ms?: Distribution;
     cold_start?: ColdStartSample[];
   };
@@ -92,6 +96,14 @@ export async function benchmarkTarget(
       const record = byItem.get(index);
       return record === undefined || item.label === undefined ? null : record.prediction === item.label;
     });
+  }
+  if (plan.perplexity && target.task === "generate" && target.location === "in-process") {
+    const { documents, maxTokens } = plan.perplexity;
+    metrics.perplexity = {
+      ...(await target.model.perplexity(documents, maxTokens)),
+      documents: documents.length,
+      max_tokens_per_document: maxTokens,
+    };
   }
   const cost = costPerMillionOutputTokens(target, metrics, plan.machinePricePerHour);
   if (cost !== undefined) metrics.cost_per_1m_output_tokens_usd = cost;

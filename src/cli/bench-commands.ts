@@ -14,6 +14,7 @@ import { parseSweep, type SweepSpec, sweepTarget } from "../bench/sweep.js";
 import {
   bundledClassificationWorkload,
   bundledGenerationWorkload,
+  bundledHeldOutDocuments,
   loadJsonlWorkload,
   type Workload,
 } from "../bench/workload.js";
@@ -47,6 +48,7 @@ interface BenchOptions {
   memorySamples: number;
   coldStarts?: number;
   sweep?: SweepSpec;
+  perplexityDocuments?: number;
 }
 
 /** The bundled comparison `infergate compare` runs with no --target. */
@@ -130,6 +132,11 @@ function addLoadOptions(command: Command): Command {
       "--out <dir>",
       "write index.html (charts), report.json and report.md here (compare: infergate-report)",
     )
+    .option(
+      "--perplexity-documents <n>",
+      "held-out documents (300 tokens each) to score local LMs' perplexity on (default: 12 for compare, 0 for bench)",
+      integer(0, 10_000),
+    )
     .option("--records", "keep every request's timings in the JSON report")
     .option("--json", "print the JSON report (docs/report.md) instead of tables");
 }
@@ -153,6 +160,7 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
         : { kind: "constant", rate: options.rate }
       : { kind: "concurrent", concurrency: options.concurrency ?? 4 };
   const settings = { maxTokens: options.maxTokens, temperature: options.temperature };
+  const perplexityDocuments = options.perplexityDocuments ?? (comparing ? 12 : 0);
   await using context = await CliContext.open(command.optsWithGlobals<GlobalOptions>());
   const reports: TargetReport[] = [];
   let plan: LoadPlan | undefined;
@@ -178,6 +186,9 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
       settings,
       ...(options.slo && { slo: options.slo }),
       ...(options.machinePricePerHour !== undefined && { machinePricePerHour: options.machinePricePerHour }),
+      ...(perplexityDocuments > 0 && {
+        perplexity: { documents: bundledHeldOutDocuments().slice(0, perplexityDocuments), maxTokens: 300 },
+      }),
     };
     const progress = new Progress(target.name, (requests ?? 0) + options.warmup);
     const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));

@@ -56,6 +56,13 @@ export interface Embeddings {
   promptTokens: number;
 }
 
+export interface Perplexity {
+  /** exp of the mean negative log-likelihood of each token given the ones before it. */
+  perplexity: number;
+  /** Tokens scored (every token but each document's first). */
+  tokens: number;
+}
+
 export interface ClassifyResult {
   label: string;
   score: number;

@@ -5,6 +5,7 @@ import type {
   GenerateChunk,
   GenerateRequest,
   MemoryReport,
+  Perplexity,
 } from "../core/types.js";
 import type { ModelRef } from "../models/model-registry.js";
 
@@ -34,6 +35,8 @@ export interface LoadedModel extends AsyncDisposable {
   tokenize(text: string): readonly number[];
   embed(texts: readonly string[]): Promise<Embeddings>;
   classify(texts: readonly string[]): Promise<ClassifyResult[]>;
+  /** How well a language model predicts `documents` (each cut to `maxTokens`). */
+  perplexity(documents: readonly string[], maxTokens: number): Promise<Perplexity>;
   memory(): Promise<MemoryReport>;
   close(): Promise<void>;
 }

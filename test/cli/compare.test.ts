@@ -63,8 +63,10 @@ describe("infergate compare and bench", () => {
       assert.equal(target.metrics.cold_start.length, 3);
       assert.ok(target.metrics.cold_start_ms.p50 >= target.metrics.cold_start[0].loaded_ms / 2);
       assert.ok(target.metrics.requests_per_s > 0);
-      if (target.task === "generate") assert.ok(target.metrics.output_tokens_per_s > 0);
-      else assert.ok(target.metrics.accuracy.accuracy >= 0.97);
+      if (target.task === "generate") {
+        assert.ok(target.metrics.output_tokens_per_s > 0);
+        assert.ok(target.metrics.perplexity.perplexity > 10 && target.metrics.perplexity.tokens === 3069);
+      } else assert.ok(target.metrics.accuracy.accuracy >= 0.97);
     }
     assert.equal(report.verdicts.length, 5);
     assert.match(readFileSync(join(cwd, "infergate-report/report.md"), "utf8"), /\| lm-small:q8_0 \|/);

@@ -23,6 +23,7 @@ export function summaryTables(report: Report): Table[] {
       "E2E p99",
       "errors",
       ...(targets.some((target) => target.metrics.accuracy) ? ["accuracy", "macro F1"] : []),
+      ...(targets.some((target) => target.metrics.perplexity) ? ["perplexity"] : []),
       ...(targets.some((target) => target.metrics.cost_per_1m_output_tokens_usd !== undefined)
         ? ["$/1M out"]
         : []),
@@ -52,6 +53,7 @@ export function summaryTables(report: Report): Table[] {
             ]
           : []),
         ...(header.includes("$/1M out") ? [m.cost_per_1m_output_tokens_usd?.toFixed(3) ?? "-"] : []),
+        ...(header.includes("perplexity") ? [m.perplexity ? m.perplexity.perplexity.toFixed(2) : "-"] : []),
         ...(header.includes("peak RSS MB")
           ? [
               m.peak_rss_bytes_per_request === undefined

@@ -1,4 +1,5 @@
 import type {
+  ControlledEvaluateInputItem,
   Llama,
   LlamaContext,
   LlamaContextSequence,
@@ -8,7 +9,12 @@ import type {
 } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
 import { completionInput } from "../../core/chat-template.js";
-import { PromptTooLongError, RequestAbortedError, UnsupportedTaskError } from "../../core/errors.js";
+import {
+  InvalidRequestError,
+  PromptTooLongError,
+  RequestAbortedError,
+  UnsupportedTaskError,
+} from "../../core/errors.js";
 import { StopStrings } from "../../core/stop-strings.js";
 import type {
   ClassifyResult,
@@ -17,11 +23,15 @@ import type {
   GenerateChunk,
   GenerateRequest,
   MemoryReport,
+  Perplexity,
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
 import { ResourcePool } from "./resource-pool.js";
+
+/** The model's own next-token distribution: no temperature, top-k, top-p or min-p reshaping it. */
+const MODEL_DISTRIBUTION = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 
 /**
  * A GGUF model with one context of `parallel` sequences. Concurrent requests each take a free sequence and
@@ -137,6 +147,44 @@ export class LlamaLoadedModel implements LoadedModel {
       vectors.push(Float32Array.from(embedding.vector));
     }
     return { vectors, promptTokens };
+  }
+
+  async perplexity(documents: readonly string[], maxTokens: number): Promise<Perplexity> {
+    if (!Number.isInteger(maxTokens) || maxTokens < 2 || maxTokens > this.context.contextSize) {
+      throw new InvalidRequestError(
+        `perplexity needs 2 to ${this.context.contextSize} tokens per document`,
+        "max_tokens",
+      );
+    }
+    const sequence = await this.#pool.acquire();
+    try {
+      let negativeLogLikelihood = 0;
+      let tokens = 0;
+      for (const document of documents) {
+        const ids = this.tokenize(document).slice(0, maxTokens);
+        if (ids.length < 2) continue;
+        await sequence.clearHistory();
+        const steps = await sequence.controlledEvaluate(
+          ids
+            .slice(0, -1)
+            .map(
+              (token): ControlledEvaluateInputItem => [
+                token,
+                { generateNext: { probabilities: true, options: MODEL_DISTRIBUTION } },
+              ],
+            ),
+        );
+        steps.forEach((step, i) => {
+          const probability = step?.next?.probabilities?.get(ids[i + 1] as Token);
+          negativeLogLikelihood -= Math.log(probability || Number.MIN_VALUE);
+          tokens++;
+        });
+      }
+      if (tokens === 0) throw new InvalidRequestError("no document has two tokens to score", "documents");
+      return { perplexity: Math.exp(negativeLogLikelihood / tokens), tokens };
+    } finally {
+      this.#pool.release(sequence);
+    }
   }
 
   classify(): Promise<ClassifyResult[]> {

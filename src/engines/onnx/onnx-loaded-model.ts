@@ -1,7 +1,13 @@
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from "@huggingface/transformers";
 import type { OnnxModelSpec } from "../../config/load-config.js";
 import { InvalidRequestError, UnsupportedTaskError } from "../../core/errors.js";
-import type { ClassifyResult, Embeddings, GenerateChunk, MemoryReport } from "../../core/types.js";
+import type {
+  ClassifyResult,
+  Embeddings,
+  GenerateChunk,
+  MemoryReport,
+  Perplexity,
+} from "../../core/types.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
 
@@ -33,6 +39,12 @@ export class OnnxLoadedModel implements LoadedModel {
   // biome-ignore lint/correctness/useYield: an encoder cannot generate; the error is the whole stream.
   async *generate(): AsyncIterable<GenerateChunk> {
     throw new UnsupportedTaskError(this.ref.spec.id, "generate");
+  }
+
+  perplexity(): Promise<Perplexity> {
+    return Promise.reject(
+      new UnsupportedTaskError(this.ref.spec.id, "score text (it is not a language model)"),
+    );
   }
 
   tokenize(text: string): readonly number[] {

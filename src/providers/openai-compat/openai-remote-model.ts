@@ -9,6 +9,7 @@ import type {
   GenerateChunk,
   GenerateRequest,
   MemoryReport,
+  Perplexity,
   Usage,
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
@@ -142,6 +143,10 @@ export class OpenAiRemoteModel implements LoadedModel {
     });
     const body = (await response.body.json()) as { data?: ClassifyResult[] };
     return body.data ?? [];
+  }
+
+  perplexity(): Promise<Perplexity> {
+    return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "score text (it is remote)"));
   }
 
   tokenize(): readonly number[] {
