@@ -84,3 +84,60 @@ export function bundledHeldOutDocuments(): string[] {
     .map((document) => document.trim())
     .filter((document) => document.length > 0);
 }
+
+export interface SyntheticSpec {
+  /** Prompt length in tokens: every prompt `inputTokens`, or uniform within ± `spread`. */
+  inputTokens: number;
+  spread: number;
+  count: number;
+  seed?: number;
+}
+
+/**
+ * Prompts of chosen token lengths, cut from the bundled held-out text at seeded offsets. With the target's
+ * tokenizer the lengths are exact; without one (an endpoint) they are estimated at 1.3 tokens a word.
+ */
+export function syntheticWorkload(spec: SyntheticSpec, tokenize?: (text: string) => number): Workload {
+  const words = bundledHeldOutDocuments().join(" ").split(/\s+/).filter(Boolean);
+  let state = (spec.seed ?? 1) >>> 0 || 1;
+  const random = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4_294_967_296;
+  };
+  const count = tokenize ?? ((text: string) => Math.round(text.split(" ").length * 1.3));
+  const items: WorkItem[] = [];
+  for (let i = 0; i < spec.count; i++) {
+    const target = Math.max(1, Math.round(spec.inputTokens + (random() * 2 - 1) * spec.spread));
+    const start = Math.floor(random() * Math.max(1, words.length - target * 2));
+    // The fewest words whose text reaches the target length (token counts grow with word counts).
+    let low = 1;
+    let high = Math.min(words.length - start, target * 2);
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if (count(words.slice(start, start + middle).join(" ")) >= target) high = middle;
+      else low = middle + 1;
+    }
+    items.push({ text: words.slice(start, start + low).join(" ") });
+  }
+  return { name: `synthetic(input=${spec.inputTokens}±${spec.spread})`, items };
+}
+
+export function parseSynthetic(text: string, count: number): SyntheticSpec {
+  const fields = Object.fromEntries(text.split(",").map((part) => part.split("=") as [string, string]));
+  const inputTokens = Number(fields.input);
+  const spread = Number(fields.spread ?? 0);
+  const unknown = Object.keys(fields).filter((key) => key !== "input" && key !== "spread" && key !== "seed");
+  if (
+    !(Number.isInteger(inputTokens) && inputTokens > 0) ||
+    !(spread >= 0 && spread < inputTokens) ||
+    unknown.length > 0
+  ) {
+    throw new InvalidRequestError(
+      `--synthetic: expected input=N[,spread=S][,seed=K], got '${text}'`,
+      "synthetic",
+    );
+  }
+  return { inputTokens, spread, count, ...(fields.seed !== undefined && { seed: Number(fields.seed) }) };
+}

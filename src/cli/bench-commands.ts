@@ -16,6 +16,8 @@ import {
   bundledGenerationWorkload,
   bundledHeldOutDocuments,
   loadJsonlWorkload,
+  parseSynthetic,
+  syntheticWorkload,
   type Workload,
 } from "../bench/workload.js";
 import { InvalidRequestError } from "../core/errors.js";
@@ -49,6 +51,7 @@ interface BenchOptions {
   coldStarts?: number;
   sweep?: SweepSpec;
   perplexityDocuments?: number;
+  synthetic?: string;
 }
 
 /** The bundled comparison `infergate compare` runs with no --target. */
@@ -93,6 +96,10 @@ function addLoadOptions(command: Command): Command {
     .option(
       "--dataset <file>",
       'JSONL workload: {"prompt"|"text", "label"?, "reference"?} per line (default: bundled)',
+    )
+    .option(
+      "--synthetic <spec>",
+      "generated prompts of chosen token lengths instead of a dataset: input=256[,spread=64][,seed=1]",
     )
     .option("--concurrency <n>", "closed loop: requests in flight at once (default 4)", integer(1, 10_000))
     .option("--rate <r>", "open loop: requests per second, sent on schedule", decimal(0.001, 1_000_000))
@@ -173,7 +180,7 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
       ...(options.task && { task: options.task }),
       ...(options.apiKeyEnv && { apiKeyEnv: options.apiKeyEnv }),
     });
-    const workload = workloadFor(target, options.dataset);
+    const workload = workloadFor(target, options);
     const requests =
       options.duration === undefined ? (options.requests ?? defaultRequests(target, workload)) : undefined;
     plan = {
@@ -236,8 +243,17 @@ async function measureInOwnProcess(
   }
 }
 
-function workloadFor(target: BenchTarget, dataset: string | undefined): Workload {
-  if (dataset) return loadJsonlWorkload(dataset);
+function workloadFor(target: BenchTarget, options: BenchOptions): Workload {
+  if (options.synthetic !== undefined && options.dataset !== undefined) {
+    throw new InvalidRequestError("give --synthetic or --dataset, not both", "synthetic");
+  }
+  if (options.synthetic !== undefined) {
+    const spec = parseSynthetic(options.synthetic, options.requests ?? DEFAULT_GENERATION_REQUESTS);
+    const tokenize =
+      target.location === "in-process" ? (text: string) => target.model.tokenize(text).length : undefined;
+    return syntheticWorkload(spec, tokenize);
+  }
+  if (options.dataset) return loadJsonlWorkload(options.dataset);
   return target.task === "generate" ? bundledGenerationWorkload() : bundledClassificationWorkload();
 }
 
