@@ -1,7 +1,6 @@
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Dispatcher, Pool } from "undici";
 import type { OpenAiModelSpec } from "../../config/load-config.js";
-import { RequestAbortedError, UnsupportedTaskError, UpstreamError } from "../../core/errors.js";
+import { UnsupportedTaskError, UpstreamError } from "../../core/errors.js";
 import type {
   ClassifyResult,
   Embeddings,
@@ -15,7 +14,8 @@ import type {
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { LoadedModel } from "../../engines/engine.js";
 import type { ModelRef } from "../../models/model-registry.js";
-import { type OpenAiDelta, parseOpenAiDelta, toOpenAiBody, upstreamErrorMessage } from "./wire.js";
+import { parseJson, postJson, sseData, upstreamErrorMessage } from "../upstream-http.js";
+import { type OpenAiDelta, parseOpenAiDelta, toOpenAiBody } from "./wire.js";
 
 /**
  * A model behind an OpenAI-compatible server, over a keep-alive connection pool. A streamed answer is passed on
@@ -61,55 +61,30 @@ export class OpenAiRemoteModel implements LoadedModel {
   }
 
   async *#events(body: Dispatcher.ResponseData["body"], signal?: AbortSignal): AsyncIterable<GenerateChunk> {
-    let pending: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (event) => pending.push(event) });
     let chunks = 0;
     let finishReason: FinishReason | null = null;
     let usage: Usage | null = null;
     let finished = false;
-    try {
-      for await (const bytes of body as AsyncIterable<Buffer>) {
-        // Read to the end of the body after [DONE]: leaving early would tear the keep-alive connection down.
-        if (finished) continue;
-        parser.feed(bytes.toString("utf8"));
-        const events = pending;
-        pending = [];
-        for (const event of events) {
-          if (event.data === "[DONE]") {
-            yield {
-              text: "",
-              tokenIds: [],
-              at: performance.now(),
-              done: this.#done({ text: "", finishReason, usage }, chunks),
-            };
-            finished = true;
-            break;
-          }
-          const value = parseJson(event.data);
-          const failure = upstreamErrorMessage(value);
-          if (failure !== undefined)
-            throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream: ${failure}`);
-          const delta = parseOpenAiDelta(value);
-          finishReason = delta.finishReason ?? finishReason;
-          usage = delta.usage ?? usage;
-          if (delta.text) {
-            chunks++;
-            yield { text: delta.text, tokenIds: [], at: performance.now() };
-          }
-        }
+    for await (const { data, at } of sseData(body, signal)) {
+      if (finished) continue;
+      if (data === "[DONE]") {
+        finished = true;
+        yield { text: "", tokenIds: [], at, done: this.#done({ text: "", finishReason, usage }, chunks) };
+        continue;
       }
-    } catch (error) {
-      if (signal?.aborted) throw new RequestAbortedError();
-      if (error instanceof UpstreamError) throw error;
-      throw new UpstreamError(
-        "IG_UPSTREAM_ERROR",
-        502,
-        `upstream stream broke: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      );
+      const value = parseJson(data);
+      const failure = upstreamErrorMessage(value);
+      if (failure !== undefined) throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream: ${failure}`);
+      const delta = parseOpenAiDelta(value);
+      finishReason = delta.finishReason ?? finishReason;
+      usage = delta.usage ?? usage;
+      if (delta.text) {
+        chunks++;
+        yield { text: delta.text, tokenIds: [], at };
+      }
     }
-    if (finished) return;
     // The connection ended without [DONE]: the answer may be cut short, so it must not pass for complete.
-    throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream stream ended before [DONE]");
+    if (!finished) throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream stream ended before [DONE]");
   }
 
   /** Usage from the upstream when it reports it; else the streamed chunk count stands in for output tokens. */
@@ -163,43 +138,13 @@ export class OpenAiRemoteModel implements LoadedModel {
     return this.close();
   }
 
-  async #post(path: string, body: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.pool.request({
-        path,
-        method: "POST",
-        headers: this.#headers,
-        body: JSON.stringify(body),
-        signal,
-      });
-    } catch (error) {
-      if (signal?.aborted) throw new RequestAbortedError();
-      throw new UpstreamError(
-        "IG_UPSTREAM_UNAVAILABLE",
-        502,
-        `cannot reach ${this.ref.spec.base_url}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      );
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    const text = await response.body.text();
-    throw upstreamFailure(response.statusCode, upstreamErrorMessage(parseJson(text)) ?? text.slice(0, 200));
-  }
-}
-
-function upstreamFailure(status: number, message: string): UpstreamError {
-  const said = `upstream answered ${status}: ${message}`;
-  if (status === 429) return new UpstreamError("IG_UPSTREAM_RATE_LIMITED", 429, said, status);
-  if (status >= 500) return new UpstreamError("IG_UPSTREAM_ERROR", 502, said, status);
-  // Our credentials are not the client's fault; anything else the upstream refused is.
-  if (status === 401 || status === 403) return new UpstreamError("IG_UPSTREAM_ERROR", 502, said, status);
-  return new UpstreamError("IG_UPSTREAM_REJECTED", status, said, status);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
+  #post(path: string, body: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    return postJson(this.pool, {
+      path,
+      headers: this.#headers,
+      body,
+      signal,
+      upstream: this.ref.spec.base_url,
+    });
   }
 }

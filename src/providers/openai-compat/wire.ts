@@ -70,8 +70,3 @@ function finishReasonOf(reason: string | null | undefined): FinishReason | null 
   if (reason === null || reason === undefined) return null;
   return reason === "length" ? "length" : "stop";
 }
-
-export function upstreamErrorMessage(value: unknown): string | undefined {
-  const message = (value as ResponseWire | null)?.error?.message;
-  return typeof message === "string" ? message : undefined;
-}
