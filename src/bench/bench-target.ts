@@ -1,4 +1,4 @@
-import type { OpenAiModelSpec } from "../config/load-config.js";
+import type { GeminiModelSpec, OpenAiModelSpec } from "../config/load-config.js";
 import { InvalidRequestError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
@@ -32,22 +32,22 @@ export interface TargetOptions {
   apiKeyEnv?: string;
 }
 
-/** `lm-base:q8_0` (a configured model) or `http://host:port/v1` (an endpoint, with `model`). */
+/**
+ * `lm-base:q8_0` (a configured model), or an endpoint with `model`: `http://host:port/v1` speaking OpenAI's wire
+ * format, or with `api: "gemini"` the root of a Gemini API (`http://host:port`).
+ */
 export async function openTarget(spec: string, options: TargetOptions): Promise<BenchTarget> {
   if (!/^https?:\/\//.test(spec)) {
     const ref = options.registry.resolve(spec);
     const model = await options.engines.load(ref);
     return { name: modelLabel(ref), task: ref.spec.task, model, location: "in-process" };
   }
-  if (options.api === "gemini") {
-    throw new InvalidRequestError("--api gemini needs the Gemini provider, which is not built yet", "api");
-  }
   if (!options.model)
     throw new InvalidRequestError(`target ${spec} is an endpoint: name its model with --model`, "model");
-  const remote: OpenAiModelSpec = {
+  const remote: OpenAiModelSpec | GeminiModelSpec = {
     id: `${options.model}@${spec}`,
     task: options.task ?? "generate",
-    engine: "openai",
+    engine: options.api === "gemini" ? "gemini" : "openai",
     base_url: spec,
     upstream_model: options.model,
     ...(options.apiKeyEnv && { api_key_env: options.apiKeyEnv }),

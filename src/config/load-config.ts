@@ -6,12 +6,21 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import type { Precision, Task } from "../core/types.js";
-import { configSchema, type ModelConfig, type OpenAiModelConfig, type ServerConfig } from "./schema.js";
+import {
+  configSchema,
+  type GeminiModelConfig,
+  type ModelConfig,
+  type OpenAiModelConfig,
+  type ServerConfig,
+} from "./schema.js";
 
 type LocalModelConfig = Extract<ModelConfig, { variants: unknown }>;
 
 /** A model as the rest of the program sees it: local variant paths absolute, a default precision always set. */
-export type ModelSpec = (LocalModelConfig & { default_precision: Precision }) | OpenAiModelConfig;
+export type ModelSpec =
+  | (LocalModelConfig & { default_precision: Precision })
+  | OpenAiModelConfig
+  | GeminiModelConfig;
 
 export interface InfergateConfig {
   /** Where the config came from, for messages. */
@@ -101,3 +110,4 @@ function formatPath(path: readonly PropertyKey[], raw: unknown): string {
 export type LlamaCppModelSpec = Extract<ModelSpec, { engine: "llamacpp" }>;
 export type OnnxModelSpec = Extract<ModelSpec, { engine: "onnx" }>;
 export type OpenAiModelSpec = Extract<ModelSpec, { engine: "openai" }>;
+export type GeminiModelSpec = Extract<ModelSpec, { engine: "gemini" }>;

@@ -75,7 +75,21 @@ const openAiModel = z
   })
   .strict();
 
-export const modelConfigSchema = z.discriminatedUnion("engine", [llamaCppModel, onnxModel, openAiModel]);
+/** A model behind Google's Gemini API (or any server speaking its wire format), proxied. */
+const geminiModel = openAiModel.extend({
+  engine: z.literal("gemini"),
+  /** The API root, without the version: `https://generativelanguage.googleapis.com` or `http://host:port`. */
+  base_url: z.url({ protocol: /^https?$/ }),
+  /** Env var holding the key, sent as `x-goog-api-key`. */
+  api_key_env: z.string().min(1).optional(),
+});
+
+export const modelConfigSchema = z.discriminatedUnion("engine", [
+  llamaCppModel,
+  onnxModel,
+  openAiModel,
+  geminiModel,
+]);
 
 /** `infergate serve`: where it listens and the bounds every request is held to. */
 const serverSchema = z
@@ -113,5 +127,6 @@ export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type LlamaCppModelConfig = Extract<ModelConfig, { engine: "llamacpp" }>;
 export type OnnxModelConfig = Extract<ModelConfig, { engine: "onnx" }>;
 export type OpenAiModelConfig = Extract<ModelConfig, { engine: "openai" }>;
+export type GeminiModelConfig = Extract<ModelConfig, { engine: "gemini" }>;
 export type EngineName = ModelConfig["engine"];
 export type ServerConfig = z.output<typeof serverSchema>;

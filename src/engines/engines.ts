@@ -1,5 +1,6 @@
 import type { ModelSpec } from "../config/load-config.js";
 import { type ModelRef, modelLabel } from "../models/model-registry.js";
+import { createGeminiProvider } from "../providers/gemini/gemini-provider.js";
 import { createOpenAiCompatProvider } from "../providers/openai-compat/openai-compat-provider.js";
 import type { Engine, LoadedModel, LoadOptions } from "./engine.js";
 import { createLlamaCppEngine } from "./llamacpp/llamacpp-engine.js";
@@ -27,10 +28,12 @@ export interface Engines extends AsyncDisposable {
 export function createEngines(): Engines {
   const llamacpp = createLlamaCppEngine();
   const openai = createOpenAiCompatProvider();
+  const gemini = createGeminiProvider();
   const runtimes: { [E in EngineName]: Engine<Extract<ModelSpec, { engine: E }>> } = {
     llamacpp,
     onnx: createOnnxEngine(),
     openai,
+    gemini,
   };
   const models = new Map<string, Promise<LoadedModel>>();
   const settled = new Map<string, LoadedModel>();
@@ -42,6 +45,7 @@ export function createEngines(): Engines {
     await Promise.all(all.map((model) => model.close()));
     await llamacpp[Symbol.asyncDispose]();
     await openai[Symbol.asyncDispose]();
+    await gemini[Symbol.asyncDispose]();
   };
 
   return {
@@ -81,6 +85,7 @@ export function weightsFile(ref: ModelRef): string | undefined {
     case "onnx":
       return onnxWeightsFile(ref.source, ref.precision ?? "fp32");
     case "openai":
+    case "gemini":
       return undefined;
     default:
       return ref.spec satisfies never;
