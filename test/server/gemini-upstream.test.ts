@@ -83,7 +83,8 @@ describe("a Gemini upstream behind the gateway, and as a bench target", () => {
     const { vectors } = await (
       await upstream.engines.load(upstream.registry.resolve("spam-encoder:fp32"))
     ).embed(texts);
-    response.data.forEach((item, i) => assert.deepEqual(Float32Array.from(item.embedding), vectors[i]));
+    for (const [i, item] of response.data.entries())
+      assert.deepEqual(Float32Array.from(item.embedding), vectors[i]);
   });
 
   test("bench --api gemini measures a Gemini endpoint", async () => {
