@@ -83,7 +83,7 @@ export function sendTo(target: BenchTarget, settings: GenerationSettings): Send<
       };
     case "classify":
       return async (item): Promise<TargetResult> => {
-        const [result] = await model.classify([item.text]);
+        const [result] = await model.classify(item.batch ?? [item.text]);
         return {
           chunkTimes: [performance.now()],
           outputTokens: 0,
@@ -92,7 +92,7 @@ export function sendTo(target: BenchTarget, settings: GenerationSettings): Send<
       };
     case "embed":
       return async (item): Promise<TargetResult> => {
-        const { promptTokens } = await model.embed([item.text]);
+        const { promptTokens } = await model.embed(item.batch ?? [item.text]);
         return { chunkTimes: [performance.now()], outputTokens: 0, inputTokens: promptTokens };
       };
     default:

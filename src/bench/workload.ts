@@ -10,6 +10,8 @@ export interface WorkItem {
   label?: string;
   /** Expected completion, kept for reports. */
   reference?: string;
+  /** For batch sweeps of encoders: texts sent together in one request (`text` is the first of them). */
+  batch?: string[];
 }
 
 export interface Workload {
@@ -140,4 +142,14 @@ export function parseSynthetic(text: string, count: number): SyntheticSpec {
     );
   }
   return { inputTokens, spread, count, ...(fields.seed !== undefined && { seed: Number(fields.seed) }) };
+}
+
+/** The workload regrouped so that each item carries `size` texts, sent as one request. */
+export function batchedWorkload(workload: Workload, size: number): Workload {
+  const items: WorkItem[] = [];
+  for (let start = 0; start < workload.items.length; start += size) {
+    const texts = workload.items.slice(start, start + size).map((item) => item.text);
+    items.push({ text: texts[0] ?? "", batch: texts });
+  }
+  return { name: `${workload.name} in batches of ${size}`, items };
 }

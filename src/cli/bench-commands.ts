@@ -132,7 +132,7 @@ function addLoadOptions(command: Command): Command {
     )
     .option(
       "--sweep <spec>",
-      "also run at each concurrency or rate and find the knee: concurrency=1,2,4,8 or rate=5,10,20",
+      "also run at each value and find the knee: concurrency=1,2,4,8, rate=5,10,20, or batch=1,4,16 (texts per encoder request; llama.cpp parallel sequences)",
       sweepOption,
     )
     .option(
@@ -200,7 +200,11 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
     const progress = new Progress(target.name, (requests ?? 0) + options.warmup);
     const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
     progress.finish();
-    if (options.sweep) report.sweep = await sweepTarget(target, workload, plan, options.sweep);
+    if (options.sweep) {
+      report.sweep = await sweepTarget(target, workload, plan, options.sweep, {
+        withParallel: (parallel) => withParallel(spec, target, parallel, context),
+      });
+    }
     reports.push(report);
     // One target at a time: free its memory and threads before the next one runs.
     if (target.location === "in-process") {
@@ -210,6 +214,27 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
   }
   if (!plan) return;
   await emit(buildReport(reports, plan, options.baseline, options.records === true), options, comparing);
+}
+
+/** The in-process model `spec` names, reloaded with `parallel` sequences (a batch sweep of a language model). */
+async function withParallel(
+  spec: string,
+  target: BenchTarget,
+  parallel: number,
+  context: CliContext,
+): Promise<BenchTarget> {
+  if (target.location !== "in-process") {
+    throw new InvalidRequestError(
+      "a batch sweep of a language model reloads it: it needs an in-process target",
+      "sweep",
+    );
+  }
+  const ref = context.registry.resolve(spec);
+  if (ref.spec.engine !== "llamacpp")
+    throw new InvalidRequestError(`${spec} has no parallel sequences to sweep`, "sweep");
+  // A distinct id keeps the copy apart from the original in the engines' cache.
+  const variant = { ...ref.spec, id: `${ref.spec.id}@parallel=${parallel}`, parallel };
+  return { ...target, model: await context.engines.load({ ...ref, spec: variant }) };
 }
 
 /** Cold starts and peak memory per request, in fresh processes holding only this model. */

@@ -6,6 +6,7 @@ const point = (value: number, rate: number, extra: Partial<SweepPoint> = {}): Sw
   value,
   output_tokens_per_s: rate,
   requests_per_s: rate / 10,
+  items_per_s: rate / 10,
   ttft_p50_ms: 1,
   e2e_p50_ms: 1,
   e2e_p99_ms: 1,
@@ -42,7 +43,15 @@ test("an SLO breaking or errors appearing ends the sweep first", () => {
 test("sweep specs are parsed and checked", () => {
   assert.deepEqual(parseSweep("concurrency=1,2,4"), { parameter: "concurrency", values: [1, 2, 4] });
   assert.deepEqual(parseSweep("rate=2.5,5"), { parameter: "rate", values: [2.5, 5] });
-  for (const bad of ["batch=1,2", "concurrency=1", "concurrency=1,x", "concurrency=1.5,2", "rate=0,1"]) {
+  assert.deepEqual(parseSweep("batch=1,4,16"), { parameter: "batch", values: [1, 4, 16] });
+  for (const bad of [
+    "size=1,2",
+    "batch=1.5,2",
+    "concurrency=1",
+    "concurrency=1,x",
+    "concurrency=1.5,2",
+    "rate=0,1",
+  ]) {
     assert.throws(() => parseSweep(bad), Error, bad);
   }
 });

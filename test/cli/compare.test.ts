@@ -130,6 +130,46 @@ describe("infergate compare and bench", () => {
     );
   });
 
+  test("batch sweeps: texts per encoder request, and llama.cpp parallel sequences", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "infergate-batch-"));
+    const encoder = infergate(
+      ["bench", "--target", "spam-encoder:int8", "--sweep", "batch=1,8,32", "--requests", "64", "--json"],
+      cwd,
+    );
+    assert.equal(encoder.code, 0, encoder.stderr);
+    const { sweep } = JSON.parse(encoder.stdout).targets[0];
+    assert.equal(sweep.parameter, "batch");
+    // 64 texts at every point: 64 requests of 1, 8 requests of 8, 2 requests of 32. (Whether batching pays is
+    // what the sweep is for: on this CPU, padding emails to the longest of a batch can cost more than it saves.)
+    for (const point of sweep.points) {
+      assert.ok(point.items_per_s > 0);
+      assert.ok(Math.abs(point.items_per_s - point.requests_per_s * point.value) < 1e-6);
+    }
+    assert.ok([1, 8, 32].includes(sweep.knee.value));
+    const lm = infergate(
+      [
+        "bench",
+        "--target",
+        "lm-small",
+        "--sweep",
+        "batch=1,4",
+        "--requests",
+        "8",
+        "--max-tokens",
+        "16",
+        "--json",
+      ],
+      cwd,
+    );
+    assert.equal(lm.code, 0, lm.stderr);
+    const points = JSON.parse(lm.stdout).targets[0].sweep.points;
+    assert.deepEqual(
+      points.map((point: { value: number }) => point.value),
+      [1, 4],
+    );
+    for (const point of points) assert.ok(point.output_tokens_per_s > 0 && point.error_rate === 0);
+  });
+
   test("bad flags fail with one line and exit 2", () => {
     const cwd = mkdtempSync(join(tmpdir(), "infergate-bench-"));
     for (const [args, message] of [

@@ -115,9 +115,9 @@ const CHART_SCRIPT = `
       add(task + ": throughput vs " + parameter, {
         type: "line",
         data: { datasets: swept.map((t, i) => ({ label: t.target, borderColor: color(i), backgroundColor: color(i),
-          data: t.sweep.points.map((p) => ({ x: p.value, y: p[rate] })) })) },
+          data: t.sweep.points.map((p) => ({ x: p.value, y: task === "generate" ? p.output_tokens_per_s : p.items_per_s })) })) },
         options: { scales: { x: { type: "linear", title: { display: true, text: parameter } },
-          y: { title: { display: true, text: rate.replaceAll("_", " ") } } } },
+          y: { title: { display: true, text: task === "generate" ? "output tokens per s" : "texts per s" } } } },
       });
     }
     if (targets.some((t) => t.peak_rss_mb !== null)) {

@@ -75,7 +75,7 @@ export function summaryTables(report: Report): Table[] {
 export function kneeLines(report: Report): string[] {
   return report.targets.flatMap(({ target, task, sweep }) => {
     if (!sweep) return [];
-    const rate = task === "generate" ? "output_tokens_per_s" : "requests_per_s";
+    const rate = task === "generate" ? "output_tokens_per_s" : "items_per_s";
     const points = sweep.points.map((point) => `${point.value}: ${point[rate].toFixed(0)}`).join(", ");
     const knee = sweep.knee ? `; knee at ${sweep.parameter} ${sweep.knee.value} (${sweep.knee.reason})` : "";
     return [`${target} ${rate.replaceAll("_", " ")} by ${sweep.parameter} — ${points}${knee}`];
