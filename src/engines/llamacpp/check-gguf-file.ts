@@ -1,11 +1,12 @@
 import { stat } from "node:fs/promises";
-import { GgufInsights, type Llama, readGgufFileInfo } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 
 /**
  * Reads a GGUF file's header and checks that the file holds every byte its tensors need, so a cut-short
  * download fails with a plain reason before llama.cpp maps it. Throws with that reason.
  */
 export async function checkGgufFile(path: string, llama: Llama): Promise<void> {
+  const { GgufInsights, readGgufFileInfo } = await import("node-llama-cpp");
   const info = await readGgufFileInfo(path, { logWarnings: false });
   if (info.splicedParts > 1) return;
   const [first] = info.fullTensorInfo ?? [];

@@ -1,11 +1,5 @@
 import { setTimeout } from "node:timers/promises";
-import {
-  type CustomBatchingPrioritizationStrategy,
-  getLlama,
-  type Llama,
-  LlamaLogLevel,
-  type LlamaModel,
-} from "node-llama-cpp";
+import type { CustomBatchingPrioritizationStrategy, Llama, LlamaModel } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
 import { ModelLoadError } from "../../core/errors.js";
 import type { Engine, LoadOptions } from "../engine.js";
@@ -24,19 +18,23 @@ export function createLlamaCppEngine(): LlamaCppEngine {
   // llama.cpp says why a load failed only in its log; keep the error lines for the thrown error.
   let nativeErrors: string[] = [];
 
+  // Imported on first load, so commands and processes that never run a GGUF model never pay for llama.cpp.
   const runtime = () =>
-    (llama ??= getLlama({
-      gpu: "auto",
-      build: "never",
-      progressLogs: false,
-      // 0: our per-context thread count is used as is, not capped by a shared budget.
-      maxThreads: 0,
-      logLevel: LlamaLogLevel.error,
-      logger: (level, message) => {
-        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) nativeErrors.push(message.trim());
-        if (process.env.INFERGATE_DEBUG) process.stderr.write(`[llama.cpp] ${message}\n`);
-      },
-    }));
+    (llama ??= import("node-llama-cpp").then(({ getLlama, LlamaLogLevel }) =>
+      getLlama({
+        gpu: "auto",
+        build: "never",
+        progressLogs: false,
+        // 0: our per-context thread count is used as is, not capped by a shared budget.
+        maxThreads: 0,
+        logLevel: LlamaLogLevel.error,
+        logger: (level, message) => {
+          if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal)
+            nativeErrors.push(message.trim());
+          if (process.env.INFERGATE_DEBUG) process.stderr.write(`[llama.cpp] ${message}\n`);
+        },
+      }),
+    ));
 
   return {
     async load(ref, options: LoadOptions = {}) {

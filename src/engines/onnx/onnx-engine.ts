@@ -1,5 +1,4 @@
 import { stat } from "node:fs/promises";
-import { AutoModel, AutoTokenizer, env } from "@huggingface/transformers";
 import type { OnnxModelSpec } from "../../config/load-config.js";
 import { ModelLoadError } from "../../core/errors.js";
 import type { Engine } from "../engine.js";
@@ -11,13 +10,19 @@ import { onnxWeightsFile } from "./onnx-weights-file.js";
  * directories (transformers.js layout), and nothing is ever fetched from a hub.
  */
 export function createOnnxEngine(): Engine<OnnxModelSpec> {
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  // Variant sources are absolute paths; joined onto "/" they stay what they are.
-  env.localModelPath = "/";
+  // Imported on first load, so commands and processes that never run an ONNX model never pay for ONNX Runtime.
+  const transformers = async () => {
+    const library = await import("@huggingface/transformers");
+    library.env.allowRemoteModels = false;
+    library.env.allowLocalModels = true;
+    // Variant sources are absolute paths; joined onto "/" they stay what they are.
+    library.env.localModelPath = "/";
+    return library;
+  };
 
   return {
     async load(ref) {
+      const { AutoModel, AutoTokenizer } = await transformers();
       const started = performance.now();
       const precision = ref.precision ?? ref.spec.default_precision;
       const file = onnxWeightsFile(ref.source, precision);
