@@ -180,7 +180,7 @@ describe("infergate compare and bench", () => {
       [["bench", "--target", "lm-small", "--target", "lm-base"], /bench measures one --target/],
       [["bench", "--target", "http://127.0.0.1:9/v1"], /name its model with --model/],
       [["bench", "--target", "lm-small", "--slo", "ttft=5"], /--slo: expected ttft_ms=N/],
-      [["bench", "--target", "lm-small", "--sweep", "batch=1,2"], /--sweep: expected concurrency=1,2,4/],
+      [["bench", "--target", "lm-small", "--sweep", "size=1,2"], /--sweep: expected concurrency=1,2,4/],
       [
         ["bench", "--target", "lm-small", "--dataset", "missing.jsonl"],
         /cannot read dataset missing\.jsonl: ENOENT/,
