@@ -23,12 +23,24 @@ export function redactText(text: string): string {
   return out;
 }
 
-/** A copy of `value` with every string redacted, to any depth. */
+/**
+ * `value` with every string redacted, to any depth. Parts with nothing to redact are returned as they are, so the
+ * common case (an access-log line of numbers, routes and model ids) allocates nothing.
+ */
 export function redactDeep(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactText(value);
   if (depth > 8 || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = redactDeep(item, depth + 1);
-  return out;
+  if (Array.isArray(value)) {
+    const items = value.map((item) => redactDeep(item, depth + 1));
+    return items.some((item, i) => item !== value[i]) ? items : value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const redacted = redactDeep(item, depth + 1);
+    if (redacted !== item) {
+      out ??= { ...(value as Record<string, unknown>) };
+      out[key] = redacted;
+    }
+  }
+  return out ?? value;
 }

@@ -36,3 +36,21 @@ test("redacts strings at any depth, leaving other values as they are", () => {
     ok: true,
   });
 });
+
+test("objects with nothing to redact come back as they are, unallocated", () => {
+  const line = {
+    event: "request",
+    route: "/v1/completions",
+    model: "lm-base:q8_0",
+    status: 200,
+    durationMs: 1.5,
+    nested: [{ a: "x" }],
+  };
+  assert.equal(redactDeep(line), line);
+  const leaky = { ok: "fine", nested: { email: "a@b.io" } };
+  const redacted = redactDeep(leaky) as typeof leaky;
+  assert.notEqual(redacted, leaky);
+  assert.equal(redacted.ok, "fine");
+  assert.equal(redacted.nested.email, "[EMAIL]");
+  assert.equal(leaky.nested.email, "a@b.io", "the original is not modified");
+});
