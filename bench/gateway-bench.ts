@@ -8,7 +8,7 @@
  *     vs the in-process engine.
  * The mock upstream, the gateway and this load generator are three processes.
  *
- *   npm run bench:gateway [-- --seconds 10]
+ *   npm run bench:gateway [-- --seconds 10 --workers 2]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -26,8 +26,11 @@ import { createEngines } from "../src/engines/engines.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
 import { median, writeResults } from "./bench-output.js";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" } } });
+const { values } = parseArgs({
+  options: { seconds: { type: "string", default: "10" }, workers: { type: "string", default: "1" } },
+});
 const seconds = Number(values.seconds);
+const workers = Number(values.workers);
 const root = new URL("..", import.meta.url).pathname;
 
 const upstream = await startProcess(["--import", "tsx", join(root, "bench/mock-upstream-main.ts")]);
@@ -45,7 +48,16 @@ server: {port: ${port}, max_queue_per_model: 100000}
 // Logging as in production: an access-log line per request, to a file.
 const gatewayLog = join(configPath, "..", "gateway.log");
 const gateway = await startProcess(
-  ["--import", "tsx", join(root, "src/cli/infergate.ts"), "--config", configPath, "serve"],
+  [
+    "--import",
+    "tsx",
+    join(root, "src/cli/infergate.ts"),
+    "--config",
+    configPath,
+    "serve",
+    "--workers",
+    String(workers),
+  ],
   { INFERGATE_API_KEYS: "" },
   openSync(gatewayLog, "w"),
 );
@@ -187,6 +199,7 @@ await Promise.all([once(gateway, "exit"), once(upstream, "exit")]);
 
 const us = (ms: number) => Math.round(ms * 1000);
 const figures = {
+  gateway_workers: workers,
   proxy_requests_per_s_32_connections: {
     direct: median(rps.direct),
     through_infergate: median(rps.through),
@@ -213,7 +226,9 @@ const figures = {
   },
 };
 const latency = figures.latency_1_connection_us;
-console.log("bench:gateway  (mock upstream, infergate and the load generator are separate processes)");
+console.log(
+  `bench:gateway  (mock upstream, infergate with ${workers} worker(s) and the load generator are separate processes)`,
+);
 console.log(
   `  proxy, 32 connections     direct ${figures.proxy_requests_per_s_32_connections.direct.toFixed(0)} req/s   through infergate ${figures.proxy_requests_per_s_32_connections.through_infergate.toFixed(0)} req/s`,
 );

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { destination } from "pino";
+import { clusterMetricsText, isClusterWorker, runPrimary, shareMetrics } from "../server/cluster-workers.js";
 import { createGateway } from "../server/gateway.js";
 import { createLogger, logEvents } from "../telemetry/logger.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
@@ -9,6 +10,7 @@ interface ServeOptions {
   host?: string;
   port?: number;
   logLevel: string;
+  workers: number;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -22,6 +24,12 @@ export function registerServeCommand(program: Command): void {
       integer(0, 65_535),
     )
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
+    .option(
+      "--workers <n>",
+      "gateway processes sharing the port, each with its own copy of the models",
+      integer(1, 256),
+      1,
+    )
     .addHelpText(
       "after",
       `
@@ -41,28 +49,43 @@ Examples:
       // Buffered: one write per 4 kB of log rather than a system call per request. Lifecycle lines are
       // flushed at once, so a supervisor sees them when they happen.
       const logger = createLogger(options.logLevel, destination({ dest: 1, sync: false, minLength: 4096 }));
+      if (options.workers > 1 && !isClusterWorker()) {
+        process.exitCode = await runPrimary(options.workers, logger);
+        logger.info("stopped");
+        logger.flush();
+        return;
+      }
       const stopLogging = logEvents(logger);
       const gateway = createGateway({
         config: context.config,
         registry: context.registry,
         engines: context.engines,
         onUnexpectedError: (error) => logger.error({ err: error }, "unexpected error"),
+        ...(isClusterWorker() && { metricsText: clusterMetricsText() }),
       });
+      if (isClusterWorker()) shareMetrics(gateway.metrics.registry);
       logger.info({ models: context.registry.list().map((model) => model.id) }, "loading models");
       const address = await gateway.start();
       logger.info({ host: address.address, port: address.port }, "listening");
       logger.flush();
       await new Promise<void>((resolve) => {
+        // Listening for every signal, not once: a second SIGTERM (a worker gets one from its primary as well as
+        // from a process-group kill) must not fall through to the default action and cut the drain short.
+        let draining = false;
         const stop = (signal: string) => {
+          if (draining) return;
+          draining = true;
           logger.info({ signal }, "draining");
           void gateway.drain().then(resolve);
         };
-        process.once("SIGTERM", stop);
-        process.once("SIGINT", stop);
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
       });
       await context[Symbol.asyncDispose]();
       logger.info("stopped");
       stopLogging();
       logger.flush();
+      // A worker's channel to the primary would keep it alive.
+      if (isClusterWorker()) process.disconnect();
     });
 }

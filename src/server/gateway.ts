@@ -30,6 +30,8 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with errors no handler expected (bugs), for the log. */
   onUnexpectedError?: (error: unknown) => void;
+  /** The `/metrics` text; by default this process's own registry (a cluster worker asks the primary instead). */
+  metricsText?: () => Promise<string>;
 }
 
 /**
@@ -164,7 +166,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (method === "GET" && path === "/metrics") {
       if (keys.enabled && !keys.accepts(presentedKey(req.headers, exchange.query)))
         throw new UnauthorizedError();
-      return sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
+      const text = await (options.metricsText ?? (() => metrics.registry.metrics()))();
+      return sendText(res, 200, text, metrics.registry.contentType);
     }
     throw new RouteNotFoundError(method, path);
   }

@@ -10,7 +10,7 @@ export function createLogger(level = "info", destination?: DestinationStream): L
   return pino(
     {
       level,
-      base: { service: "infergate" },
+      base: { service: "infergate", pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
         paths: ["headers.authorization", 'headers["x-goog-api-key"]', "*.api_key", "*.apiKey"],

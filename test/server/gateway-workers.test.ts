@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { test } from "node:test";
+import { repoRoot } from "../helpers.js";
+
+test("serve --workers 2: both processes serve, /metrics sums them, SIGTERM drains them all", async () => {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(repoRoot, "src/cli/infergate.ts"), "serve", "--workers", "2", "--port", "0"],
+    { cwd: repoRoot, env: { ...process.env, INFERGATE_API_KEYS: "" }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const lines: { msg: string; port?: number; pid?: number; event?: string }[] = [];
+  let port = 0;
+  const reader = createInterface({ input: child.stdout });
+  const listening = new Promise<void>((resolve) => {
+    reader.on("line", (line) => {
+      const entry = JSON.parse(line);
+      lines.push(entry);
+      if (entry.msg === "listening" && !port) {
+        port = entry.port;
+        resolve();
+      }
+    });
+  });
+  await listening;
+  const url = `http://127.0.0.1:${port}`;
+  // New connections are spread across the workers; wait until both answer ready.
+  for (let ready = 0, tries = 0; ready < 10 && tries < 200; tries++) {
+    const response = await fetch(`${url}/readyz`, { headers: { connection: "close" } }).catch(
+      () => undefined,
+    );
+    ready = response?.ok ? ready + 1 : 0;
+    if (!response?.ok) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  for (let i = 0; i < 12; i++) {
+    const response = await fetch(`${url}/v1/completions`, {
+      method: "POST",
+      headers: { connection: "close" },
+      body: JSON.stringify({ model: "lm-small", prompt: "Whale, n.", max_tokens: 2 }),
+    });
+    assert.equal(response.status, 200);
+    await response.json();
+  }
+  const metrics = await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text();
+  assert.match(
+    metrics,
+    /infergate_requests_total\{route="\/v1\/completions",model="lm-small:q8_0",status="200"\} 12\n/,
+  );
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const [code] = await exited;
+  assert.equal(code, 0);
+  const servers = new Set(lines.filter((line) => line.event === "request").map((line) => line.pid));
+  assert.equal(servers.size, 2, "both workers served requests");
+  assert.equal(
+    lines.filter((line) => line.msg === "stopped").length,
+    3,
+    "two workers and the primary stopped",
+  );
+});
