@@ -1,53 +1,42 @@
 import type { Dispatcher, Pool } from "undici";
 import type { OpenAiModelSpec } from "../../config/load-config.js";
-import { UnsupportedTaskError, UpstreamError } from "../../core/errors.js";
+import { UpstreamError } from "../../core/errors.js";
 import type {
   ClassifyResult,
   Embeddings,
   FinishReason,
   GenerateChunk,
   GenerateRequest,
-  MemoryReport,
-  Perplexity,
   Usage,
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
-import type { LoadedModel } from "../../engines/engine.js";
 import type { ModelRef } from "../../models/model-registry.js";
-import { parseJson, postJson, sseData, upstreamErrorMessage } from "../upstream-http.js";
+import { RemoteModel } from "../remote-model.js";
+import { parseJson, sseData, upstreamErrorMessage } from "../upstream-http.js";
 import { type OpenAiDelta, parseOpenAiDelta, toOpenAiBody } from "./wire.js";
 
 /**
  * A model behind an OpenAI-compatible server, over a keep-alive connection pool. A streamed answer is passed on
  * event by event as it arrives; a request the caller wants whole is sent unstreamed.
  */
-export class OpenAiRemoteModel implements LoadedModel {
-  readonly runtime: Readonly<Record<string, string | number | boolean>>;
-  readonly #headers: Record<string, string>;
-
+export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
   constructor(
-    readonly ref: ModelRef & { spec: OpenAiModelSpec },
-    private readonly pool: Pool,
+    ref: ModelRef & { spec: OpenAiModelSpec },
+    pool: Pool,
     private readonly basePath: string,
     apiKey: string | undefined,
   ) {
-    this.#headers = {
+    super(ref, pool, {
       "content-type": "application/json",
       ...(apiKey && { authorization: `Bearer ${apiKey}` }),
-    };
-    this.runtime = {
-      engine: "openai",
-      base_url: ref.spec.base_url,
-      upstream_model: ref.spec.upstream_model,
-      parallel: ref.spec.parallel,
-    };
+    });
   }
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
     const path = `${this.basePath}/${request.messages === undefined ? "completions" : "chat/completions"}`;
     const stream = request.whole !== true;
-    const response = await this.#post(
+    const response = await this.post(
       path,
       toOpenAiBody(request, this.ref.spec.upstream_model, stream),
       signal,
@@ -96,7 +85,7 @@ export class OpenAiRemoteModel implements LoadedModel {
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {
-    const response = await this.#post(`${this.basePath}/embeddings`, {
+    const response = await this.post(`${this.basePath}/embeddings`, {
       model: this.ref.spec.upstream_model,
       input: texts,
       encoding_format: "float",
@@ -112,39 +101,11 @@ export class OpenAiRemoteModel implements LoadedModel {
 
   /** infergate's own `/classify` endpoint, so one infergate can measure another's classifiers. */
   async classify(texts: readonly string[]): Promise<ClassifyResult[]> {
-    const response = await this.#post(`${this.basePath}/classify`, {
+    const response = await this.post(`${this.basePath}/classify`, {
       model: this.ref.spec.upstream_model,
       input: texts,
     });
     const body = (await response.body.json()) as { data?: ClassifyResult[] };
     return body.data ?? [];
-  }
-
-  perplexity(): Promise<Perplexity> {
-    return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "score text (it is remote)"));
-  }
-
-  tokenize(): readonly number[] {
-    throw new UnsupportedTaskError(this.ref.spec.id, "tokenize (it is remote)");
-  }
-
-  async memory(): Promise<MemoryReport> {
-    return { weightsBytes: 0, stateBytes: 0, vramBytes: 0 };
-  }
-
-  async close(): Promise<void> {}
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  #post(path: string, body: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
-    return postJson(this.pool, {
-      path,
-      headers: this.#headers,
-      body,
-      signal,
-      upstream: this.ref.spec.base_url,
-    });
   }
 }
