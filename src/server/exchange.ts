@@ -58,3 +58,18 @@ export function causeOf(exchange: Exchange, error: unknown): unknown {
   const reason: unknown = exchange.signal.reason;
   return error instanceof RequestAbortedError && reason instanceof InfergateError ? reason : error;
 }
+
+/** The rest of a generation whose first step was already read, as one text and its final chunk's summary. */
+export async function wholeAnswer(
+  first: IteratorResult<GenerateChunk>,
+  chunks: AsyncIterator<GenerateChunk>,
+): Promise<{ text: string; done: NonNullable<GenerateChunk["done"]> }> {
+  let text = "";
+  let done: GenerateChunk["done"];
+  for (let step = first; !step.done; step = await chunks.next()) {
+    text += step.value.text;
+    done = step.value.done ?? done;
+  }
+  if (!done) throw new Error("generation ended without a final chunk");
+  return { text, done };
+}

@@ -3,7 +3,7 @@ import { InvalidRequestError, RouteNotFoundError } from "../../core/errors.js";
 import type { ChatTurn, FinishReason, GenerateChunk } from "../../core/types.js";
 import { errorResponse } from "../error-body.js";
 import type { Exchange } from "../exchange.js";
-import { causeOf, recorded } from "../exchange.js";
+import { causeOf, recorded, wholeAnswer } from "../exchange.js";
 import type { GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
@@ -91,13 +91,7 @@ async function generateContent(
     const first = await chunks.next();
     const envelope = { modelVersion: admitted.name, responseId: randomUUID() };
     if (!stream) {
-      let text = "";
-      let done: GenerateChunk["done"];
-      for (let step = first; !step.done; step = await chunks.next()) {
-        text += step.value.text;
-        done = step.value.done ?? done;
-      }
-      if (!done) throw new Error("generation ended without a final chunk");
+      const { text, done } = await wholeAnswer(first, chunks);
       sendJson(exchange.res, 200, {
         candidates: [candidate(text, done.finishReason)],
         usageMetadata: usageOf(done),

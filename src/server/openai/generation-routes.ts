@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FinishReason, GenerateChunk } from "../../core/types.js";
 import { errorResponse } from "../error-body.js";
 import type { Exchange } from "../exchange.js";
-import { causeOf, recorded } from "../exchange.js";
+import { causeOf, recorded, wholeAnswer } from "../exchange.js";
 import type { GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
@@ -112,13 +112,7 @@ async function serveGeneration(
       );
       return;
     }
-    let text = "";
-    let done: GenerateChunk["done"];
-    for (let step = first; !step.done; step = await chunks.next()) {
-      text += step.value.text;
-      done = step.value.done ?? done;
-    }
-    if (!done) throw new Error("generation ended without a final chunk");
+    const { text, done } = await wholeAnswer(first, chunks);
     sendJson(exchange.res, 200, {
       ...envelope,
       object: shape.object,
