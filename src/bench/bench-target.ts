@@ -73,7 +73,13 @@ export function sendTo(target: BenchTarget, settings: GenerationSettings): Send<
         const chunkTimes: number[] = [];
         let usage = { promptTokens: 0, completionTokens: 0 };
         for await (const chunk of model.generate(
-          { prompt: item.text, maxTokens: settings.maxTokens, temperature: settings.temperature },
+          {
+            prompt: item.text,
+            // An item with its own output length gets exactly that many tokens, end-of-sequence or not.
+            maxTokens: item.maxTokens ?? settings.maxTokens,
+            temperature: settings.temperature,
+            ...(item.maxTokens !== undefined && { ignoreEos: true }),
+          },
           signal,
         )) {
           if (chunk.text) chunkTimes.push(chunk.at);

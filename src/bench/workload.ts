@@ -12,6 +12,8 @@ export interface WorkItem {
   reference?: string;
   /** For batch sweeps of encoders: texts sent together in one request (`text` is the first of them). */
   batch?: string[];
+  /** A fixed output length for this item: exactly this many tokens are generated, end-of-sequence or not. */
+  maxTokens?: number;
 }
 
 export interface Workload {
@@ -91,6 +93,9 @@ export interface SyntheticSpec {
   /** Prompt length in tokens: every prompt `inputTokens`, or uniform within ± `spread`. */
   inputTokens: number;
   spread: number;
+  /** Output length in tokens, exact (end-of-sequence is ignored): fixed, or uniform within ± `outputSpread`. */
+  outputTokens?: number;
+  outputSpread?: number;
   count: number;
   seed?: number;
 }
@@ -121,27 +126,49 @@ export function syntheticWorkload(spec: SyntheticSpec, tokenize?: (text: string)
       if (count(words.slice(start, start + middle).join(" ")) >= target) high = middle;
       else low = middle + 1;
     }
-    items.push({ text: words.slice(start, start + low).join(" ") });
+    const text = words.slice(start, start + low).join(" ");
+    if (spec.outputTokens === undefined) {
+      items.push({ text });
+      continue;
+    }
+    const spread = spec.outputSpread ?? 0;
+    items.push({ text, maxTokens: Math.max(1, Math.round(spec.outputTokens + (random() * 2 - 1) * spread)) });
   }
-  return { name: `synthetic(input=${spec.inputTokens}±${spec.spread})`, items };
+  const output =
+    spec.outputTokens === undefined ? "" : `, output=${spec.outputTokens}±${spec.outputSpread ?? 0}`;
+  return { name: `synthetic(input=${spec.inputTokens}±${spec.spread}${output})`, items };
 }
 
 export function parseSynthetic(text: string, count: number): SyntheticSpec {
   const fields = Object.fromEntries(text.split(",").map((part) => part.split("=") as [string, string]));
   const inputTokens = Number(fields.input);
   const spread = Number(fields.spread ?? 0);
-  const unknown = Object.keys(fields).filter((key) => key !== "input" && key !== "spread" && key !== "seed");
-  if (
-    !(Number.isInteger(inputTokens) && inputTokens > 0) ||
-    !(spread >= 0 && spread < inputTokens) ||
-    unknown.length > 0
-  ) {
+  const outputTokens = fields.output === undefined ? undefined : Number(fields.output);
+  const outputSpread = Number(fields.output_spread ?? 0);
+  const known = new Set(["input", "spread", "output", "output_spread", "seed"]);
+  const validOutput =
+    outputTokens === undefined ||
+    (Number.isInteger(outputTokens) && outputTokens > 0 && outputSpread >= 0 && outputSpread < outputTokens);
+  const valid =
+    Number.isInteger(inputTokens) &&
+    inputTokens > 0 &&
+    spread >= 0 &&
+    spread < inputTokens &&
+    validOutput &&
+    Object.keys(fields).every((key) => known.has(key));
+  if (!valid) {
     throw new InvalidRequestError(
-      `--synthetic: expected input=N[,spread=S][,seed=K], got '${text}'`,
+      `--synthetic: expected input=N[,spread=S][,output=M[,output_spread=T]][,seed=K], got '${text}'`,
       "synthetic",
     );
   }
-  return { inputTokens, spread, count, ...(fields.seed !== undefined && { seed: Number(fields.seed) }) };
+  return {
+    inputTokens,
+    spread,
+    count,
+    ...(outputTokens !== undefined && { outputTokens, outputSpread }),
+    ...(fields.seed !== undefined && { seed: Number(fields.seed) }),
+  };
 }
 
 /** The workload regrouped so that each item carries `size` texts, sent as one request. */

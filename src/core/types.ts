@@ -29,6 +29,8 @@ export interface GenerateRequest {
   stop?: readonly string[];
   /** The caller wants the whole answer at once; a remote provider may then skip streaming. */
   whole?: boolean;
+  /** Generate exactly `maxTokens`, past end-of-sequence (benchmarks with fixed output lengths; vLLM's ignore_eos). */
+  ignoreEos?: boolean;
 }
 
 export type FinishReason = "stop" | "length";

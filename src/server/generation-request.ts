@@ -5,6 +5,7 @@ import type { LoadedModel } from "../engines/engine.js";
 import type { GatewayContext } from "./gateway-context.js";
 
 export interface SamplingFields {
+  ignore_eos?: boolean | null;
   temperature?: number | null;
   top_p?: number | null;
   top_k?: number | null;
@@ -42,6 +43,7 @@ export function toGenerateRequest(
     seed: fields.seed ?? undefined,
     stop: stops,
     whole: fields.stream !== true,
+    ...(fields.ignore_eos === true && { ignoreEos: true }),
   };
   request.maxTokens = maxTokens ?? defaultMaxTokens(model, request, limits.max_tokens);
   return request;

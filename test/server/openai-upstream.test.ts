@@ -135,6 +135,19 @@ describe("a remote OpenAI-compatible upstream behind the gateway", () => {
     assert.equal(text, "onetwo");
   });
 
+  test("vLLM's ignore_eos passes through when asked for, and only then", async () => {
+    const send = (extra: Record<string, unknown>) =>
+      fetch(`${running.url}/v1/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "remote", prompt: "x", max_tokens: 3, ...extra }),
+      });
+    assert.equal((await send({ ignore_eos: true })).status, 200);
+    assert.equal(upstream.received.at(-1)?.ignore_eos, true);
+    assert.equal((await send({})).status, 200);
+    assert.equal("ignore_eos" in (upstream.received.at(-1) ?? {}), false);
+  });
+
   test("the upstream key is sent upstream and never logged", async () => {
     await client.completions.create({ model: "remote", prompt: "x" });
     assert.ok(!running.logs.join("").includes("sk-upstream-secret"));

@@ -92,7 +92,7 @@ export class LlamaLoadedModel implements LoadedModel {
       });
       for await (const token of tokens) {
         if (signal?.aborted) throw new RequestAbortedError();
-        if (this.model.isEogToken(token)) {
+        if (this.model.isEogToken(token) && request.ignoreEos !== true) {
           finishReason = "stop";
           break;
         }

@@ -16,6 +16,7 @@ export interface OpenAiBody {
   stop?: string[];
   stream: boolean;
   stream_options?: { include_usage: boolean };
+  ignore_eos?: boolean;
 }
 
 export function toOpenAiBody(request: GenerateRequest, upstreamModel: string, stream: boolean): OpenAiBody {
@@ -32,6 +33,8 @@ export function toOpenAiBody(request: GenerateRequest, upstreamModel: string, st
     ...(request.stop && request.stop.length > 0 && { stop: [...request.stop] }),
     stream,
     ...(stream && { stream_options: { include_usage: true } }),
+    // vLLM's extension; sent only when asked for, as OpenAI itself refuses unknown fields.
+    ...(request.ignoreEos && { ignore_eos: true }),
   };
 }
 

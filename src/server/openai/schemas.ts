@@ -18,6 +18,8 @@ const sampling = {
   n: z.literal(1, { error: "only n = 1 is supported" }).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  /** vLLM's extension: generate exactly max_tokens, past end-of-sequence. */
+  ignore_eos: z.boolean().nullish(),
 };
 
 export const completionRequestSchema = z.object({
