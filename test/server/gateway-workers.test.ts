@@ -15,26 +15,19 @@ test("serve --workers 2: both processes serve, /metrics sums them, SIGTERM drain
   const lines: { msg: string; port?: number; pid?: number; event?: string }[] = [];
   let port = 0;
   const reader = createInterface({ input: child.stdout });
-  const listening = new Promise<void>((resolve) => {
+  // Connections go only to workers that listen: wait until both say they do.
+  const bothListening = new Promise<void>((resolve) => {
+    let listening = 0;
     reader.on("line", (line) => {
       const entry = JSON.parse(line);
       lines.push(entry);
-      if (entry.msg === "listening" && !port) {
-        port = entry.port;
-        resolve();
-      }
+      if (entry.msg !== "listening") return;
+      port = entry.port;
+      if (++listening === 2) resolve();
     });
   });
-  await listening;
+  await bothListening;
   const url = `http://127.0.0.1:${port}`;
-  // New connections are spread across the workers; wait until both answer ready.
-  for (let ready = 0, tries = 0; ready < 10 && tries < 200; tries++) {
-    const response = await fetch(`${url}/readyz`, { headers: { connection: "close" } }).catch(
-      () => undefined,
-    );
-    ready = response?.ok ? ready + 1 : 0;
-    if (!response?.ok) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
   for (let i = 0; i < 12; i++) {
     const response = await fetch(`${url}/v1/completions`, {
       method: "POST",
