@@ -4,16 +4,30 @@ import { UnsupportedTaskError } from "../core/errors.js";
 import type {
   ClassifyResult,
   Embeddings,
+  FinishReason,
   GenerateChunk,
   GenerateRequest,
   MemoryReport,
   Perplexity,
+  Usage,
 } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 import type { ModelRef } from "../models/model-registry.js";
 import { postJson } from "./upstream-http.js";
 
 export type RemoteModelSpec = OpenAiModelSpec | GeminiModelSpec;
+
+/** The final chunk's summary: usage as the upstream reports it, else the streamed chunk count for output tokens. */
+export function finalSummary(
+  usage: Usage | null,
+  finishReason: FinishReason | null,
+  chunks: number,
+): NonNullable<GenerateChunk["done"]> {
+  return {
+    usage: usage ?? { promptTokens: 0, completionTokens: chunks },
+    finishReason: finishReason ?? "stop",
+  };
+}
 
 /**
  * What every model behind an HTTP API has in common: a keep-alive pool, credentials in headers, nothing held in

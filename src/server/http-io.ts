@@ -60,10 +60,6 @@ export class SseStream {
     await this.#write(`data: ${JSON.stringify(value)}\n\n`);
   }
 
-  async event(name: string, value: unknown): Promise<void> {
-    await this.#write(`event: ${name}\ndata: ${JSON.stringify(value)}\n\n`);
-  }
-
   end(finalLine?: string): void {
     if (this.res.writableEnded || this.res.destroyed) return;
     this.res.end(finalLine === undefined ? undefined : `data: ${finalLine}\n\n`);

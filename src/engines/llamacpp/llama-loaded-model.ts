@@ -55,11 +55,6 @@ export class LlamaLoadedModel implements LoadedModel {
     this.#pool = new ResourcePool(sequences);
   }
 
-  /** Requests waiting for a free sequence. */
-  get queued(): number {
-    return this.#pool.waiting;
-  }
-
   tokenize(text: string): Token[] {
     const tokens = this.model.tokenize(text);
     const bos = this.model.tokens.bos;

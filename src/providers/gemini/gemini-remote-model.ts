@@ -11,7 +11,7 @@ import type {
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
-import { RemoteModel } from "../remote-model.js";
+import { finalSummary, RemoteModel } from "../remote-model.js";
 import { parseJson, sseData, upstreamErrorMessage } from "../upstream-http.js";
 import { parseGeminiDelta, toGeminiBody } from "./wire.js";
 
@@ -42,7 +42,7 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
         text: delta.text,
         tokenIds: [],
         at: performance.now(),
-        done: done(delta.usage, delta.finishReason, 1),
+        done: finalSummary(delta.usage, delta.finishReason, 1),
       };
       return;
     }
@@ -67,7 +67,7 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
     // Gemini streams have no [DONE]: a finish reason is what says the answer is complete.
     if (finishReason === null)
       throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream stream ended without a finish reason");
-    yield { text: "", tokenIds: [], at: lastAt, done: done(usage, finishReason, chunks) };
+    yield { text: "", tokenIds: [], at: lastAt, done: finalSummary(usage, finishReason, chunks) };
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {
@@ -88,16 +88,4 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
       new UnsupportedTaskError(this.ref.spec.id, "classify (the Gemini API has no classifier)"),
     );
   }
-}
-
-/** Usage from the upstream when it reports it; else the streamed chunk count stands in for output tokens. */
-function done(
-  usage: Usage | null,
-  finishReason: FinishReason | null,
-  chunks: number,
-): NonNullable<GenerateChunk["done"]> {
-  return {
-    usage: usage ?? { promptTokens: 0, completionTokens: chunks },
-    finishReason: finishReason ?? "stop",
-  };
 }

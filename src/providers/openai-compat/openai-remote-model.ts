@@ -11,9 +11,9 @@ import type {
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
-import { RemoteModel } from "../remote-model.js";
+import { finalSummary, RemoteModel } from "../remote-model.js";
 import { parseJson, sseData, upstreamErrorMessage } from "../upstream-http.js";
-import { type OpenAiDelta, parseOpenAiDelta, toOpenAiBody } from "./wire.js";
+import { parseOpenAiDelta, toOpenAiBody } from "./wire.js";
 
 /**
  * A model behind an OpenAI-compatible server, over a keep-alive connection pool. A streamed answer is passed on
@@ -43,7 +43,12 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
     );
     if (!stream) {
       const delta = parseOpenAiDelta(await response.body.json());
-      yield { text: delta.text, tokenIds: [], at: performance.now(), done: this.#done(delta, 1) };
+      yield {
+        text: delta.text,
+        tokenIds: [],
+        at: performance.now(),
+        done: finalSummary(delta.usage, delta.finishReason, 1),
+      };
       return;
     }
     yield* this.#events(response.body, signal);
@@ -58,7 +63,7 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
       if (finished) continue;
       if (data === "[DONE]") {
         finished = true;
-        yield { text: "", tokenIds: [], at, done: this.#done({ text: "", finishReason, usage }, chunks) };
+        yield { text: "", tokenIds: [], at, done: finalSummary(usage, finishReason, chunks) };
         continue;
       }
       const value = parseJson(data);
@@ -74,14 +79,6 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
     }
     // The connection ended without [DONE]: the answer may be cut short, so it must not pass for complete.
     if (!finished) throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream stream ended before [DONE]");
-  }
-
-  /** Usage from the upstream when it reports it; else the streamed chunk count stands in for output tokens. */
-  #done(delta: OpenAiDelta, chunks: number): NonNullable<GenerateChunk["done"]> {
-    return {
-      usage: delta.usage ?? { promptTokens: 0, completionTokens: chunks },
-      finishReason: delta.finishReason ?? "stop",
-    };
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {
