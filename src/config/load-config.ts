@@ -11,6 +11,7 @@ import {
   type GeminiModelConfig,
   type ModelConfig,
   type OpenAiModelConfig,
+  type RouteConfig,
   type ServerConfig,
 } from "./schema.js";
 
@@ -28,6 +29,7 @@ export interface InfergateConfig {
   models: readonly ModelSpec[];
   defaults: Partial<Record<Task, string>>;
   server: ServerConfig;
+  routes: readonly RouteConfig[];
 }
 
 /** The config that registers the bundled models; used when no `--config` is given. */
@@ -83,8 +85,52 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
   for (const [task, id] of Object.entries(parsed.data.defaults)) {
     if (!seen.has(id)) problems.push(`defaults.${task}: unknown model '${id}'`);
   }
+  problems.push(...routeProblems(parsed.data.routes, models));
   if (problems.length > 0) throw new ConfigError(`config ${source}: ${problems.join("; ")}`, problems[0]);
-  return { source, models, defaults: parsed.data.defaults, server: parsed.data.server };
+  const { defaults, server, routes } = parsed.data;
+  return { source, models, defaults, server, routes };
+}
+
+/** A route may only name declared models of one task, and may not hide a model's own name. */
+function routeProblems(routes: readonly RouteConfig[], models: readonly ModelSpec[]): string[] {
+  const problems: string[] = [];
+  const byId = new Map(models.map((model) => [model.id, model]));
+  const names = new Set<string>();
+  routes.forEach((route, index) => {
+    const at = `routes[${index}] (${route.name})`;
+    if (byId.has(route.name)) problems.push(`${at}.name: '${route.name}' is already a model id`);
+    if (names.has(route.name)) problems.push(`${at}.name: duplicate route name '${route.name}'`);
+    names.add(route.name);
+    const served = [
+      ...route.targets.map((target, i) => [`targets[${i}].model`, target.model] as const),
+      ...route.specialists.map((specialist, i) => [`specialists[${i}].model`, specialist.model] as const),
+      ...route.fallback.map((id, i) => [`fallback[${i}]`, id] as const),
+    ];
+    const task = byId.get(route.targets[0]?.model ?? "")?.task;
+    for (const [key, id] of served) {
+      const model = byId.get(id);
+      if (!model) problems.push(`${at}.${key}: unknown model '${id}'`);
+      else if (task && model.task !== task)
+        problems.push(`${at}.${key}: '${id}' is a ${model.task} model; this route serves ${task}`);
+    }
+    route.specialists.forEach((specialist, i) => {
+      if (specialist.match !== undefined) {
+        try {
+          new RegExp(specialist.match, specialist.match_flags);
+        } catch (error) {
+          problems.push(`${at}.specialists[${i}].match: ${(error as Error).message}`);
+        }
+      }
+      const classifier = specialist.classifier && byId.get(specialist.classifier.model);
+      if (specialist.classifier && !classifier)
+        problems.push(
+          `${at}.specialists[${i}].classifier.model: unknown model '${specialist.classifier.model}'`,
+        );
+      else if (classifier && classifier.task !== "classify")
+        problems.push(`${at}.specialists[${i}].classifier.model: '${classifier.id}' is not a classify model`);
+    });
+  });
+  return problems;
 }
 
 function configError(source: string, issues: readonly z.core.$ZodIssue[], raw: unknown): ConfigError {

@@ -110,6 +110,105 @@ const serverSchema = z
     request_timeout_ms: z.int().min(100).max(3_600_000).default(120_000),
     /** How long SIGTERM waits for in-flight requests before closing them. */
     drain_timeout_ms: z.int().min(0).max(600_000).default(30_000),
+    /** The precision policy: step models down to smaller variants as the process nears a memory limit. */
+    memory: z
+      .object({
+        /** Resident memory (RSS) the process should stay under; no limit when absent. */
+        limit_mb: z.int().min(16).max(4_194_304).optional(),
+        /** "Near the limit" starts at this fraction of it. */
+        high_water: z.number().gt(0).max(1).default(0.9),
+        /** How often resident memory is checked. */
+        check_interval_ms: z.int().min(50).max(600_000).default(1000),
+      })
+      .strict()
+      .default({ high_water: 0.9, check_interval_ms: 1000 }),
+  })
+  .strict();
+
+/** Where a request's sticky key comes from: `header:NAME` or `field:user` (OpenAI's `user`). */
+const stickyKey = z
+  .string()
+  .regex(/^(header:[A-Za-z0-9-]{1,128}|field:user)$/, "must be 'header:NAME' or 'field:user'");
+
+/** A specialist takes a request when its rule matches or the classifier puts the prompt in its domain. */
+const specialistSchema = z
+  .object({
+    model: modelId,
+    /** A regular expression tested against the request's last user text (flags: `i` for case-insensitive). */
+    match: z.string().min(1).max(1024).optional(),
+    match_flags: z
+      .string()
+      .regex(/^[imsu]*$/, "flags may be i, m, s, u")
+      .default("i"),
+    classifier: z
+      .object({
+        model: modelId,
+        /** The classifier's label that means "this specialist's domain". */
+        label: z.string().min(1),
+        /** The lowest score for that label that routes to the specialist. */
+        min_score: z.number().min(0).max(1).default(0.5),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((value) => value.match !== undefined || value.classifier !== undefined, {
+    error: "give a 'match' rule, a 'classifier', or both",
+  });
+
+/**
+ * A public model name served by other models: weighted A/B targets, specialists, a fallback chain, and
+ * resilience policies applied to every target it tries.
+ */
+const routeSchema = z
+  .object({
+    name: modelId,
+    targets: z
+      .array(z.object({ model: modelId, weight: z.number().positive().max(1_000_000).default(1) }).strict())
+      .min(1)
+      .max(64),
+    /** One user stays on one arm: the key picks the arm by a stable hash. Random per request without it. */
+    sticky_key: stickyKey.optional(),
+    specialists: z.array(specialistSchema).max(32).default([]),
+    /** Tried in order after the chosen target fails. */
+    fallback: z.array(modelId).max(16).default([]),
+    retry: z
+      .object({
+        /** Tries per target, the first included. */
+        attempts: z.int().min(1).max(10).default(1),
+        base_delay_ms: z.int().min(0).max(60_000).default(50),
+        max_delay_ms: z.int().min(0).max(300_000).default(2000),
+      })
+      .strict()
+      .default({ attempts: 1, base_delay_ms: 50, max_delay_ms: 2000 }),
+    breaker: z
+      .object({
+        /** Opens after this many failures in a row... */
+        failures: z.int().min(1).max(10_000).optional(),
+        /** ...or when this share of requests failed within `window_ms` (with at least `min_requests`). */
+        failure_rate: z.number().gt(0).max(1).optional(),
+        window_ms: z.int().min(100).max(3_600_000).default(10_000),
+        min_requests: z.int().min(1).max(1_000_000).default(10),
+        /** How long it stays open before one probe request is let through. */
+        half_open_after_ms: z.int().min(1).max(3_600_000).default(5000),
+      })
+      .strict()
+      .refine((value) => (value.failures === undefined) !== (value.failure_rate === undefined), {
+        error: "give either 'failures' or 'failure_rate'",
+      })
+      .optional(),
+    timeout_ms: z
+      .object({
+        /** From sending a request to a target to its first token (its whole answer for non-generation tasks). */
+        first_token: z.int().min(1).max(3_600_000).optional(),
+        /** The whole request, across every target tried. */
+        total: z.int().min(1).max(3_600_000).optional(),
+      })
+      .strict()
+      .default({}),
+    /** Requests one target of this route serves at once, and how many more may wait (bulkhead). */
+    max_concurrent: z.int().min(1).max(100_000).optional(),
+    max_queue: z.int().min(0).max(100_000).default(0),
   })
   .strict();
 
@@ -117,6 +216,8 @@ export const configSchema = z
   .object({
     models: z.array(modelConfigSchema).min(1),
     server: serverSchema.default(serverSchema.parse({})),
+    /** Public model names served by other models (A/B splits, specialists, fallbacks). */
+    routes: z.array(routeSchema).max(256).default([]),
     /** Which model a command uses for each task when `--model` is not given. */
     defaults: z.partialRecord(z.enum(TASKS), modelId).default({}),
   })
@@ -130,3 +231,5 @@ export type OpenAiModelConfig = Extract<ModelConfig, { engine: "openai" }>;
 export type GeminiModelConfig = Extract<ModelConfig, { engine: "gemini" }>;
 export type EngineName = ModelConfig["engine"];
 export type ServerConfig = z.output<typeof serverSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+export type SpecialistConfig = z.output<typeof specialistSchema>;

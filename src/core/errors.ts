@@ -151,3 +151,27 @@ export class UpstreamError extends InfergateError {
     super(code, status, message);
   }
 }
+
+/** A route's target sent no first token (no answer, for other tasks) within the route's `first_token` timeout. */
+export class TargetTimeoutError extends InfergateError {
+  override readonly name = "TargetTimeoutError";
+  constructor(target: string, timeoutMs: number) {
+    super("IG_TARGET_TIMEOUT", 504, `model '${target}' sent no first token within ${timeoutMs} ms`);
+  }
+}
+
+/** A route's target failed too often recently; its circuit breaker refuses requests until a probe succeeds. */
+export class CircuitOpenError extends InfergateError {
+  override readonly name = "CircuitOpenError";
+  constructor(target: string) {
+    super("IG_CIRCUIT_OPEN", 503, `model '${target}' is failing; its circuit breaker is open`);
+  }
+}
+
+/** A route's target has `max_concurrent` requests running and its queue is full. */
+export class TargetBusyError extends InfergateError {
+  override readonly name = "TargetBusyError";
+  constructor(target: string) {
+    super("IG_TARGET_BUSY", 429, `model '${target}' is at its concurrency limit for this route`);
+  }
+}

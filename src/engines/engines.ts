@@ -22,6 +22,8 @@ export interface Engines extends AsyncDisposable {
   load(ref: ModelRef, options?: LoadOptions): Promise<LoadedModel>;
   /** Models loaded so far (failed loads are not kept). */
   loaded(): LoadedModel[];
+  /** Closes a loaded variant (whatever thread count it was loaded with) and forgets it. */
+  unload(ref: ModelRef): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,16 @@ export function createEngines(): Engines {
       return model;
     },
     loaded: () => [...settled.values()],
+    async unload(ref) {
+      const prefix = `${modelLabel(ref)}:`;
+      const keys = [...models.keys()].filter((key) => key.startsWith(prefix));
+      const closing = keys.map((key) => models.get(key));
+      for (const key of keys) {
+        models.delete(key);
+        settled.delete(key);
+      }
+      await Promise.all(closing.map(async (model) => (await model)?.close()));
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

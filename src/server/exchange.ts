@@ -18,6 +18,10 @@ export interface Exchange {
 
 export interface RequestRecord {
   model: string;
+  /** The route name the client asked for, when it asked for a route. */
+  publicModel?: string;
+  /** The A/B arm a route assigned. */
+  arm?: string;
   promptTokens?: number;
   completionTokens?: number;
   ttftMs?: number;

@@ -1,8 +1,28 @@
 import type { ServerConfig } from "../config/schema.js";
-import type { ServedModels } from "./served-models.js";
+import type { Task } from "../core/types.js";
+import type { ServedModels } from "../routing/served-models.js";
+import type { Admitted } from "../routing/serving.js";
+import type { Exchange } from "./exchange.js";
 
 /** What route handlers share: the served models and the request bounds. */
 export interface GatewayContext {
   models: ServedModels;
   limits: ServerConfig;
+}
+
+/** Admits an exchange's request for `modelField` (a model or a route), recording who serves it. */
+export async function admitFor(
+  exchange: Exchange,
+  context: GatewayContext,
+  modelField: string,
+  task: Task,
+  user?: string | null,
+): Promise<Admitted> {
+  const admitted = await context.models.admit(modelField, task, {
+    headers: exchange.req.headers,
+    user,
+    record: exchange.record,
+  });
+  exchange.record.model = admitted.name;
+  return admitted;
 }

@@ -13,7 +13,8 @@ import {
 } from "../core/errors.js";
 import type { Engines } from "../engines/engines.js";
 import type { ModelRegistry } from "../models/model-registry.js";
-import { publishRequestEnd } from "../telemetry/events.js";
+import { ServedModels } from "../routing/served-models.js";
+import { topics } from "../telemetry/events.js";
 import { GatewayMetrics } from "../telemetry/metrics.js";
 import { ApiKeys, presentedKey } from "./api-keys.js";
 import { type ErrorFormat, errorResponse } from "./error-body.js";
@@ -21,7 +22,6 @@ import { causeOf, type Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { sendJson, sendText } from "./http-io.js";
 import { API_ROUTES, type Route } from "./routes.js";
-import { ServedModels } from "./served-models.js";
 
 export interface GatewayOptions {
   config: InfergateConfig;
@@ -32,6 +32,8 @@ export interface GatewayOptions {
   onUnexpectedError?: (error: unknown) => void;
   /** The `/metrics` text; by default this process's own registry (a cluster worker asks the primary instead). */
   metricsText?: () => Promise<string>;
+  /** The process's resident memory in bytes, for the precision policy; tests simulate pressure with it. */
+  rss?: () => number;
 }
 
 /**
@@ -65,9 +67,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       "server.host",
     );
   }
-  const models = new ServedModels(registry, engines, limits);
+  const models = new ServedModels(registry, engines, config, {
+    ...(options.rss && { rss: options.rss }),
+    ...(options.onUnexpectedError && { onError: options.onUnexpectedError }),
+  });
   const context: GatewayContext = { models, limits };
-  const metrics = new GatewayMetrics({ load: () => models.loadStates(), memory: () => models.memory() });
+  const metrics = new GatewayMetrics({
+    load: () => models.loadStates(),
+    memory: () => models.memory(),
+    breakers: () => models.breakers(),
+    precisions: () => models.precisions(),
+  });
   const exactRoutes = new Map(
     API_ROUTES.filter((route) => !route.match).map((route) => [`${route.method} ${route.path}`, route]),
   );
@@ -141,7 +151,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     } finally {
       clearTimeout(timer);
-      publishRequestEnd({
+      topics.requestEnd.publish({
         route: route
           ? route.path.replace("{action}", params.action ?? "")
           : OPERATIONAL_PATHS.has(path)
@@ -195,6 +205,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       while (inFlight > 0 && performance.now() < deadline) await sleep(25);
       server.closeAllConnections();
       await closed;
+      models.stop();
       metrics.close();
     },
   };

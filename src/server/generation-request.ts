@@ -1,7 +1,7 @@
-import { completionInput } from "../core/chat-template.js";
 import { InvalidRequestError } from "../core/errors.js";
 import type { ChatTurn, GenerateRequest } from "../core/types.js";
-import type { LoadedModel } from "../engines/engine.js";
+import { roomInContext } from "../routing/context-room.js";
+import type { ServingModel } from "../routing/serving.js";
 import type { GatewayContext } from "./gateway-context.js";
 
 export interface SamplingFields {
@@ -19,7 +19,7 @@ export interface SamplingFields {
  */
 export function toGenerateRequest(
   context: GatewayContext,
-  model: LoadedModel,
+  model: ServingModel,
   input: { prompt: string } | { messages: readonly ChatTurn[] },
   maxTokens: number | null | undefined,
   fields: SamplingFields & { stream?: boolean | null },
@@ -45,14 +45,6 @@ export function toGenerateRequest(
     whole: fields.stream !== true,
     ...(fields.ignore_eos === true && { ignoreEos: true }),
   };
-  request.maxTokens = maxTokens ?? defaultMaxTokens(model, request, limits.max_tokens);
+  request.maxTokens = maxTokens ?? Math.min(limits.max_tokens, roomInContext(model, request) ?? Infinity);
   return request;
-}
-
-/** The rest of the model's context, when the model has a known context size (in-process models do). */
-function defaultMaxTokens(model: LoadedModel, request: GenerateRequest, limit: number): number {
-  const contextSize = Number(model.runtime.context_size);
-  const { prompt } = completionInput(request);
-  if (!Number.isFinite(contextSize) || prompt.length === 0) return limit;
-  return Math.max(1, Math.min(limit, contextSize - model.tokenize(prompt).length));
 }

@@ -1,4 +1,4 @@
-import { channel } from "node:diagnostics_channel";
+import { type Channel, channel } from "node:diagnostics_channel";
 
 /**
  * What happened, published on named diagnostics channels. Metrics and logs subscribe; the request path only
@@ -8,6 +8,10 @@ export interface RequestEndEvent {
   route: string;
   /** `id:precision`, or "" when the request never got as far as a model. */
   model: string;
+  /** The name the client asked for when it was a configured route (an alias), else "". */
+  publicModel?: string;
+  /** The A/B target a route assigned the request to ("" outside A/B routes). */
+  arm?: string;
   status: number;
   durationMs: number;
   /** Set when the request failed: the error's stable code. */
@@ -24,13 +28,72 @@ export interface ModelLoadedEvent {
   loadMs: number;
 }
 
-export const requestEnd = channel("infergate:request:end");
-export const modelLoaded = channel("infergate:model:loaded");
-
-export function publishRequestEnd(event: RequestEndEvent): void {
-  if (requestEnd.hasSubscribers) requestEnd.publish(event);
+/** A route committed a request to a target: its A/B arm, a specialist, or a fallback. */
+export interface RouteDecisionEvent {
+  route: string;
+  target: string;
+  arm: string;
+  via: "arm" | "specialist" | "fallback";
 }
 
-export function publishModelLoaded(event: ModelLoadedEvent): void {
-  if (modelLoaded.hasSubscribers) modelLoaded.publish(event);
+export interface FallbackEvent {
+  route: string;
+  from: string;
+  to: string;
+  /** The failure's stable code, e.g. `IG_UPSTREAM_ERROR`, `IG_CIRCUIT_OPEN`, `IG_TARGET_TIMEOUT`. */
+  reason: string;
 }
+
+export interface RetryEvent {
+  route: string;
+  target: string;
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+export interface BreakerEvent {
+  route: string;
+  target: string;
+  state: BreakerState;
+}
+
+export interface PrecisionSwitchEvent {
+  model: string;
+  from: string;
+  to: string;
+  reason: "memory_pressure" | "would_exceed_limit" | "load_failed";
+  rssBytes: number;
+}
+
+/** A channel with a typed publisher that costs nothing while no one listens. */
+class Topic<T> {
+  readonly channel: Channel;
+
+  constructor(name: string) {
+    this.channel = channel(name);
+  }
+
+  publish(event: T): void {
+    if (this.channel.hasSubscribers) this.channel.publish(event);
+  }
+
+  /** Subscribes `listener`; returns the unsubscribe function. */
+  subscribe(listener: (event: T) => void): () => void {
+    const onMessage = (message: unknown) => listener(message as T);
+    this.channel.subscribe(onMessage);
+    return () => this.channel.unsubscribe(onMessage);
+  }
+}
+
+export const topics = {
+  requestEnd: new Topic<RequestEndEvent>("infergate:request:end"),
+  modelLoaded: new Topic<ModelLoadedEvent>("infergate:model:loaded"),
+  routeDecision: new Topic<RouteDecisionEvent>("infergate:route:decision"),
+  fallback: new Topic<FallbackEvent>("infergate:route:fallback"),
+  retry: new Topic<RetryEvent>("infergate:route:retry"),
+  breaker: new Topic<BreakerEvent>("infergate:route:breaker"),
+  precisionSwitch: new Topic<PrecisionSwitchEvent>("infergate:precision:switch"),
+} as const;

@@ -1,5 +1,5 @@
 import { type DestinationStream, type Logger, pino } from "pino";
-import { type ModelLoadedEvent, modelLoaded, type RequestEndEvent, requestEnd } from "./events.js";
+import { topics } from "./events.js";
 import { redactDeep, redactText } from "./redact.js";
 
 /**
@@ -30,19 +30,24 @@ export function createLogger(level = "info", destination?: DestinationStream): L
   );
 }
 
-/** One access-log line per request, and one per model load; returns the unsubscribe function. */
+/** One access-log line per request, one line per model load and per routing incident; returns the unsubscribe function. */
 export function logEvents(logger: Logger): () => void {
-  const onRequest = (message: unknown) => {
-    const event = message as RequestEndEvent;
-    const level = event.status >= 500 ? "error" : event.status >= 400 ? "warn" : "info";
-    logger[level]({ event: "request", ...event }, "request");
-  };
-  const onLoad = (message: unknown) =>
-    logger.info({ event: "model_loaded", ...(message as ModelLoadedEvent) }, "model loaded");
-  requestEnd.subscribe(onRequest);
-  modelLoaded.subscribe(onLoad);
+  const unsubscribes = [
+    topics.requestEnd.subscribe((event) => {
+      const level = event.status >= 500 ? "error" : event.status >= 400 ? "warn" : "info";
+      logger[level]({ event: "request", ...event }, "request");
+    }),
+    topics.modelLoaded.subscribe((event) => logger.info({ event: "model_loaded", ...event }, "model loaded")),
+    topics.fallback.subscribe((event) => logger.warn({ event: "fallback", ...event }, "fell back")),
+    topics.retry.subscribe((event) => logger.info({ event: "retry", ...event }, "retrying")),
+    topics.breaker.subscribe((event) =>
+      logger[event.state === "closed" ? "info" : "warn"]({ event: "breaker", ...event }, "circuit breaker"),
+    ),
+    topics.precisionSwitch.subscribe((event) =>
+      logger.warn({ event: "precision_switch", ...event }, "switched precision"),
+    ),
+  ];
   return () => {
-    requestEnd.unsubscribe(onRequest);
-    modelLoaded.unsubscribe(onLoad);
+    for (const unsubscribe of unsubscribes) unsubscribe();
   };
 }

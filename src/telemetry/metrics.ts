@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { type RequestEndEvent, requestEnd } from "./events.js";
+import { type BreakerState, topics } from "./events.js";
 
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
@@ -18,10 +18,22 @@ export interface ModelMemory {
   stateBytes: number;
 }
 
+export interface BreakerReading {
+  route: string;
+  target: string;
+  state: BreakerState;
+}
+
 export interface MetricsSources {
   load(): Iterable<ModelLoadState>;
   memory(): Promise<Iterable<ModelMemory>>;
+  /** Every route target's circuit breaker. */
+  breakers(): Iterable<BreakerReading>;
+  /** The precision each local model serves by default now (the precision policy may have lowered it). */
+  precisions(): Iterable<{ model: string; precision: string }>;
 }
+
+const BREAKER_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own. Request metrics come from the
@@ -29,41 +41,41 @@ export interface MetricsSources {
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribes: (() => void)[];
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     const requests = new Counter({
       name: "infergate_requests_total",
-      help: "Requests by route, model and HTTP status.",
-      labelNames: ["route", "model", "status"] as const,
+      help: "Requests by HTTP route, model served, public model (route alias), A/B arm and HTTP status.",
+      labelNames: ["route", "model", "public_model", "arm", "status"] as const,
       registers,
     });
     const duration = new Histogram({
       name: "infergate_request_duration_seconds",
       help: "Time from request received to response finished.",
-      labelNames: ["route", "model"] as const,
+      labelNames: ["route", "model", "public_model", "arm"] as const,
       buckets: LATENCY_BUCKETS,
       registers,
     });
     const ttft = new Histogram({
       name: "infergate_time_to_first_token_seconds",
       help: "Time from request received to the first generated text.",
-      labelNames: ["model"] as const,
+      labelNames: ["model", "public_model", "arm"] as const,
       buckets: LATENCY_BUCKETS,
       registers,
     });
     const tpot = new Histogram({
       name: "infergate_time_per_output_token_seconds",
       help: "Mean time between output tokens after the first, per request.",
-      labelNames: ["model"] as const,
+      labelNames: ["model", "public_model", "arm"] as const,
       buckets: PER_TOKEN_BUCKETS,
       registers,
     });
     const tokens = new Counter({
       name: "infergate_tokens_total",
       help: "Tokens processed: prompt tokens in, completion tokens out.",
-      labelNames: ["model", "direction"] as const,
+      labelNames: ["model", "public_model", "arm", "direction"] as const,
       registers,
     });
     new Gauge({
@@ -100,22 +112,84 @@ export class GatewayMetrics {
       },
     });
 
-    const onRequest = (message: unknown) => {
-      const event = message as RequestEndEvent;
-      requests.inc({ route: event.route, model: event.model, status: String(event.status) });
-      duration.observe({ route: event.route, model: event.model }, event.durationMs / 1000);
-      if (event.ttftMs !== undefined) ttft.observe({ model: event.model }, event.ttftMs / 1000);
-      if (event.timePerOutputTokenMs !== undefined)
-        tpot.observe({ model: event.model }, event.timePerOutputTokenMs / 1000);
-      if (event.promptTokens) tokens.inc({ model: event.model, direction: "prompt" }, event.promptTokens);
-      if (event.completionTokens)
-        tokens.inc({ model: event.model, direction: "completion" }, event.completionTokens);
-    };
-    requestEnd.subscribe(onRequest);
-    this.#unsubscribe = () => requestEnd.unsubscribe(onRequest);
+    new Gauge({
+      name: "infergate_breaker_state",
+      help: "Circuit breaker of each route target: 0 closed, 1 half-open, 2 open.",
+      labelNames: ["route", "target"] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const { route, target, state } of sources.breakers())
+          this.set({ route, target }, BREAKER_VALUES[state]);
+      },
+    });
+    new Gauge({
+      name: "infergate_serving_precision",
+      help: "1 for the precision each local model serves by default now.",
+      labelNames: ["model", "precision"] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const { model, precision } of sources.precisions()) this.set({ model, precision }, 1);
+      },
+    });
+    const routed = new Counter({
+      name: "infergate_routed_requests_total",
+      help: "Requests a route committed to a target, by A/B arm and how the target was reached.",
+      labelNames: ["route", "target", "arm", "via"] as const,
+      registers,
+    });
+    const fallbacks = new Counter({
+      name: "infergate_fallbacks_total",
+      help: "Times a route moved on from a failed target to the next, by the failure's code.",
+      labelNames: ["route", "from", "to", "reason"] as const,
+      registers,
+    });
+    const retries = new Counter({
+      name: "infergate_retries_total",
+      help: "Retries of a route target after a retryable failure.",
+      labelNames: ["route", "target", "reason"] as const,
+      registers,
+    });
+    const breakerTransitions = new Counter({
+      name: "infergate_breaker_transitions_total",
+      help: "Circuit breaker state changes of each route target.",
+      labelNames: ["route", "target", "state"] as const,
+      registers,
+    });
+    const precisionSwitches = new Counter({
+      name: "infergate_precision_switches_total",
+      help: "Times the precision policy moved a model to a smaller variant.",
+      labelNames: ["model", "from", "to", "reason"] as const,
+      registers,
+    });
+
+    this.#unsubscribes = [
+      topics.requestEnd.subscribe((event) => {
+        const model = event.model;
+        const public_model = event.publicModel ?? "";
+        const arm = event.arm ?? "";
+        requests.inc({ route: event.route, model, public_model, arm, status: String(event.status) });
+        duration.observe({ route: event.route, model, public_model, arm }, event.durationMs / 1000);
+        if (event.ttftMs !== undefined) ttft.observe({ model, public_model, arm }, event.ttftMs / 1000);
+        if (event.timePerOutputTokenMs !== undefined)
+          tpot.observe({ model, public_model, arm }, event.timePerOutputTokenMs / 1000);
+        if (event.promptTokens)
+          tokens.inc({ model, public_model, arm, direction: "prompt" }, event.promptTokens);
+        if (event.completionTokens)
+          tokens.inc({ model, public_model, arm, direction: "completion" }, event.completionTokens);
+      }),
+      topics.routeDecision.subscribe((event) => routed.inc({ ...event })),
+      topics.fallback.subscribe((event) => fallbacks.inc({ ...event })),
+      topics.retry.subscribe(({ route, target, reason }) => retries.inc({ route, target, reason })),
+      topics.breaker.subscribe((event) => breakerTransitions.inc({ ...event })),
+      topics.precisionSwitch.subscribe(({ model, from, to, reason }) =>
+        precisionSwitches.inc({ model, from, to, reason }),
+      ),
+    ];
   }
 
   close(): void {
-    this.#unsubscribe();
+    for (const unsubscribe of this.#unsubscribes) unsubscribe();
   }
 }

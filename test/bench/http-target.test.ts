@@ -4,7 +4,7 @@ import { openTarget } from "../../src/bench/bench-target.js";
 import { benchmarkTarget } from "../../src/bench/run-benchmark.js";
 import { createEngines } from "../../src/engines/engines.js";
 import { defaultRegistry } from "../helpers.js";
-import { type MockUpstream, startMockUpstream } from "../support/mock-openai-upstream.js";
+import { type MockUpstream, startMockUpstream } from "../support/mock-upstream.js";
 
 describe("an HTTP endpoint as a bench target, against a server that sleeps exact delays", () => {
   let upstream: MockUpstream;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OverloadedError } from "../../src/core/errors.js";
-import { Admission } from "../../src/server/admission.js";
+import { Admission } from "../../src/routing/admission.js";
 import { ApiKeys, presentedKey } from "../../src/server/api-keys.js";
 
 test("API keys: accepted only when equal to a configured key; empty config disables auth", () => {

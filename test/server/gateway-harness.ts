@@ -21,7 +21,7 @@ export interface RunningGateway {
 
 /** A gateway on an ephemeral loopback port, with an API key and a captured log. */
 export async function startGateway(
-  options: { config?: InfergateConfig; raw?: unknown; keys?: string } = {},
+  options: { config?: InfergateConfig; raw?: unknown; keys?: string; rss?: () => number } = {},
 ): Promise<RunningGateway> {
   const config = options.raw
     ? parseConfig(options.raw, repoRoot, "test")
@@ -44,6 +44,7 @@ export async function startGateway(
     engines,
     env: { INFERGATE_API_KEYS: options.keys ?? API_KEY },
     onUnexpectedError: (error) => logger.error({ err: error }, "unexpected error"),
+    ...(options.rss && { rss: options.rss }),
   });
   const address: AddressInfo = await gateway.start();
   return {

@@ -144,13 +144,14 @@ describe("gateway input safety, errors, metrics and logs", () => {
       await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })
     ).text();
     for (const series of [
-      /infergate_requests_total\{route="\/v1\/completions",model="lm-small:q8_0",status="200"\} \d+/,
-      /infergate_requests_total\{route="\/v1\/completions",model="",status="400"\} \d+/,
-      /infergate_request_duration_seconds_bucket\{le="[\d.]+",route="\/v1\/completions",model="lm-small:q8_0"\}/,
-      /infergate_time_to_first_token_seconds_count\{model="lm-small:q8_0"\} \d+/,
-      /infergate_time_per_output_token_seconds_count\{model="lm-small:q8_0"\} \d+/,
-      /infergate_tokens_total\{model="lm-small:q8_0",direction="completion"\} \d+/,
-      /infergate_tokens_total\{model="lm-small:q8_0",direction="prompt"\} \d+/,
+      /infergate_requests_total\{route="\/v1\/completions",model="lm-small:q8_0",public_model="",arm="",status="200"\} \d+/,
+      /infergate_requests_total\{route="\/v1\/completions",model="",public_model="",arm="",status="400"\} \d+/,
+      /infergate_request_duration_seconds_bucket\{le="[\d.]+",route="\/v1\/completions",model="lm-small:q8_0",public_model="",arm=""\}/,
+      /infergate_time_to_first_token_seconds_count\{model="lm-small:q8_0",public_model="",arm=""\} \d+/,
+      /infergate_time_per_output_token_seconds_count\{model="lm-small:q8_0",public_model="",arm=""\} \d+/,
+      /infergate_tokens_total\{model="lm-small:q8_0",public_model="",arm="",direction="completion"\} \d+/,
+      /infergate_tokens_total\{model="lm-small:q8_0",public_model="",arm="",direction="prompt"\} \d+/,
+      /infergate_serving_precision\{model="lm-base",precision="q8_0"\} 1/,
       /infergate_queue_depth\{model="lm-small:q8_0"\} 0/,
       /infergate_in_flight_requests\{model="lm-small:q8_0"\} 0/,
       /infergate_model_memory_bytes\{model="lm-base:q8_0",kind="weights"\} \d{7,}/,

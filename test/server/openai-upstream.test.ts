@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import OpenAI from "openai";
-import { type MockUpstream, startMockUpstream } from "../support/mock-openai-upstream.js";
+import { type MockUpstream, startMockUpstream } from "../support/mock-upstream.js";
 import { API_KEY, type RunningGateway, startGateway } from "./gateway-harness.js";
 
 describe("a remote OpenAI-compatible upstream behind the gateway", () => {

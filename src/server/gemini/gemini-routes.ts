@@ -4,7 +4,7 @@ import type { ChatTurn, FinishReason, GenerateChunk } from "../../core/types.js"
 import { errorResponse } from "../error-body.js";
 import type { Exchange } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
-import type { GatewayContext } from "../gateway-context.js";
+import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
 import { parseBody } from "../openai/schemas.js";
@@ -67,8 +67,7 @@ async function generateContent(
     generateContentSchema,
     await readJsonBody(exchange.req, context.limits.max_body_bytes),
   );
-  const admitted = await context.models.admit(modelId, "generate");
-  exchange.record.model = admitted.name;
+  const admitted = await admitFor(exchange, context, modelId, "generate");
   try {
     const config = body.generationConfig;
     const request = toGenerateRequest(
@@ -139,8 +138,7 @@ function usageOf(done: NonNullable<GenerateChunk["done"]>) {
 }
 
 async function embedTexts(exchange: Exchange, context: GatewayContext, modelId: string, texts: string[]) {
-  const admitted = await context.models.admit(modelId, "embed");
-  exchange.record.model = admitted.name;
+  const admitted = await admitFor(exchange, context, modelId, "embed");
   try {
     const { vectors, promptTokens } = await admitted.model.embed(texts);
     exchange.record.promptTokens = promptTokens;

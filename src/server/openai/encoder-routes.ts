@@ -1,5 +1,5 @@
 import type { Exchange } from "../exchange.js";
-import type { GatewayContext } from "../gateway-context.js";
+import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { readJsonBody, sendJson } from "../http-io.js";
 import { classifyRequestSchema, embeddingRequestSchema, parseBody } from "./schemas.js";
 
@@ -9,8 +9,7 @@ export async function handleEmbeddings(exchange: Exchange, context: GatewayConte
     await readJsonBody(exchange.req, context.limits.max_body_bytes),
   );
   const inputs = [body.input].flat();
-  const admitted = await context.models.admit(body.model, "embed");
-  exchange.record.model = admitted.name;
+  const admitted = await admitFor(exchange, context, body.model, "embed", body.user);
   try {
     const { vectors, promptTokens } = await admitted.model.embed(inputs);
     exchange.record.promptTokens = promptTokens;
@@ -39,8 +38,7 @@ export async function handleClassify(exchange: Exchange, context: GatewayContext
     classifyRequestSchema,
     await readJsonBody(exchange.req, context.limits.max_body_bytes),
   );
-  const admitted = await context.models.admit(body.model, "classify");
-  exchange.record.model = admitted.name;
+  const admitted = await admitFor(exchange, context, body.model, "classify");
   try {
     const results = await admitted.model.classify([body.input].flat());
     sendJson(exchange.res, 200, {

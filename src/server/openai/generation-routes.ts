@@ -3,7 +3,7 @@ import type { FinishReason, GenerateChunk } from "../../core/types.js";
 import { errorResponse } from "../error-body.js";
 import type { Exchange } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
-import type { GatewayContext } from "../gateway-context.js";
+import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
 import { chatRequestSchema, completionRequestSchema, parseBody } from "./schemas.js";
@@ -74,6 +74,7 @@ export async function handleChatCompletions(exchange: Exchange, context: Gateway
 
 type GenerationBody = Parameters<typeof toGenerateRequest>[4] & {
   model: string;
+  user?: string | null;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean | null } | null;
 };
@@ -86,8 +87,7 @@ async function serveGeneration(
   maxTokens: number | null | undefined,
   shape: OpenAiShape,
 ): Promise<void> {
-  const admitted = await context.models.admit(body.model, "generate");
-  exchange.record.model = admitted.name;
+  const admitted = await admitFor(exchange, context, body.model, "generate", body.user);
   try {
     const request = toGenerateRequest(context, admitted.model, input, maxTokens, body);
     const chunks = recorded(exchange, admitted.model.generate(request, exchange.signal))[

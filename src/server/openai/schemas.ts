@@ -20,6 +20,8 @@ const sampling = {
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   /** vLLM's extension: generate exactly max_tokens, past end-of-sequence. */
   ignore_eos: z.boolean().nullish(),
+  /** OpenAI's end-user id; a route with `sticky_key: field:user` keeps one user on one A/B arm. */
+  user: z.string().max(256).nullish(),
 };
 
 export const completionRequestSchema = z.object({
@@ -49,6 +51,7 @@ export const chatRequestSchema = z.object({
 
 export const embeddingRequestSchema = z.object({
   model: z.string().min(1).max(256),
+  user: z.string().max(256).nullish(),
   input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
   encoding_format: z.enum(["float", "base64"]).nullish(),
 });

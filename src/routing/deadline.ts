@@ -1,0 +1,34 @@
+import { RequestTimeoutError } from "../core/errors.js";
+
+/**
+ * A request's total time budget on top of its own signal (the client leaving, the gateway's timeout): the
+ * combined `signal` aborts at whichever comes first, and `explain` turns the resulting abort into a timeout.
+ */
+export class Deadline {
+  readonly signal: AbortSignal;
+  readonly #budget: AbortController | undefined;
+  readonly #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly parent: AbortSignal,
+    totalMs: number | undefined,
+  ) {
+    if (totalMs === undefined) {
+      this.signal = parent;
+      return;
+    }
+    const budget = new AbortController();
+    this.#budget = budget;
+    this.#timer = setTimeout(() => budget.abort(new RequestTimeoutError(totalMs)), totalMs);
+    this.signal = AbortSignal.any([parent, budget.signal]);
+  }
+
+  /** The timeout itself when the budget ran out first (whatever it broke on the way), else `error`. */
+  explain(error: unknown): unknown {
+    return this.#budget?.signal.aborted && !this.parent.aborted ? this.#budget.signal.reason : error;
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}

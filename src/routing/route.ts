@@ -1,0 +1,341 @@
+import type { RouteConfig } from "../config/schema.js";
+import { RequestAbortedError, UnsupportedTaskError } from "../core/errors.js";
+import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest, Task } from "../core/types.js";
+import { topics } from "../telemetry/events.js";
+import type { BreakerReading } from "../telemetry/metrics.js";
+import { roomInContext } from "./context-room.js";
+import { Deadline } from "./deadline.js";
+import { canFallBack, failureCode } from "./failures.js";
+import type { Admitted, RoutingInput, ServingModel, TargetSource } from "./serving.js";
+import { pickArm } from "./sticky-arm.js";
+import { TargetPolicy } from "./target-policy.js";
+
+/** One target a request may be sent to, and why it is on the list. */
+interface Step {
+  model: string;
+  via: "arm" | "specialist" | "fallback";
+}
+
+/** The targets to try for one request, in order, and the A/B arm it was assigned. */
+interface Plan {
+  arm: string;
+  steps: Step[];
+}
+
+/** A try that succeeded: its value, the admitted target, and what frees the target's places. */
+interface Served<T> {
+  value: T;
+  admitted: Admitted;
+  release(): void;
+}
+
+/** A generation whose first token (or, when not streamed, whole answer) has arrived. */
+interface OpenedGeneration {
+  head: GenerateChunk[];
+  tail?: AsyncIterator<GenerateChunk>;
+}
+
+interface Specialist {
+  model: string;
+  pattern?: RegExp;
+  classifier?: NonNullable<RouteConfig["specialists"][number]["classifier"]>;
+}
+
+/**
+ * A public model name served by other models. Each request gets a plan: a specialist when a rule or the
+ * classifier puts it in that domain, then its A/B arm (sticky per key), then the fallback chain. Targets are
+ * tried in order under their policies until one answers; a failure after the client saw the first byte ends
+ * the stream with an error, since the answer can no longer be swapped.
+ */
+export class Route {
+  readonly name: string;
+  readonly #policies = new Map<string, TargetPolicy>();
+  readonly #specialists: Specialist[];
+
+  constructor(
+    private readonly config: RouteConfig,
+    readonly task: Task,
+    private readonly source: TargetSource,
+  ) {
+    this.name = config.name;
+    const models = [
+      ...config.specialists.map((specialist) => specialist.model),
+      ...config.targets.map((target) => target.model),
+      ...config.fallback,
+    ];
+    for (const model of models) {
+      if (!this.#policies.has(model)) this.#policies.set(model, new TargetPolicy(config.name, model, config));
+    }
+    this.#specialists = config.specialists.map((specialist) => ({
+      model: specialist.model,
+      ...(specialist.match !== undefined && {
+        pattern: new RegExp(specialist.match, specialist.match_flags),
+      }),
+      ...(specialist.classifier && { classifier: specialist.classifier }),
+    }));
+  }
+
+  *breakers(): Iterable<BreakerReading> {
+    if (!this.config.breaker) return;
+    for (const policy of this.#policies.values()) {
+      yield { route: this.name, target: policy.target, state: policy.breakerState };
+    }
+  }
+
+  admit(task: Task, input: RoutingInput): Admitted {
+    if (task !== this.task) throw new UnsupportedTaskError(this.name, task);
+    input.record.publicModel = this.name;
+    return new RoutedRequest(this, input);
+  }
+
+  get totalTimeoutMs(): number | undefined {
+    return this.config.timeout_ms.total;
+  }
+
+  /** The targets for one request; `text` (a generation's prompt) lets specialists claim it. */
+  async plan(input: RoutingInput, text: string | undefined): Promise<Plan> {
+    const arm = pickArm(this.config.targets, stickyKey(this.config.sticky_key, input), this.name).model;
+    const specialist = text === undefined ? undefined : await this.#specialistFor(text, arm);
+    const steps: Step[] = [
+      ...(specialist === undefined ? [] : [{ model: specialist, via: "specialist" as const }]),
+      { model: arm, via: "arm" },
+      ...this.config.fallback.map((model) => ({ model, via: "fallback" as const })),
+    ];
+    return { arm, steps: steps.filter((step, i) => steps.findIndex((s) => s.model === step.model) === i) };
+  }
+
+  /**
+   * Tries the plan's targets in order: `open` under each target's first-token timeout, then `settle`, both
+   * under its retries and breaker. Moves on after a failure a next target could avoid; anything else (a bad
+   * request, the client leaving) ends the request at once.
+   */
+  async serve<O, T>(
+    plan: Plan,
+    signal: AbortSignal,
+    open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
+    settle: (opened: O) => Promise<T>,
+  ): Promise<Served<T>> {
+    let failure: unknown;
+    for (const [index, step] of plan.steps.entries()) {
+      const previous = plan.steps[index - 1];
+      if (previous) {
+        topics.fallback.publish({
+          route: this.name,
+          from: previous.model,
+          to: step.model,
+          reason: failureCode(failure),
+        });
+      }
+      try {
+        const served = await this.#try(step, signal, open, settle);
+        topics.routeDecision.publish({
+          route: this.name,
+          target: served.admitted.name,
+          arm: plan.arm,
+          via: step.via,
+        });
+        return served;
+      } catch (error) {
+        if (signal.aborted || !canFallBack(error)) throw error;
+        failure = error;
+      }
+    }
+    throw failure;
+  }
+
+  async #try<O, T>(
+    step: Step,
+    signal: AbortSignal,
+    open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
+    settle: (opened: O) => Promise<T>,
+  ): Promise<Served<T>> {
+    const policy = this.#policies.get(step.model) as TargetPolicy;
+    const releaseSlot = await policy.hold(signal);
+    try {
+      const { admitted, value } = await policy.run(
+        async (attemptSignal) => {
+          const admitted = await this.source.admitModel(step.model, this.task);
+          try {
+            return { admitted, opened: await open(admitted.model, attemptSignal) };
+          } catch (error) {
+            admitted.release();
+            throw error;
+          }
+        },
+        async ({ admitted, opened }) => {
+          try {
+            return { admitted, value: await settle(opened) };
+          } catch (error) {
+            admitted.release();
+            throw error;
+          }
+        },
+        signal,
+      );
+      return {
+        value,
+        admitted,
+        release: () => {
+          admitted.release();
+          releaseSlot();
+        },
+      };
+    } catch (error) {
+      releaseSlot();
+      throw error;
+    }
+  }
+
+  async #specialistFor(text: string, arm: string): Promise<string | undefined> {
+    for (const specialist of this.#specialists) {
+      if (specialist.pattern?.test(text)) return specialist.model;
+      const classifier = specialist.classifier;
+      if (!classifier) continue;
+      const admitted = await this.source.admitModel(classifier.model, "classify");
+      try {
+        const [result] = await admitted.model.classify([text]);
+        if ((result?.scores[classifier.label] ?? 0) >= classifier.min_score) return specialist.model;
+      } catch (error) {
+        // A classifier that fails must not fail the request: the general model takes it, and it shows.
+        topics.fallback.publish({
+          route: this.name,
+          from: classifier.model,
+          to: arm,
+          reason: failureCode(error),
+        });
+      } finally {
+        admitted.release();
+      }
+    }
+    return undefined;
+  }
+}
+
+function stickyKey(spec: string | undefined, input: RoutingInput): string | undefined {
+  if (spec === undefined) return undefined;
+  if (spec === "field:user") return input.user ?? undefined;
+  const value = input.headers[spec.slice("header:".length).toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The text a specialist judges a generation by: the prompt, or the last user message. */
+function judgedText(request: GenerateRequest): string | undefined {
+  if (request.prompt !== undefined) return request.prompt;
+  return request.messages?.findLast((message) => message.role === "user")?.content;
+}
+
+/** A route serving one request: it plans on first use and keeps the chosen target until released. */
+class RoutedRequest implements Admitted, ServingModel {
+  readonly runtime = {};
+  #served: Served<unknown> | undefined;
+
+  constructor(
+    private readonly route: Route,
+    private readonly input: RoutingInput,
+  ) {}
+
+  get model(): ServingModel {
+    return this;
+  }
+
+  get name(): string {
+    return this.#served?.admitted.name ?? this.route.name;
+  }
+
+  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+    const deadline = new Deadline(signal ?? new AbortController().signal, this.route.totalTimeoutMs);
+    try {
+      const opened = await this.#serve(
+        judgedText(request),
+        deadline.signal,
+        (model, attemptSignal) => openGeneration(model, request, attemptSignal),
+        request.whole ? readToEnd : async (generation) => generation,
+      );
+      yield* opened.head;
+      if (opened.tail) yield* { [Symbol.asyncIterator]: () => opened.tail as AsyncIterator<GenerateChunk> };
+    } catch (error) {
+      throw deadline.explain(error);
+    } finally {
+      deadline.clear();
+      this.release();
+    }
+  }
+
+  embed(texts: readonly string[]): Promise<Embeddings> {
+    return this.#answer((model) => model.embed(texts));
+  }
+
+  classify(texts: readonly string[]): Promise<ClassifyResult[]> {
+    return this.#answer((model) => model.classify(texts));
+  }
+
+  tokenize(): readonly number[] {
+    throw new UnsupportedTaskError(this.route.name, "tokenize (it is a route over several models)");
+  }
+
+  release(): void {
+    this.#served?.release();
+  }
+
+  async #answer<T>(ask: (model: ServingModel) => Promise<T>): Promise<T> {
+    const deadline = new Deadline(new AbortController().signal, this.route.totalTimeoutMs);
+    try {
+      return await this.#serve(
+        undefined,
+        deadline.signal,
+        async (model, signal) => abortable(ask(model), signal),
+        async (value) => value,
+      );
+    } catch (error) {
+      throw deadline.explain(error);
+    } finally {
+      deadline.clear();
+      this.release();
+    }
+  }
+
+  async #serve<O, T>(
+    text: string | undefined,
+    signal: AbortSignal,
+    open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
+    settle: (opened: O) => Promise<T>,
+  ): Promise<T> {
+    const plan = await this.route.plan(this.input, text);
+    this.input.record.arm = plan.arm;
+    const served = await this.route.serve(plan, signal, open, settle);
+    this.#served = served;
+    this.input.record.model = served.admitted.name;
+    return served.value;
+  }
+}
+
+/** Starts a generation, fitted to the target's context, and waits for its first chunk. */
+async function openGeneration(
+  model: ServingModel,
+  request: GenerateRequest,
+  signal: AbortSignal,
+): Promise<OpenedGeneration> {
+  const room = roomInContext(model, request);
+  const fitted = room !== undefined && room < request.maxTokens ? { ...request, maxTokens: room } : request;
+  const chunks = model.generate(fitted, signal)[Symbol.asyncIterator]();
+  const first = await chunks.next();
+  return first.done ? { head: [] } : { head: [first.value], tail: chunks };
+}
+
+/** Reads an answer the client gets in one piece to its end, so a failure midway can still be retried. */
+async function readToEnd(generation: OpenedGeneration): Promise<OpenedGeneration> {
+  const head = [...generation.head];
+  const tail = generation.tail;
+  if (tail) for (let step = await tail.next(); !step.done; step = await tail.next()) head.push(step.value);
+  return { head };
+}
+
+/** Embedding and classification calls take no signal; a timed-out one is left to finish on its own. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new RequestAbortedError());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new RequestAbortedError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

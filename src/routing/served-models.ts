@@ -1,0 +1,172 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { InfergateConfig } from "../config/load-config.js";
+import { UnsupportedTaskError } from "../core/errors.js";
+import type { Task } from "../core/types.js";
+import type { LoadedModel } from "../engines/engine.js";
+import type { Engines } from "../engines/engines.js";
+import { type ModelRef, type ModelRegistry, modelLabel } from "../models/model-registry.js";
+import { topics } from "../telemetry/events.js";
+import type { BreakerReading, ModelLoadState, ModelMemory } from "../telemetry/metrics.js";
+import { Admission } from "./admission.js";
+import { PrecisionPolicy } from "./precision-policy.js";
+import { Route } from "./route.js";
+import type { Admitted, RoutingInput, TargetSource } from "./serving.js";
+
+export interface ServedModelsOptions {
+  /** The process's resident memory in bytes, for the precision policy (tests simulate pressure with it). */
+  rss?: () => number;
+  /** Told about failures of background work (switching precision), for the log. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The models a gateway serves, by the name a client sends: a declared model (`ID` or `ID:PRECISION`), each
+ * behind its own admission bound, or a configured route over several. Requests without a precision go to the
+ * variant the precision policy chooses.
+ */
+export class ServedModels implements TargetSource {
+  readonly #admissions = new Map<string, Admission>();
+  readonly #routes: ReadonlyMap<string, Route>;
+  readonly #precision: PrecisionPolicy;
+  #memoryWatch: NodeJS.Timeout | undefined;
+  #relieving = false;
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly engines: Engines,
+    private readonly config: Pick<InfergateConfig, "server" | "routes">,
+    private readonly options: ServedModelsOptions = {},
+  ) {
+    this.#precision = new PrecisionPolicy(registry, config.server.memory, options.rss);
+    this.#routes = new Map(
+      config.routes.map((route) => [
+        route.name,
+        new Route(route, registry.get(route.targets[0]?.model ?? "").task, this),
+      ]),
+    );
+  }
+
+  /** Loads every model's serving variant (calibrating threads), so no request pays a cold start. */
+  async warmUp(): Promise<void> {
+    for (const spec of this.registry.list()) {
+      const started = performance.now();
+      const { ref } = await this.#load(this.#precision.resolve(spec), true);
+      topics.modelLoaded.publish({ model: modelLabel(ref), loadMs: performance.now() - started });
+    }
+    if (this.#precision.enabled) {
+      this.#memoryWatch = setInterval(
+        () => void this.#relieveMemory().catch((error: unknown) => this.options.onError?.(error)),
+        this.config.server.memory.check_interval_ms,
+      );
+      this.#memoryWatch.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#memoryWatch);
+  }
+
+  /** Admits a request for `modelField`: a route's name, `ID` or `ID:PRECISION`. */
+  async admit(modelField: string, task: Task, input: RoutingInput): Promise<Admitted> {
+    const route = this.#routes.get(modelField);
+    return route ? route.admit(task, input) : this.admitModel(modelField, task);
+  }
+
+  /** Admits a request for a declared model (`ID` or `ID:PRECISION`) and takes a place in its queue. */
+  async admitModel(modelField: string, task: Task): Promise<Admitted> {
+    const pinned = modelField.includes(":");
+    const requested = pinned
+      ? this.registry.resolve(modelField)
+      : this.#precision.resolve(this.registry.get(modelField));
+    if (task === "generate" && requested.spec.task !== "generate")
+      throw new UnsupportedTaskError(requested.spec.id, task);
+    const { ref, model } = await this.#load(requested, !pinned);
+    const name = modelLabel(ref);
+    let admission = this.#admissions.get(name);
+    if (!admission) {
+      admission = new Admission(
+        name,
+        Number(model.runtime.parallel ?? 1),
+        this.config.server.max_queue_per_model,
+      );
+      this.#admissions.set(name, admission);
+    }
+    return { model, name, release: admission.enter() };
+  }
+
+  ids(): string[] {
+    return [
+      ...this.registry
+        .list()
+        .flatMap((spec) => [
+          spec.id,
+          ...("variants" in spec
+            ? Object.keys(spec.variants).map((precision) => `${spec.id}:${precision}`)
+            : []),
+        ]),
+      ...this.#routes.keys(),
+    ];
+  }
+
+  *loadStates(): Iterable<ModelLoadState> {
+    for (const admission of this.#admissions.values()) {
+      yield { model: admission.model, inFlight: admission.inFlight, queued: admission.queued };
+    }
+  }
+
+  *breakers(): Iterable<BreakerReading> {
+    for (const route of this.#routes.values()) yield* route.breakers();
+  }
+
+  precisions(): Iterable<{ model: string; precision: string }> {
+    return this.#precision.serving();
+  }
+
+  async memory(): Promise<ModelMemory[]> {
+    return Promise.all(
+      this.engines.loaded().map(async (model) => ({
+        model: modelLabel(model.ref),
+        ...(await model.memory()),
+      })),
+    );
+  }
+
+  /**
+   * Loads a variant; one the precision policy manages (`managed`: no precision was asked for) may be swapped
+   * for a smaller one that fits the memory limit, or that loads where this one ran out of memory.
+   */
+  async #load(requested: ModelRef, managed: boolean): Promise<{ ref: ModelRef; model: LoadedModel }> {
+    let ref = managed && !this.#isLoaded(requested) ? this.#precision.fit(requested) : requested;
+    for (;;) {
+      try {
+        return { ref, model: await this.engines.load(ref) };
+      } catch (error) {
+        const smaller = managed ? this.#precision.afterLoadFailure(ref, error) : undefined;
+        if (!smaller) throw error;
+        ref = smaller;
+      }
+    }
+  }
+
+  #isLoaded(ref: ModelRef): boolean {
+    const label = modelLabel(ref);
+    return this.engines.loaded().some((model) => modelLabel(model.ref) === label);
+  }
+
+  /** Near the memory limit: one model steps down; its old variant is closed once its requests are done. */
+  async #relieveMemory(): Promise<void> {
+    if (this.#relieving) return;
+    const left = this.#precision.relieve(this.engines.loaded().map((model) => model.ref));
+    if (!left) return;
+    this.#relieving = true;
+    try {
+      await this.#load(this.#precision.resolve(left.spec), true);
+      const admission = this.#admissions.get(modelLabel(left));
+      while ((admission?.inFlight ?? 0) > 0) await sleep(25);
+      this.#admissions.delete(modelLabel(left));
+      await this.engines.unload(left);
+    } finally {
+      this.#relieving = false;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Task } from "../core/types.js";
+import type { LoadedModel } from "../engines/engine.js";
+
+/** What serves one request: a model, or a route standing in for the models behind it. */
+export type ServingModel = Pick<LoadedModel, "runtime" | "generate" | "tokenize" | "embed" | "classify">;
+
+/** A model (or route) admitted for one request; `release` must be called when the request is done. */
+export interface Admitted {
+  readonly model: ServingModel;
+  /** `id:precision` (`id` for a remote model) of the model that serves, as metrics and responses name it. */
+  readonly name: string;
+  release(): void;
+}
+
+/** Where a route gets the models it sends requests to. */
+export interface TargetSource {
+  admitModel(id: string, task: Task): Promise<Admitted>;
+}
+
+/** What a request tells the router about itself, and where the router writes down what it decided. */
+export interface RoutingInput {
+  headers: IncomingHttpHeaders;
+  /** OpenAI's `user` field, for `sticky_key: field:user`. */
+  user?: string | null | undefined;
+  record: RouteRecord;
+}
+
+export interface RouteRecord {
+  model: string;
+  publicModel?: string;
+  arm?: string;
+}

@@ -1,0 +1,250 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * A local server speaking OpenAI's wire format (completions, chat completions, embeddings) or Gemini's
+ * (generateContent, streamGenerateContent?alt=sse, batchEmbedContents), streamed or not, answering at once or
+ * with set delays, and failing on demand — the upstream for gateway tests, fault tests and benchmarks.
+ */
+export interface MockUpstreamBehaviour {
+  /** Text pieces of every answer (one SSE chunk each when streamed). */
+  pieces: string[];
+  /** Delay before the first streamed piece, and between pieces. */
+  ttftMs: number;
+  itlMs: number;
+  /** Answer every request with this status and an error body. */
+  failWith?: number;
+  /** Cut the stream (no [DONE]) after this many pieces; cut a whole answer halfway. */
+  cutAfter?: number;
+  /** Never answer: hold the request until the client gives up. */
+  hang?: boolean;
+  /** Reset the connection as soon as the request arrives. */
+  reset?: boolean;
+}
+
+/** A fault for one request. */
+export type Fault = Pick<MockUpstreamBehaviour, "failWith" | "cutAfter" | "hang" | "reset">;
+
+export interface MockUpstream {
+  /** The base URL a config's `base_url` takes: `…/v1` for OpenAI, the root for Gemini. */
+  url: string;
+  behaviour: MockUpstreamBehaviour;
+  /** One-shot faults, taken one per request (first first) before `behaviour` applies. */
+  faults: Fault[];
+  /** Request bodies received, newest last. */
+  received: Record<string, unknown>[];
+  /** Requests received, recorded or not. */
+  requests: number;
+  close(): Promise<void>;
+}
+
+type Wire = "openai" | "gemini";
+
+const DEFAULTS: MockUpstreamBehaviour = { pieces: ["Hello", ",", " world", "!"], ttftMs: 0, itlMs: 0 };
+
+export async function startMockUpstream(
+  behaviour: Partial<MockUpstreamBehaviour> = {},
+  options: { record?: boolean; wire?: Wire } = {},
+): Promise<MockUpstream> {
+  const wire = options.wire ?? "openai";
+  const state: MockUpstream = {
+    url: "",
+    behaviour: { ...DEFAULTS, ...behaviour },
+    faults: [],
+    received: [],
+    requests: 0,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, res) => {
+    void answer(req, res, state, wire, options.record !== false);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const root = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.url = wire === "openai" ? `${root}/v1` : root;
+  const close = state.close;
+  state.close = async () => {
+    server.closeAllConnections();
+    await close();
+  };
+  return state;
+}
+
+async function answer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: MockUpstream,
+  wire: Wire,
+  record: boolean,
+) {
+  state.requests++;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+  if (record) state.received.push(body);
+  const behaviour = { ...state.behaviour, ...state.faults.shift() };
+  if (behaviour.reset) {
+    req.socket.destroy();
+    return;
+  }
+  if (behaviour.hang) {
+    await new Promise((resolve) => res.once("close", resolve));
+    return;
+  }
+  if (behaviour.failWith !== undefined) {
+    const message = `mock failure ${behaviour.failWith}`;
+    return json(
+      res,
+      behaviour.failWith,
+      wire === "openai"
+        ? { error: { message, type: "server_error", param: null, code: null } }
+        : { error: { code: behaviour.failWith, message, status: "UNAVAILABLE" } },
+    );
+  }
+  const speaker = wire === "openai" ? openAiSpeaker(req.url ?? "", body) : geminiSpeaker(req.url ?? "", body);
+  if (speaker.embeddings) return json(res, 200, speaker.embeddings);
+  if (!speaker.stream) {
+    const whole = speaker.whole(behaviour.pieces.join(""), behaviour.pieces.length);
+    return behaviour.cutAfter === undefined ? json(res, 200, whole) : cutShort(res, whole);
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  if (behaviour.ttftMs > 0) await sleep(behaviour.ttftMs);
+  for (const [index, text] of behaviour.pieces.entries()) {
+    if (index > 0 && behaviour.itlMs > 0) await sleep(behaviour.itlMs);
+    if (behaviour.cutAfter !== undefined && index >= behaviour.cutAfter) {
+      await sleep(20); // let what was written reach the client first
+      res.destroy();
+      return;
+    }
+    res.write(`data: ${JSON.stringify(speaker.piece(text, index === 0))}\n\n`);
+  }
+  for (const event of speaker.last(behaviour.pieces.length)) res.write(`data: ${JSON.stringify(event)}\n\n`);
+  res.end(wire === "openai" ? "data: [DONE]\n\n" : undefined);
+}
+
+/** How one wire format spells the answers; the mock's timing and faults are shared. */
+interface Speaker {
+  stream: boolean;
+  /** Set for an embeddings request: the whole answer. */
+  embeddings?: unknown;
+  whole(text: string, tokens: number): unknown;
+  piece(text: string, first: boolean): unknown;
+  /** The events that end a stream. */
+  last(tokens: number): unknown[];
+}
+
+function openAiSpeaker(url: string, body: Record<string, unknown>): Speaker {
+  const created = 1_700_000_000;
+  const chat = url === "/v1/chat/completions";
+  const id = chat ? "chatcmpl-mock" : "cmpl-mock";
+  const usage = (tokens: number) => ({
+    prompt_tokens: 7,
+    completion_tokens: tokens,
+    total_tokens: 7 + tokens,
+  });
+  const chunk = (choice: Record<string, unknown>) => ({
+    id,
+    object: chat ? "chat.completion.chunk" : "text_completion",
+    created,
+    model: body.model,
+    choices: [choice],
+  });
+  const inputs = [body.input].flat() as string[];
+  return {
+    stream: body.stream === true,
+    ...(url === "/v1/embeddings" && {
+      embeddings: {
+        object: "list",
+        data: inputs.map((text, index) => ({
+          object: "embedding",
+          index,
+          embedding: [text.length, index, 0.5],
+        })),
+        model: body.model,
+        usage: { prompt_tokens: inputs.length * 3, total_tokens: inputs.length * 3 },
+      },
+    }),
+    whole: (text, tokens) => ({
+      id,
+      object: chat ? "chat.completion" : "text_completion",
+      created,
+      model: body.model,
+      choices: [
+        chat
+          ? { index: 0, message: { role: "assistant", content: text }, logprobs: null, finish_reason: "stop" }
+          : { index: 0, text, logprobs: null, finish_reason: "stop" },
+      ],
+      usage: usage(tokens),
+    }),
+    piece: (text, first) =>
+      chunk(
+        chat
+          ? {
+              index: 0,
+              delta: first ? { role: "assistant", content: text } : { content: text },
+              logprobs: null,
+              finish_reason: null,
+            }
+          : { index: 0, text, logprobs: null, finish_reason: null },
+      ),
+    last: (tokens) => {
+      const finish = chunk(
+        chat
+          ? { index: 0, delta: {}, logprobs: null, finish_reason: "stop" }
+          : { index: 0, text: "", logprobs: null, finish_reason: "stop" },
+      );
+      const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+      return streamOptions?.include_usage
+        ? [finish, { ...finish, choices: [], usage: usage(tokens) }]
+        : [finish];
+    },
+  };
+}
+
+function geminiSpeaker(url: string, body: Record<string, unknown>): Speaker {
+  const candidate = (text: string, finish: boolean) => ({
+    content: { role: "model", parts: [{ text }] },
+    ...(finish && { finishReason: "STOP" }),
+    index: 0,
+  });
+  const usage = (tokens: number) => ({
+    promptTokenCount: 7,
+    candidatesTokenCount: tokens,
+    totalTokenCount: 7 + tokens,
+  });
+  const requests = (body.requests ?? []) as { content: { parts: { text: string }[] } }[];
+  return {
+    stream: url.includes(":streamGenerateContent"),
+    ...(url.includes(":batchEmbedContents") && {
+      embeddings: {
+        embeddings: requests.map((request, index) => ({
+          values: [request.content.parts.map((part) => part.text).join("").length, index, 0.5],
+        })),
+      },
+    }),
+    whole: (text, tokens) => ({
+      candidates: [candidate(text, true)],
+      usageMetadata: usage(tokens),
+      modelVersion: "mock",
+    }),
+    piece: (text) => ({ candidates: [candidate(text, false)], modelVersion: "mock" }),
+    last: (tokens) => [
+      { candidates: [candidate("", true)], usageMetadata: usage(tokens), modelVersion: "mock" },
+    ],
+  };
+}
+
+/** Promises the whole body, sends half of it, and drops the connection. */
+async function cutShort(res: ServerResponse, body: unknown) {
+  const payload = Buffer.from(JSON.stringify(body));
+  res.writeHead(200, { "content-type": "application/json", "content-length": payload.length });
+  res.write(payload.subarray(0, payload.length >> 1));
+  await sleep(20);
+  res.destroy();
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
