@@ -139,15 +139,18 @@ function configError(source: string, issues: readonly z.core.$ZodIssue[], raw: u
   return new ConfigError(`config ${source}: ${lines.join("; ")}`, lines[0]);
 }
 
-/** `models[1] (lm-small).variants.q3` — the index and, where there is one, the model id. */
+/** `models[1] (lm-small).variants.q3` — the index and, where there is one, the model id or route name. */
 function formatPath(path: readonly PropertyKey[], raw: unknown): string {
   let out = "";
   let node: unknown = raw;
   for (const key of path) {
     out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${String(key)}`;
     node = node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined;
-    if (typeof key === "number" && node && typeof node === "object" && "id" in node) {
-      out += ` (${String((node as { id: unknown }).id)})`;
+    // A model says which it is by its id, a route by its name.
+    const label =
+      typeof key === "number" ? ((node as { id?: unknown; name?: unknown } | undefined) ?? {}) : {};
+    if (typeof label.id === "string" || typeof label.name === "string") {
+      out += ` (${String(label.id ?? label.name)})`;
     }
   }
   return out || "(root)";

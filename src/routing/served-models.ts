@@ -136,7 +136,8 @@ export class ServedModels implements TargetSource {
    * for a smaller one that fits the memory limit, or that loads where this one ran out of memory.
    */
   async #load(requested: ModelRef, managed: boolean): Promise<{ ref: ModelRef; model: LoadedModel }> {
-    let ref = managed && !this.#isLoaded(requested) ? this.#precision.fit(requested) : requested;
+    // Only a model's first load is fitted; later ones are the policy's own steps down.
+    let ref = managed && !this.#anyVariantLoaded(requested) ? this.#precision.fit(requested) : requested;
     for (;;) {
       try {
         return { ref, model: await this.engines.load(ref) };
@@ -148,9 +149,8 @@ export class ServedModels implements TargetSource {
     }
   }
 
-  #isLoaded(ref: ModelRef): boolean {
-    const label = modelLabel(ref);
-    return this.engines.loaded().some((model) => modelLabel(model.ref) === label);
+  #anyVariantLoaded(ref: ModelRef): boolean {
+    return this.engines.loaded().some((model) => model.ref.spec.id === ref.spec.id);
   }
 
   /** Near the memory limit: one model steps down; its old variant is closed once its requests are done. */

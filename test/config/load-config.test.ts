@@ -86,3 +86,76 @@ test("a YAML file resolves paths against its own folder; bad YAML and missing fi
     /cannot read config file .*absent\.yaml: ENOENT/,
   );
 });
+
+test("routes: the issue's example parses; bad references, names, rules and policies fail naming the key", () => {
+  const upstreams = [
+    {
+      id: "up-a",
+      task: "generate",
+      engine: "openai",
+      base_url: "http://127.0.0.1:9101/v1",
+      upstream_model: "m",
+    },
+    {
+      id: "up-g",
+      task: "generate",
+      engine: "gemini",
+      base_url: "http://127.0.0.1:9102",
+      upstream_model: "gemini-2.5-flash",
+      api_key_env: "GEMINI_API_KEY",
+    },
+    { id: "lm-base", task: "generate", engine: "llamacpp", variants: { q8_0: gguf } },
+    {
+      id: "enc",
+      task: "classify",
+      engine: "openai",
+      base_url: "http://127.0.0.1:9103/v1",
+      upstream_model: "c",
+    },
+  ];
+  const chat = {
+    name: "chat",
+    targets: [
+      { model: "up-a", weight: 90 },
+      { model: "up-g", weight: 10 },
+    ],
+    sticky_key: "header:x-user-id",
+    fallback: ["lm-base"],
+    retry: { attempts: 2 },
+    breaker: { failures: 5, half_open_after_ms: 2000 },
+    timeout_ms: { first_token: 2000, total: 30000 },
+  };
+  const config = parseConfig({ models: upstreams, routes: [chat] }, repoRoot, "test.yaml");
+  assert.equal(config.routes[0]?.retry.attempts, 2);
+  assert.equal(config.routes[0]?.timeout_ms.first_token, 2000);
+
+  const withRoute = (route: Record<string, unknown>) => ({
+    models: upstreams,
+    routes: [{ ...chat, ...route }],
+  });
+  rejects(
+    withRoute({ fallback: ["lm-huge"] }),
+    /routes\[0\] \(chat\)\.fallback\[0\]: unknown model 'lm-huge'/,
+  );
+  rejects(withRoute({ name: "up-a" }), /routes\[0\] \(up-a\)\.name: 'up-a' is already a model id/);
+  rejects(
+    withRoute({ fallback: ["enc"] }),
+    /fallback\[0\]: 'enc' is a classify model; this route serves generate/,
+  );
+  rejects(withRoute({ sticky_key: "cookie:x" }), /sticky_key: must be 'header:NAME' or 'field:user'/);
+  rejects(
+    withRoute({ specialists: [{ model: "lm-base", match: "(" }] }),
+    /specialists\[0\]\.match: Invalid regular/,
+  );
+  rejects(withRoute({ specialists: [{ model: "lm-base" }] }), /give a 'match' rule, a 'classifier', or both/);
+  rejects(
+    withRoute({ specialists: [{ model: "lm-base", classifier: { model: "up-a", label: "spam" } }] }),
+    /classifier\.model: 'up-a' is not a classify model/,
+  );
+  rejects(
+    withRoute({ breaker: { failures: 3, failure_rate: 0.5 } }),
+    /breaker: give either 'failures' or 'failure_rate'/,
+  );
+  rejects(withRoute({ targets: [] }), /routes\[0\] \(chat\)\.targets: Too small/);
+  rejects({ models: upstreams, routes: [chat, chat] }, /duplicate route name 'chat'/);
+});
