@@ -5,7 +5,10 @@
  *  2. added latency at 1 connection: p50/p99 direct vs through (non-streaming);
  *  3. streaming: time to the first content event, direct vs through;
  *  4. a local model over HTTP: aggregate tokens/s of 8 concurrent streams on lm-base q8_0 through the gateway
- *     vs the in-process engine.
+ *     vs the in-process engine;
+ *  5. routing: the same upstream asked for directly and through a route with an A/B split, a sticky key,
+ *     retries, a breaker and timeouts (at 1 connection, interleaved), and the route's bookkeeping per request
+ *     measured in-process against an instant model.
  * The mock upstream, the gateway and this load generator are three processes.
  *
  *   npm run bench:gateway [-- --seconds 10 --workers 2]
@@ -21,9 +24,12 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Client } from "undici";
 import samplePrompts from "../data/sample-prompts.json" with { type: "json" };
-import { loadConfig } from "../src/config/load-config.js";
+import { loadConfig, parseConfig } from "../src/config/load-config.js";
+import type { RouteConfig } from "../src/config/schema.js";
 import { createEngines } from "../src/engines/engines.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
+import { Route } from "../src/routing/route.js";
+import type { ServingModel } from "../src/routing/serving.js";
 import { median, writeResults } from "./bench-output.js";
 
 const { values } = parseArgs({
@@ -43,6 +49,14 @@ writeFileSync(
   - {id: up, task: generate, engine: openai, base_url: "${upstreamUrl}", upstream_model: mock, parallel: 100000}
   - {id: lm-base, task: generate, engine: llamacpp, variants: {q8_0: ${join(root, "models/lm-base-q8_0.gguf")}}}
 server: {port: ${port}, max_queue_per_model: 100000}
+routes:
+  - name: routed
+    targets: [{model: up, weight: 100}]
+    sticky_key: "header:x-user-id"
+    fallback: [lm-base]
+    retry: {attempts: 2}
+    breaker: {failures: 5, half_open_after_ms: 2000}
+    timeout_ms: {first_token: 2000, total: 30000}
 `,
 );
 // Logging as in production: an access-log line per request, to a file.
@@ -89,7 +103,13 @@ async function throughput(base: string, body: string, duration: number): Promise
 }
 
 /** Sequential requests on one keep-alive connection; microsecond timings from performance.now(). */
-async function latencies(base: string, body: string, count: number, firstContent = false): Promise<number[]> {
+async function latencies(
+  base: string,
+  body: string,
+  count: number,
+  firstContent = false,
+  headers: Record<string, string> = {},
+): Promise<number[]> {
   const url = new URL(base);
   const client = new Client(url.origin, { keepAliveTimeout: 60_000 });
   const samples: number[] = [];
@@ -98,7 +118,7 @@ async function latencies(base: string, body: string, count: number, firstContent
     const response = await client.request({
       path: `${url.pathname}/completions`,
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...headers },
       body,
     });
     if (firstContent) {
@@ -144,6 +164,17 @@ for (let round = 0; round < 4; round++) {
   firstByte.direct.push(...(await latencies(direct, streamDirect, 500, true)));
   firstByte.through.push(...(await latencies(through, streamThrough, 500, true)));
 }
+
+const routedCompletion = JSON.stringify({ model: "routed", prompt: "hi", max_tokens: 4 });
+const routing = { model: [] as number[], route: [] as number[] };
+for (let round = 0; round < 6; round++) {
+  routing.model.push(...(await latencies(through, completion, 1500)));
+  routing.route.push(
+    ...(await latencies(through, routedCompletion, 1500, false, { "x-user-id": `u${round}` })),
+  );
+}
+const routedRps = await throughput(through, routedCompletion, seconds / 2);
+const inProcessRouting = await routeBookkeeping();
 
 // Local model: the gateway's HTTP streams vs the engine in this process, one after the other.
 const TOKENS = 256;
@@ -218,6 +249,15 @@ const figures = {
     through_p50: us(percentile(firstByte.through, 50)),
     added_p50: us(percentile(firstByte.through, 50) - percentile(firstByte.direct, 50)),
   },
+  routing: {
+    latency_1_connection_p50_us: {
+      model: us(percentile(routing.model, 50)),
+      route: us(percentile(routing.route, 50)),
+      added: us(percentile(routing.route, 50) - percentile(routing.model, 50)),
+    },
+    route_requests_per_s_32_connections: routedRps,
+    in_process_bookkeeping_us_per_request: inProcessRouting,
+  },
   local_lm_base_q8_0_8_streams_tokens_per_s: {
     http: median(local.http),
     in_process: median(local.engine),
@@ -239,9 +279,97 @@ console.log(
   `  stream, first content     direct ${figures.stream_first_content_us.direct_p50} µs; through ${figures.stream_first_content_us.through_p50} µs; added ${figures.stream_first_content_us.added_p50} µs (p50)`,
 );
 console.log(
+  `  routing                   p50 via route ${figures.routing.latency_1_connection_p50_us.route} µs vs model ${figures.routing.latency_1_connection_p50_us.model} µs (added ${figures.routing.latency_1_connection_p50_us.added} µs); ${routedRps.toFixed(0)} req/s at 32 connections; bookkeeping in-process ${inProcessRouting.toFixed(1)} µs/request`,
+);
+console.log(
   `  lm-base q8_0, 8 streams   HTTP ${figures.local_lm_base_q8_0_8_streams_tokens_per_s.http.toFixed(0)} tok/s   in-process ${figures.local_lm_base_q8_0_8_streams_tokens_per_s.in_process.toFixed(0)} tok/s   (${(figures.local_lm_base_q8_0_8_streams_tokens_per_s.ratio * 100).toFixed(1)}%)`,
 );
 console.log(`  written to ${writeResults("gateway", figures)} (gateway log: ${gatewayLog})`);
+
+/**
+ * A route's own cost per request: plan, policies (retry, breaker, timeouts), fallback bookkeeping and
+ * events, against an instant in-process model, minus the same calls made on the model directly.
+ */
+async function routeBookkeeping(): Promise<number> {
+  const config = parseConfig(
+    {
+      models: [
+        {
+          id: "instant",
+          task: "generate",
+          engine: "openai",
+          base_url: "http://127.0.0.1:1/v1",
+          upstream_model: "x",
+        },
+        {
+          id: "spare",
+          task: "generate",
+          engine: "openai",
+          base_url: "http://127.0.0.1:1/v1",
+          upstream_model: "y",
+        },
+      ],
+      routes: [
+        {
+          name: "routed",
+          targets: [{ model: "instant" }],
+          sticky_key: "header:x-user-id",
+          fallback: ["spare"],
+          retry: { attempts: 2 },
+          breaker: { failures: 5, half_open_after_ms: 2000 },
+          timeout_ms: { first_token: 2000, total: 30000 },
+        },
+      ],
+    },
+    root,
+    "bench",
+  );
+  const at = performance.now();
+  const model: ServingModel = {
+    runtime: {},
+    async *generate() {
+      yield { text: "Hi", tokenIds: [1], at };
+      yield {
+        text: "",
+        tokenIds: [],
+        at,
+        done: { usage: { promptTokens: 1, completionTokens: 1 }, finishReason: "stop" },
+      };
+    },
+    tokenize: () => [],
+    embed: () => Promise.reject(new Error("unused")),
+    classify: () => Promise.reject(new Error("unused")),
+  };
+  const source = { admitModel: async () => ({ model, name: "instant", release() {} }) };
+  const route = new Route(config.routes[0] as RouteConfig, "generate", source);
+  const request = { prompt: "hi", maxTokens: 4, temperature: 0 };
+  const signal = new AbortController().signal;
+  const drain = async (stream: AsyncIterable<unknown>) => {
+    for await (const _ of stream);
+  };
+  const timeOf = async (once: (i: number) => Promise<void>, n: number) => {
+    const started = performance.now();
+    for (let i = 0; i < n; i++) await once(i);
+    return ((performance.now() - started) * 1000) / n;
+  };
+  const direct = () => drain(model.generate(request, signal));
+  const routed = (i: number) => {
+    const admitted = route.admit("generate", {
+      headers: { "x-user-id": `u${i % 1000}` },
+      record: { model: "" },
+    });
+    return drain(admitted.model.generate(request, signal));
+  };
+  const N = 50_000;
+  await timeOf(direct, N);
+  await timeOf(routed, N);
+  const rounds = { direct: [] as number[], routed: [] as number[] };
+  for (let round = 0; round < 5; round++) {
+    rounds.direct.push(await timeOf(direct, N));
+    rounds.routed.push(await timeOf(routed, N));
+  }
+  return median(rounds.routed) - median(rounds.direct);
+}
 
 async function startProcess(
   args: string[],

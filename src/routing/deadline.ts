@@ -1,12 +1,13 @@
 import { RequestTimeoutError } from "../core/errors.js";
+import { LinkedAbort } from "./linked-abort.js";
 
 /**
- * A request's total time budget on top of its own signal (the client leaving, the gateway's timeout): the
- * combined `signal` aborts at whichever comes first, and `explain` turns the resulting abort into a timeout.
+ * A request's total time budget on top of its own signal (the client leaving, the gateway's timeout): `signal`
+ * aborts at whichever comes first, and `explain` turns the resulting abort into a timeout.
  */
 export class Deadline {
   readonly signal: AbortSignal;
-  readonly #budget: AbortController | undefined;
+  readonly #budget: LinkedAbort | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -17,10 +18,10 @@ export class Deadline {
       this.signal = parent;
       return;
     }
-    const budget = new AbortController();
+    const budget = new LinkedAbort(parent);
     this.#budget = budget;
     this.#timer = setTimeout(() => budget.abort(new RequestTimeoutError(totalMs)), totalMs);
-    this.signal = AbortSignal.any([parent, budget.signal]);
+    this.signal = budget.signal;
   }
 
   /** The timeout itself when the budget ran out first (whatever it broke on the way), else `error`. */
@@ -30,5 +31,6 @@ export class Deadline {
 
   clear(): void {
     clearTimeout(this.#timer);
+    this.#budget?.unlink();
   }
 }

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 export interface Arm {
   model: string;
   weight: number;
@@ -20,7 +18,16 @@ export function pickArm<A extends Arm>(arms: readonly A[], key: string | undefin
   return arms[arms.length - 1] as A;
 }
 
-/** A uniform number in [0, 1) from the first 48 bits of the key's SHA-256. */
+/**
+ * A number in [0, 1) from the key: FNV-1a over its UTF-16 code units, then MurmurHash3's finalizer so every
+ * input bit reaches the top bits the arm is chosen by. Not cryptographic, and needs not be: it only has to
+ * spread keys evenly and stay the same across processes and restarts (a SHA-256 here cost more than the rest
+ * of the routing).
+ */
 function unitHash(key: string): number {
-  return createHash("sha256").update(key).digest().readUIntBE(0, 6) / 2 ** 48;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return ((hash ^ (hash >>> 16)) >>> 0) / 2 ** 32;
 }

@@ -11,9 +11,6 @@ import {
   type IPolicy,
   retry,
   SamplingBreaker,
-  type TimeoutPolicy,
-  TimeoutStrategy,
-  timeout,
   wrap,
 } from "cockatiel";
 import type { RouteConfig } from "../config/schema.js";
@@ -25,6 +22,7 @@ import {
 } from "../core/errors.js";
 import { type BreakerState, topics } from "../telemetry/events.js";
 import { failureCode, isTargetFailure } from "./failures.js";
+import { LinkedAbort } from "./linked-abort.js";
 
 const BREAKER_STATES: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: "closed",
@@ -34,9 +32,10 @@ const BREAKER_STATES: Record<CircuitState, BreakerState> = {
 };
 
 /**
- * The resilience one route applies to one of its targets, built from cockatiel's policies: a bulkhead
- * (`max_concurrent` + `max_queue`), retries with exponential backoff and decorrelated jitter, a circuit breaker
- * (consecutive failures or a failure rate; half-open probes), and a first-token timeout.
+ * The resilience one route applies to one of its targets: cockatiel's bulkhead (`max_concurrent` +
+ * `max_queue`), retries with exponential backoff and decorrelated jitter, and circuit breaker (consecutive
+ * failures or a failure rate; half-open probes), and a first-token timeout of our own — cockatiel's derives an
+ * AbortController per call and cannot hand a stream a signal that outlives the call.
  *
  * A generation is "open" once its first token arrived: only opening runs under the timeout, while the
  * retries and the breaker also cover `settle` (reading the rest of an answer that is not streamed), because
@@ -44,7 +43,7 @@ const BREAKER_STATES: Record<CircuitState, BreakerState> = {
  */
 export class TargetPolicy {
   readonly #bulkhead: BulkheadPolicy | undefined;
-  readonly #firstToken: { policy: TimeoutPolicy; ms: number } | undefined;
+  readonly #firstTokenMs: number | undefined;
   readonly #policy: IPolicy;
   #state: BreakerState = "closed";
 
@@ -55,14 +54,7 @@ export class TargetPolicy {
   ) {
     this.#bulkhead =
       config.max_concurrent === undefined ? undefined : bulkhead(config.max_concurrent, config.max_queue);
-    const firstTokenMs = config.timeout_ms.first_token;
-    this.#firstToken =
-      firstTokenMs === undefined
-        ? undefined
-        : {
-            policy: timeout(firstTokenMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
-            ms: firstTokenMs,
-          };
+    this.#firstTokenMs = config.timeout_ms.first_token;
     const { attempts, base_delay_ms, max_delay_ms } = config.retry;
     const retries = retry(handleWhen(isTargetFailure), {
       maxAttempts: attempts - 1,
@@ -141,17 +133,23 @@ export class TargetPolicy {
     }
   }
 
-  #open<O>(open: (signal: AbortSignal) => Promise<O>, signal: AbortSignal): Promise<O> {
-    const firstToken = this.#firstToken;
-    if (!firstToken) return open(signal);
-    return firstToken.policy.execute(async ({ signal: timer }) => {
-      try {
-        return await open(AbortSignal.any([signal, timer]));
-      } catch (error) {
-        if (timer.aborted && !signal.aborted) throw new TargetTimeoutError(this.target, firstToken.ms);
-        throw error;
-      }
-    });
+  /**
+   * One try at opening, aborted if no first token comes in time. The try's signal keeps following the
+   * request's after it opened: the stream it started lives on it.
+   */
+  async #open<O>(open: (signal: AbortSignal) => Promise<O>, signal: AbortSignal): Promise<O> {
+    const ms = this.#firstTokenMs;
+    if (ms === undefined) return open(signal);
+    const attempt = new LinkedAbort(signal);
+    const timer = setTimeout(() => attempt.abort(new TargetTimeoutError(this.target, ms)), ms);
+    try {
+      return await open(attempt.signal);
+    } catch (error) {
+      attempt.unlink();
+      throw attempt.signal.aborted && !signal.aborted ? attempt.signal.reason : error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** cockatiel's refusals, as the errors clients and fallbacks understand. */

@@ -64,6 +64,13 @@ describe("fallback chains and circuit breakers", () => {
             retry: { attempts: 3, base_delay_ms: 5, max_delay_ms: 20 },
           },
           { name: "no-fallback", targets: [{ model: "up-a" }], timeout_ms: { first_token: 200 } },
+          {
+            name: "bounded",
+            targets: [{ model: "up-a" }],
+            fallback: ["up-b"],
+            max_concurrent: 1,
+            max_queue: 0,
+          },
         ],
       },
     });
@@ -190,6 +197,28 @@ describe("fallback chains and circuit breakers", () => {
       metrics,
       /infergate_retries_total\{route="retried",target="up-a",reason="IG_UPSTREAM_UNAVAILABLE"\} 1/,
     );
+  });
+
+  test("a full bulkhead hands requests to the fallback; a client leaving frees its place", async () => {
+    openaiPrimary.faults = [{ hang: true }];
+    const leaving = new AbortController();
+    const before = openaiPrimary.requests;
+    const hanging = fetch(`${gateway.url}/v1/completions`, {
+      method: "POST",
+      headers: authorized(),
+      body: JSON.stringify({ model: "bounded", prompt: "hi", max_tokens: 4 }),
+      signal: leaving.signal,
+    }).catch((error: unknown) => error);
+    while (openaiPrimary.requests === before) await sleep(5);
+    assert.equal((await ask("bounded")).model, "up-b");
+    assert.match(
+      await metricsText(),
+      /infergate_fallbacks_total\{route="bounded",from="up-a",to="up-b",reason="IG_TARGET_BUSY"\} 1/,
+    );
+    leaving.abort();
+    await hanging;
+    await sleep(50);
+    assert.equal((await ask("bounded")).model, "up-a");
   });
 
   test("the breaker opens after 3 failures, sends nothing while open, probes, and closes on recovery", async () => {
