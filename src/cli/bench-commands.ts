@@ -23,6 +23,7 @@ import {
 import { InvalidRequestError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
+import { type LiveAbOptions, runLiveAb } from "./live-ab-command.js";
 import { collect, decimal, integer } from "./parse-options.js";
 import { Progress } from "./progress.js";
 
@@ -83,8 +84,19 @@ export function registerBenchCommands(program: Command): void {
     .command("compare")
     .description("run the same workload on several targets, one at a time, and put them side by side")
     .option("--target <target>", "a model or endpoint (repeatable; default: the bundled models)", collect)
-    .option("--baseline <target>", "the target the others are compared to (default: the first of each task)");
-  addLoadOptions(compare).action((options: BenchOptions, command: Command) => run(options, command, true));
+    .option("--baseline <target>", "the target the others are compared to (default: the first of each task)")
+    .option(
+      "--from-metrics <url>",
+      "instead of running a workload: compare a live route's A/B arms from /metrics",
+    )
+    .option(
+      "--from-log <file>",
+      "instead of running a workload: compare a live route's A/B arms from its access log",
+    )
+    .option("--route <name>", "with --from-metrics or --from-log: the route whose arms to compare");
+  addLoadOptions(compare).action((options: BenchOptions & LiveAbOptions, command: Command) =>
+    options.fromMetrics || options.fromLog ? runLiveAb(options) : run(options, command, true),
+  );
 }
 
 function addLoadOptions(command: Command): Command {

@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
 import { GoogleGenAI } from "@google/genai";
 import OpenAI from "openai";
 import { Pool } from "undici";
-import { collect, readSpamDev } from "../helpers.js";
+import type { LiveAbReport } from "../../src/bench/live-ab.js";
+import { collect, readSpamDev, repoRoot } from "../helpers.js";
 import { API_KEY, authorized, type RunningGateway, startGateway } from "../server/gateway-harness.js";
 import { type MockUpstream, startMockUpstream } from "../support/mock-upstream.js";
 
@@ -128,6 +134,43 @@ describe("A/B splits, domain routing and wire translation through routes", () =>
       metrics,
       /infergate_routed_requests_total\{route="chat",target="up-g",arm="up-g",via="arm"\} \d+/,
     );
+  });
+
+  test("compare reads the live split back from /metrics and from the access log", async () => {
+    const cli = async (...args: string[]) => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(repoRoot, "src/cli/infergate.ts"),
+          "compare",
+          ...args,
+          "--route",
+          "chat",
+          "--json",
+        ],
+        { cwd: repoRoot, env: { ...process.env, GATEWAY_KEY: API_KEY } },
+      );
+      return JSON.parse(stdout) as LiveAbReport;
+    };
+    const fromMetrics = await cli("--from-metrics", `${gateway.url}/metrics`, "--api-key-env", "GATEWAY_KEY");
+    const logFile = join(mkdtempSync(join(tmpdir(), "infergate-ab-")), "gateway.log");
+    writeFileSync(logFile, gateway.logs.join(""));
+    const fromLog = await cli("--from-log", logFile);
+    for (const report of [fromMetrics, fromLog]) {
+      assert.deepEqual(
+        report.arms.map((arm) => arm.arm),
+        ["up-a", "up-g"],
+      );
+      const [a, g] = report.arms as [LiveAbReport["arms"][number], LiveAbReport["arms"][number]];
+      assert.equal(a.requests + g.requests, 10_400);
+      assert.ok(a.requests > 8 * g.requests);
+      assert.equal(a.errors + g.errors, 0);
+      assert.ok(a.e2eMs.p50 > 0 && a.e2eMs.p50 <= a.e2eMs.p95);
+      assert.equal(report.comparisons[0]?.baseline, "up-a");
+      assert.equal(report.comparisons[0]?.errorRatePValue, 1);
+    }
   });
 
   test("sticky on OpenAI's user field", async () => {
