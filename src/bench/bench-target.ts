@@ -52,6 +52,7 @@ export async function openTarget(spec: string, options: TargetOptions): Promise<
     upstream_model: options.model,
     ...(options.apiKeyEnv && { api_key_env: options.apiKeyEnv }),
     max_connections: 1024,
+    connect_timeout_ms: 10_000,
     parallel: 1_000_000,
     domains: [],
   };

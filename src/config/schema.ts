@@ -70,6 +70,8 @@ const openAiModel = z
     api_key_env: z.string().min(1).optional(),
     /** Keep-alive connections held open to the upstream. */
     max_connections: z.int().min(1).max(4096).default(256),
+    /** How long opening a connection (TCP and TLS) may take before the try fails as unreachable. */
+    connect_timeout_ms: z.int().min(1).max(600_000).default(10_000),
     /** Requests in flight to the upstream at once; more wait in the gateway's queue. */
     parallel: z.int().min(1).max(100_000).default(256),
   })

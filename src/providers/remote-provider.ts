@@ -32,7 +32,11 @@ export function createRemoteProvider<S extends RemoteModelSpec>(
       }
       let pool = pools.get(url.origin);
       if (!pool) {
-        pool = new Pool(url.origin, { connections: spec.max_connections, keepAliveTimeout: 30_000 });
+        pool = new Pool(url.origin, {
+          connections: spec.max_connections,
+          keepAliveTimeout: 30_000,
+          connect: { timeout: spec.connect_timeout_ms },
+        });
         pools.set(url.origin, pool);
       }
       return createModel(ref, pool, url.pathname.replace(/\/$/, ""), apiKey);
