@@ -7,6 +7,7 @@ import type { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import type { Precision, Task } from "../core/types.js";
 import {
+  type CacheConfig,
   configSchema,
   type GeminiModelConfig,
   type ModelConfig,
@@ -30,6 +31,8 @@ export interface InfergateConfig {
   defaults: Partial<Record<Task, string>>;
   server: ServerConfig;
   routes: readonly RouteConfig[];
+  /** Paths absolute. */
+  cache?: CacheConfig;
 }
 
 /** The config that registers the bundled models; used when no `--config` is given. */
@@ -86,9 +89,31 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     if (!seen.has(id)) problems.push(`defaults.${task}: unknown model '${id}'`);
   }
   problems.push(...routeProblems(parsed.data.routes, models));
+  const { defaults, server, routes, cache } = parsed.data;
+  const semantic = cache?.semantic;
+  if (semantic) {
+    const embedder = models.find((model) => model.id === semantic.embedding_model);
+    if (!embedder)
+      problems.push(`cache.semantic.embedding_model: unknown model '${semantic.embedding_model}'`);
+    semantic.models.forEach((id, i) => {
+      if (!seen.has(id)) problems.push(`cache.semantic.models[${i}]: unknown model '${id}'`);
+    });
+  }
   if (problems.length > 0) throw new ConfigError(`config ${source}: ${problems.join("; ")}`, problems[0]);
-  const { defaults, server, routes } = parsed.data;
-  return { source, models, defaults, server, routes };
+  return {
+    source,
+    models,
+    defaults,
+    server,
+    routes,
+    ...(cache && {
+      cache: {
+        ...cache,
+        path: resolve(baseDir, cache.path),
+        ...(cache.keys_file && { keys_file: resolve(baseDir, cache.keys_file) }),
+      },
+    }),
+  };
 }
 
 /** A route may only name declared models of one task, and may not hide a model's own name. */

@@ -100,6 +100,8 @@ const serverSchema = z
     port: z.int().min(0).max(65_535).default(8080),
     /** Env var holding comma-separated API keys. Required unless the server listens on loopback only. */
     api_keys_env: z.string().min(1).default("INFERGATE_API_KEYS"),
+    /** Env var holding comma-separated admin keys, for `/admin/*`; without any, the admin API is off. */
+    admin_keys_env: z.string().min(1).default("INFERGATE_ADMIN_KEYS"),
     max_body_bytes: z
       .int()
       .min(1024)
@@ -214,12 +216,60 @@ const routeSchema = z
   })
   .strict();
 
+/** The response and embedding cache (off when absent). */
+const cacheSchema = z
+  .object({
+    store: z.enum(["memory", "sqlite", "redis"]),
+    /** The SQLite file (`store: sqlite`), relative to the config file. */
+    path: z.string().min(1).default("./infergate-cache.db"),
+    redis_url: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+    /** Prefix of every Redis key, so several deployments can share one Redis. */
+    redis_prefix: z.string().min(1).max(64).default("infergate:cache:"),
+    /** The memory store's bound: least recently used entries are evicted past it. */
+    max_bytes: z
+      .int()
+      .min(1024)
+      .max(2 ** 40)
+      .default(64 * 1024 * 1024),
+    ttl_s: z.int().min(1).max(31_536_000).default(3600),
+    /** How often expired entries are removed (and the SQLite file vacuumed). */
+    wipe_interval_s: z.int().min(1).max(86_400).default(600),
+    /** Env var with sealing keys, `id1:BASE64KEY,id2:BASE64KEY`, newest last; required for sqlite and redis. */
+    keys_env: z.string().min(1).default("INFERGATE_CACHE_KEYS"),
+    /** A file with the same content, instead of the env var. */
+    keys_file: z.string().min(1).optional(),
+    responses: z.boolean().default(true),
+    embeddings: z.boolean().default(true),
+    /** Cache only answers that repeat: temperature 0 or a fixed seed. */
+    deterministic_only: z.boolean().default(true),
+    /** A store call slower than this is abandoned and the request served without the cache. */
+    timeout_ms: z.int().min(1).max(60_000).default(100),
+    /** The store's circuit breaker: after this many failures in a row, requests bypass it ... */
+    breaker_failures: z.int().min(1).max(10_000).default(3),
+    /** ... until a probe after this long succeeds. */
+    breaker_half_open_after_ms: z.int().min(1).max(3_600_000).default(2000),
+    /** Opt-in: answers for prompts similar enough (cosine of their embeddings) to a cached one. */
+    semantic: z
+      .object({
+        embedding_model: modelId,
+        min_similarity: z.number().min(0).max(1).default(0.95),
+        /** The models (ids) whose generations it applies to. */
+        models: z.array(modelId).min(1),
+        /** The most prompts remembered per model. */
+        max_entries: z.int().min(1).max(1_000_000).default(10_000),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     models: z.array(modelConfigSchema).min(1),
     server: serverSchema.default(serverSchema.parse({})),
     /** Public model names served by other models (A/B splits, specialists, fallbacks). */
     routes: z.array(routeSchema).max(256).default([]),
+    cache: cacheSchema.optional(),
     /** Which model a command uses for each task when `--model` is not given. */
     defaults: z.partialRecord(z.enum(TASKS), modelId).default({}),
   })
@@ -234,4 +284,5 @@ export type GeminiModelConfig = Extract<ModelConfig, { engine: "gemini" }>;
 export type EngineName = ModelConfig["engine"];
 export type ServerConfig = z.output<typeof serverSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
+export type CacheConfig = z.output<typeof cacheSchema>;
 export type SpecialistConfig = z.output<typeof specialistSchema>;

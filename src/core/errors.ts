@@ -95,6 +95,13 @@ export class UnauthorizedError extends InfergateError {
   }
 }
 
+export class ForbiddenError extends InfergateError {
+  override readonly name = "ForbiddenError";
+  constructor(message: string) {
+    super("IG_FORBIDDEN", 403, message);
+  }
+}
+
 export class PayloadTooLargeError extends InfergateError {
   override readonly name = "PayloadTooLargeError";
   constructor(limit: number) {

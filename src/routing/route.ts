@@ -111,6 +111,7 @@ export class Route {
    */
   async serve<O, T>(
     plan: Plan,
+    input: RoutingInput,
     signal: AbortSignal,
     open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
     settle: (opened: O) => Promise<T>,
@@ -127,7 +128,7 @@ export class Route {
         });
       }
       try {
-        const served = await this.#try(step, signal, open, settle);
+        const served = await this.#try(step, input, signal, open, settle);
         topics.routeDecision.publish({
           route: this.name,
           target: served.admitted.name,
@@ -145,6 +146,7 @@ export class Route {
 
   async #try<O, T>(
     step: Step,
+    input: RoutingInput,
     signal: AbortSignal,
     open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
     settle: (opened: O) => Promise<T>,
@@ -154,7 +156,7 @@ export class Route {
     try {
       const { admitted, value } = await policy.run(
         async (attemptSignal) => {
-          const admitted = await this.source.admitModel(step.model, this.task);
+          const admitted = await this.source.admitModel(step.model, this.task, input);
           try {
             return { admitted, opened: await open(admitted.model, attemptSignal) };
           } catch (error) {
@@ -302,7 +304,7 @@ class RoutedRequest implements Admitted, ServingModel {
   ): Promise<T> {
     const plan = await this.route.plan(this.input, text);
     this.input.record.arm = plan.arm;
-    const served = await this.route.serve(plan, signal, open, settle);
+    const served = await this.route.serve(plan, this.input, signal, open, settle);
     this.#served = served;
     this.input.record.model = served.admitted.name;
     return served.value;

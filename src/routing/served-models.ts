@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { GatewayCache } from "../cache/gateway-cache.js";
 import type { InfergateConfig } from "../config/load-config.js";
 import { UnsupportedTaskError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
@@ -15,8 +16,10 @@ import type { Admitted, RoutingInput, TargetSource } from "./serving.js";
 export interface ServedModelsOptions {
   /** The process's resident memory in bytes, for the precision policy (tests simulate pressure with it). */
   rss?: () => number;
-  /** Told about failures of background work (switching precision), for the log. */
+  /** Told about failures of background work (switching precision, wiping the cache), for the log. */
   onError?: (error: unknown) => void;
+  /** Where the cache's sealing keys are read from. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -25,6 +28,8 @@ export interface ServedModelsOptions {
  * variant the precision policy chooses.
  */
 export class ServedModels implements TargetSource {
+  /** The response and embedding cache, when one is configured. */
+  readonly cache: GatewayCache | undefined;
   readonly #admissions = new Map<string, Admission>();
   readonly #routes: ReadonlyMap<string, Route>;
   readonly #precision: PrecisionPolicy;
@@ -34,10 +39,13 @@ export class ServedModels implements TargetSource {
   constructor(
     private readonly registry: ModelRegistry,
     private readonly engines: Engines,
-    private readonly config: Pick<InfergateConfig, "server" | "routes">,
+    private readonly config: Pick<InfergateConfig, "server" | "routes" | "cache">,
     private readonly options: ServedModelsOptions = {},
   ) {
     this.#precision = new PrecisionPolicy(registry, config.server.memory, options.rss);
+    this.cache =
+      config.cache &&
+      new GatewayCache(config.cache, options.env ?? process.env, (id, text) => this.#embedPrompt(id, text));
     this.#routes = new Map(
       config.routes.map((route) => [
         route.name,
@@ -53,6 +61,7 @@ export class ServedModels implements TargetSource {
       const { ref } = await this.#load(this.#precision.resolve(spec), true);
       topics.modelLoaded.publish({ model: modelLabel(ref), loadMs: performance.now() - started });
     }
+    this.cache?.start((error) => this.options.onError?.(error));
     if (this.#precision.enabled) {
       this.#memoryWatch = setInterval(
         () => void this.#relieveMemory().catch((error: unknown) => this.options.onError?.(error)),
@@ -62,18 +71,22 @@ export class ServedModels implements TargetSource {
     }
   }
 
-  stop(): void {
+  async close(): Promise<void> {
     clearInterval(this.#memoryWatch);
+    await this.cache?.close();
   }
 
   /** Admits a request for `modelField`: a route's name, `ID` or `ID:PRECISION`. */
   async admit(modelField: string, task: Task, input: RoutingInput): Promise<Admitted> {
     const route = this.#routes.get(modelField);
-    return route ? route.admit(task, input) : this.admitModel(modelField, task);
+    return route ? route.admit(task, input) : this.admitModel(modelField, task, input);
   }
 
-  /** Admits a request for a declared model (`ID` or `ID:PRECISION`) and takes a place in its queue. */
-  async admitModel(modelField: string, task: Task): Promise<Admitted> {
+  /**
+   * Admits a request for a declared model (`ID` or `ID:PRECISION`) and takes a place in its queue; with a
+   * cache, the model is served through it.
+   */
+  async admitModel(modelField: string, task: Task, input?: RoutingInput): Promise<Admitted> {
     const pinned = modelField.includes(":");
     const requested = pinned
       ? this.registry.resolve(modelField)
@@ -91,7 +104,9 @@ export class ServedModels implements TargetSource {
       );
       this.#admissions.set(name, admission);
     }
-    return { model, name, release: admission.enter() };
+    const release = admission.enter();
+    const served = this.cache ? this.cache.models.wrap(model, name, ref.spec.id, input?.onCache) : model;
+    return { model: served, name, release };
   }
 
   ids(): string[] {
@@ -146,6 +161,17 @@ export class ServedModels implements TargetSource {
         if (!smaller) throw error;
         ref = smaller;
       }
+    }
+  }
+
+  /** One prompt's embedding, for the semantic cache, through the model's own admission bound. */
+  async #embedPrompt(modelId: string, text: string): Promise<Float32Array> {
+    const admitted = await this.admitModel(modelId, "embed");
+    try {
+      const { vectors } = await admitted.model.embed([text]);
+      return vectors[0] as Float32Array;
+    } finally {
+      admitted.release();
     }
   }
 

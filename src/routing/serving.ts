@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { CacheOutcome } from "../cache/model-cache.js";
 import type { Task } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 
@@ -15,7 +16,7 @@ export interface Admitted {
 
 /** Where a route gets the models it sends requests to. */
 export interface TargetSource {
-  admitModel(id: string, task: Task): Promise<Admitted>;
+  admitModel(id: string, task: Task, input?: RoutingInput): Promise<Admitted>;
 }
 
 /** What a request tells the router about itself, and where the router writes down what it decided. */
@@ -24,6 +25,8 @@ export interface RoutingInput {
   /** OpenAI's `user` field, for `sticky_key: field:user`. */
   user?: string | null | undefined;
   record: RouteRecord;
+  /** Hears how the cache took part, when a cache is configured. */
+  onCache?: (outcome: CacheOutcome) => void;
 }
 
 export interface RouteRecord {

@@ -22,6 +22,8 @@ export interface RequestRecord {
   publicModel?: string;
   /** The A/B arm a route assigned. */
   arm?: string;
+  /** How the cache took part: hit, semantic_hit, miss or bypass. */
+  cache?: string;
   promptTokens?: number;
   completionTokens?: number;
   ttftMs?: number;

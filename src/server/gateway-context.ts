@@ -1,3 +1,4 @@
+import type { CacheOutcome } from "../cache/model-cache.js";
 import type { ServerConfig } from "../config/schema.js";
 import type { Task } from "../core/types.js";
 import type { ServedModels } from "../routing/served-models.js";
@@ -22,7 +23,17 @@ export async function admitFor(
     headers: exchange.req.headers,
     user,
     record: exchange.record,
+    ...(context.models.cache && { onCache: (outcome: CacheOutcome) => reportCache(exchange, outcome) }),
   });
   exchange.record.model = admitted.name;
   return admitted;
+}
+
+/** `x-infergate-cache: hit | semantic_hit | miss | bypass` (and the similarity of a semantic hit). */
+function reportCache(exchange: Exchange, outcome: CacheOutcome): void {
+  exchange.record.cache = outcome.result;
+  if (exchange.res.headersSent) return;
+  exchange.res.setHeader("x-infergate-cache", outcome.result);
+  if (outcome.similarity !== undefined)
+    exchange.res.setHeader("x-infergate-cache-similarity", outcome.similarity.toFixed(4));
 }

@@ -4,7 +4,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { InfergateConfig } from "../config/load-config.js";
 import {
   ConfigError,
+  ForbiddenError,
   InfergateError,
+  InvalidRequestError,
   RequestAbortedError,
   RequestTimeoutError,
   RouteNotFoundError,
@@ -55,12 +57,13 @@ export interface Gateway {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-const OPERATIONAL_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+const OPERATIONAL_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/admin/cache/wipe"]);
 
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, registry, engines } = options;
   const limits = config.server;
   const keys = ApiKeys.fromEnv(limits.api_keys_env, options.env);
+  const adminKeys = ApiKeys.fromEnv(limits.admin_keys_env, options.env);
   if (!keys.enabled && !LOOPBACK.has(limits.host)) {
     throw new ConfigError(
       `server.host is ${limits.host}, which is reachable from other machines: set API keys in ${limits.api_keys_env} (comma-separated)`,
@@ -68,6 +71,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     );
   }
   const models = new ServedModels(registry, engines, config, {
+    ...(options.env && { env: options.env }),
     ...(options.rss && { rss: options.rss }),
     ...(options.onUnexpectedError && { onError: options.onUnexpectedError }),
   });
@@ -77,6 +81,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     memory: () => models.memory(),
     breakers: () => models.breakers(),
     precisions: () => models.precisions(),
+    cache: () =>
+      models.cache && {
+        store: models.cache.kind,
+        bytes: models.cache.bytes(),
+        breaker: models.cache.breakerState,
+      },
   });
   const exactRoutes = new Map(
     API_ROUTES.filter((route) => !route.match).map((route) => [`${route.method} ${route.path}`, route]),
@@ -179,6 +189,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       const text = await (options.metricsText ?? (() => metrics.registry.metrics()))();
       return sendText(res, 200, text, metrics.registry.contentType);
     }
+    if (method === "POST" && path === "/admin/cache/wipe") {
+      if (!adminKeys.enabled)
+        throw new ForbiddenError(`the admin API is off: set admin keys in ${limits.admin_keys_env}`);
+      if (!adminKeys.accepts(presentedKey(req.headers))) throw new UnauthorizedError();
+      if (!models.cache) throw new InvalidRequestError("this gateway has no cache configured");
+      const wiped = await models.cache.wipeAll();
+      return sendJson(res, 200, { object: "cache.wipe", store: models.cache.kind, wiped });
+    }
     throw new RouteNotFoundError(method, path);
   }
 
@@ -205,7 +223,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       while (inFlight > 0 && performance.now() < deadline) await sleep(25);
       server.closeAllConnections();
       await closed;
-      models.stop();
+      await models.close();
       metrics.close();
     },
   };

@@ -12,6 +12,8 @@ export interface RequestEndEvent {
   publicModel?: string;
   /** The A/B target a route assigned the request to ("" outside A/B routes). */
   arm?: string;
+  /** How the cache took part, when one is configured. */
+  cache?: string;
   status: number;
   durationMs: number;
   /** Set when the request failed: the error's stable code. */
@@ -68,6 +70,18 @@ export interface PrecisionSwitchEvent {
   rssBytes: number;
 }
 
+export interface CacheLookupEvent {
+  cache: "response" | "embedding";
+  /** `bypass`: the store is failing or its breaker is open, so the request went without it. */
+  result: "hit" | "semantic_hit" | "miss" | "bypass";
+  count: number;
+}
+
+export interface CacheStoreEvent {
+  event: "eviction" | "decrypt_failure" | "store_error" | "wipe_run" | "wiped_entries" | "bytes_written";
+  count: number;
+}
+
 /** A channel with a typed publisher that costs nothing while no one listens. */
 class Topic<T> {
   readonly channel: Channel;
@@ -96,4 +110,7 @@ export const topics = {
   retry: new Topic<RetryEvent>("infergate:route:retry"),
   breaker: new Topic<BreakerEvent>("infergate:route:breaker"),
   precisionSwitch: new Topic<PrecisionSwitchEvent>("infergate:precision:switch"),
+  cacheLookup: new Topic<CacheLookupEvent>("infergate:cache:lookup"),
+  cacheStore: new Topic<CacheStoreEvent>("infergate:cache:store"),
+  cacheBreaker: new Topic<{ state: BreakerState }>("infergate:cache:breaker"),
 } as const;

@@ -31,7 +31,12 @@ export interface MetricsSources {
   breakers(): Iterable<BreakerReading>;
   /** The precision each local model serves by default now (the precision policy may have lowered it). */
   precisions(): Iterable<{ model: string; precision: string }>;
+  /** The cache's store, when a cache is configured. */
+  cache(): { store: string; bytes: number | undefined; breaker: BreakerState } | undefined;
 }
+
+/** For gauges every cluster worker reports alike (a state, a shared store): shown once, not summed. */
+const SAME_IN_EVERY_WORKER = { aggregator: "max" } as const;
 
 const BREAKER_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
@@ -114,6 +119,7 @@ export class GatewayMetrics {
 
     new Gauge({
       name: "infergate_breaker_state",
+      ...SAME_IN_EVERY_WORKER,
       help: "Circuit breaker of each route target: 0 closed, 1 half-open, 2 open.",
       labelNames: ["route", "target"] as const,
       registers,
@@ -125,6 +131,7 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: "infergate_serving_precision",
+      ...SAME_IN_EVERY_WORKER,
       help: "1 for the precision each local model serves by default now.",
       labelNames: ["model", "precision"] as const,
       registers,
@@ -164,6 +171,57 @@ export class GatewayMetrics {
       registers,
     });
 
+    new Gauge({
+      name: "infergate_cache_bytes",
+      ...SAME_IN_EVERY_WORKER,
+      help: "Bytes the cache store holds (memory and SQLite stores).",
+      labelNames: ["store"] as const,
+      registers,
+      collect() {
+        this.reset();
+        const cache = sources.cache();
+        if (cache?.bytes !== undefined) this.set({ store: cache.store }, cache.bytes);
+      },
+    });
+    new Gauge({
+      name: "infergate_cache_breaker_state",
+      ...SAME_IN_EVERY_WORKER,
+      help: "The cache store's circuit breaker: 0 closed, 1 half-open, 2 open (requests bypass the cache).",
+      labelNames: ["store"] as const,
+      registers,
+      collect() {
+        this.reset();
+        const cache = sources.cache();
+        if (cache) this.set({ store: cache.store }, BREAKER_VALUES[cache.breaker]);
+      },
+    });
+    const cacheLookups = new Counter({
+      name: "infergate_cache_lookups_total",
+      help: "Cache lookups by cache (response, embedding) and result (hit, semantic_hit, miss, bypass).",
+      labelNames: ["cache", "result"] as const,
+      registers,
+    });
+    const storeCounters = {
+      eviction: [
+        "infergate_cache_evictions_total",
+        "Entries the memory store evicted to stay within max_bytes.",
+      ],
+      decrypt_failure: [
+        "infergate_cache_decrypt_failures_total",
+        "Stored values that failed authentication or had an unknown key (served as misses).",
+      ],
+      store_error: ["infergate_cache_store_errors_total", "Cache store calls that failed or timed out."],
+      wipe_run: ["infergate_cache_wipe_runs_total", "Wipes run (scheduled and on demand)."],
+      wiped_entries: ["infergate_cache_wiped_entries_total", "Entries removed by wipes."],
+      bytes_written: ["infergate_cache_written_bytes_total", "Bytes written to the store (sealed size)."],
+    } as const;
+    const storeEvents = Object.fromEntries(
+      Object.entries(storeCounters).map(([event, [name, help]]) => [
+        event,
+        new Counter({ name, help, registers }),
+      ]),
+    ) as Record<keyof typeof storeCounters, Counter>;
+
     this.#unsubscribes = [
       topics.requestEnd.subscribe((event) => {
         const model = event.model;
@@ -186,6 +244,10 @@ export class GatewayMetrics {
       topics.precisionSwitch.subscribe(({ model, from, to, reason }) =>
         precisionSwitches.inc({ model, from, to, reason }),
       ),
+      topics.cacheLookup.subscribe(({ cache, result, count }) => {
+        if (count > 0) cacheLookups.inc({ cache, result }, count);
+      }),
+      topics.cacheStore.subscribe(({ event, count }) => storeEvents[event].inc(count)),
     ];
   }
 

@@ -109,7 +109,7 @@ describe("serving: queue bound, disconnects, timeouts", () => {
   });
 });
 
-test("SIGTERM drains: an in-flight stream completes, then the process exits 0", async () => {
+test("SIGTERM drains: an in-flight stream completes, then the process exits 0", async (t) => {
   const child = spawn(
     process.execPath,
     [
@@ -124,6 +124,9 @@ test("SIGTERM drains: an in-flight stream completes, then the process exits 0", 
     ],
     { cwd: repoRoot, env: { ...process.env, INFERGATE_API_KEYS: "" }, stdio: ["ignore", "pipe", "inherit"] },
   );
+  t.after(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
   let port = 0;
   for await (const line of createInterface({ input: child.stdout })) {
     const entry = JSON.parse(line) as { msg: string; port?: number };

@@ -6,12 +6,16 @@ import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { repoRoot } from "../helpers.js";
 
-test("serve --workers 2: both processes serve, /metrics sums them, SIGTERM drains them all", async () => {
+test("serve --workers 2: both processes serve, /metrics sums them, SIGTERM drains them all", async (t) => {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", join(repoRoot, "src/cli/infergate.ts"), "serve", "--workers", "2", "--port", "0"],
     { cwd: repoRoot, env: { ...process.env, INFERGATE_API_KEYS: "" }, stdio: ["ignore", "pipe", "inherit"] },
   );
+  // A failed assertion must not leave the gateway running (and the test file waiting on it).
+  t.after(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
   const lines: { msg: string; port?: number; pid?: number; event?: string }[] = [];
   let port = 0;
   const reader = createInterface({ input: child.stdout });
@@ -40,8 +44,10 @@ test("serve --workers 2: both processes serve, /metrics sums them, SIGTERM drain
   const metrics = await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text();
   assert.match(
     metrics,
-    /infergate_requests_total\{route="\/v1\/completions",model="lm-small:q8_0",status="200"\} 12\n/,
+    /infergate_requests_total\{route="\/v1\/completions",model="lm-small:q8_0",public_model="",arm="",status="200"\} 12\n/,
   );
+  // State gauges are the same in every worker: shown once, not summed.
+  assert.match(metrics, /infergate_serving_precision\{model="lm-small",precision="q8_0"\} 1\n/);
   const exited = once(child, "exit");
   child.kill("SIGTERM");
   const [code] = await exited;
