@@ -25,6 +25,16 @@ export class RedisStore implements CacheStore {
     this.#redis.on("error", () => {});
   }
 
+  /** Resolves once connected (commands fail until then), or fails after `timeoutMs`. */
+  async ready(timeoutMs: number): Promise<void> {
+    if (this.#redis.status === "ready") return;
+    const ready = new Promise<void>((resolve) => this.#redis.once("ready", () => resolve()));
+    const timer = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs).unref(),
+    );
+    await Promise.race([ready, timer]);
+  }
+
   async get(key: string): Promise<Buffer | undefined> {
     return (await this.#redis.getBuffer(this.prefix + key)) ?? undefined;
   }

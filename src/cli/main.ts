@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ConfigError, InfergateError } from "../core/errors.js";
 import { registerBenchCommands } from "./bench-commands.js";
+import { registerCacheCommand } from "./cache-command.js";
 import { registerEncoderCommands } from "./encoder-commands.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelsCommand } from "./models-command.js";
@@ -27,6 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerEncoderCommands(program);
   registerServeCommand(program);
   registerBenchCommands(program);
+  registerCacheCommand(program);
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -21,7 +21,14 @@ export interface RunningGateway {
 
 /** A gateway on an ephemeral loopback port, with an API key and a captured log. */
 export async function startGateway(
-  options: { config?: InfergateConfig; raw?: unknown; keys?: string; rss?: () => number } = {},
+  options: {
+    config?: InfergateConfig;
+    raw?: unknown;
+    keys?: string;
+    rss?: () => number;
+    /** Extra environment for the gateway (admin keys, cache keys); the process's own is the base. */
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<RunningGateway> {
   const config = options.raw
     ? parseConfig(options.raw, repoRoot, "test")
@@ -42,7 +49,7 @@ export async function startGateway(
     config,
     registry,
     engines,
-    env: { INFERGATE_API_KEYS: options.keys ?? API_KEY },
+    env: { ...process.env, INFERGATE_API_KEYS: options.keys ?? API_KEY, ...options.env },
     onUnexpectedError: (error) => logger.error({ err: error }, "unexpected error"),
     ...(options.rss && { rss: options.rss }),
   });
