@@ -1,25 +1,5 @@
-/**
- * bench:gateway — what infergate adds on the wire, measured side by side in one run:
- *  1. proxy throughput: requests/s at 32 connections against an instant mock OpenAI upstream, direct vs through
- *     infergate (non-streaming);
- *  2. added latency at 1 connection: p50/p99 direct vs through (non-streaming);
- *  3. streaming: time to the first content event, direct vs through;
- *  4. a local model over HTTP: aggregate tokens/s of 8 concurrent streams on lm-base q8_0 through the gateway
- *     vs the in-process engine;
- *  5. routing: the same upstream asked for directly and through a route with an A/B split, a sticky key,
- *     retries, a breaker and timeouts (at 1 connection, interleaved), and the route's bookkeeping per request
- *     measured in-process against an instant model.
- * The mock upstream, the gateway and this load generator are three processes.
- *
- *   npm run bench:gateway [-- --seconds 10 --workers 2]
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, openSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Client } from "undici";
@@ -30,25 +10,21 @@ import { createEngines } from "../src/engines/engines.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
 import { Route } from "../src/routing/route.js";
 import type { ServingModel } from "../src/routing/serving.js";
-import { median, writeResults } from "./bench-output.js";
+import { median, percentile, writeResults } from "./bench-output.js";
+import { firstLine, root, startGatewayProcess, startProcess } from "./gateway-process.js";
 
 const { values } = parseArgs({
   options: { seconds: { type: "string", default: "10" }, workers: { type: "string", default: "1" } },
 });
 const seconds = Number(values.seconds);
 const workers = Number(values.workers);
-const root = new URL("..", import.meta.url).pathname;
 
-const upstream = await startProcess(["--import", "tsx", join(root, "bench/mock-upstream-main.ts")]);
+const upstream = startProcess([join(root, "bench/mock-upstream-main.ts")]);
 const upstreamUrl = (JSON.parse(await firstLine(upstream)) as { url: string }).url;
-const port = await freePort();
-const configPath = join(mkdtempSync(join(tmpdir(), "infergate-bench-")), "config.yaml");
-writeFileSync(
-  configPath,
+const gateway = await startGatewayProcess(
   `models:
   - {id: up, task: generate, engine: openai, base_url: "${upstreamUrl}", upstream_model: mock, parallel: 100000}
   - {id: lm-base, task: generate, engine: llamacpp, variants: {q8_0: ${join(root, "models/lm-base-q8_0.gguf")}}}
-server: {port: ${port}, max_queue_per_model: 100000}
 routes:
   - name: routed
     targets: [{model: up, weight: 100}]
@@ -56,35 +32,11 @@ routes:
     fallback: [lm-base]
     retry: {attempts: 2}
     breaker: {failures: 5, half_open_after_ms: 2000}
-    timeout_ms: {first_token: 2000, total: 30000}
-`,
-);
-// Logging as in production: an access-log line per request, to a file.
-const gatewayLog = join(configPath, "..", "gateway.log");
-const gateway = await startProcess(
-  [
-    "--import",
-    "tsx",
-    join(root, "src/cli/infergate.ts"),
-    "--config",
-    configPath,
-    "serve",
-    "--workers",
-    String(workers),
-  ],
-  { INFERGATE_API_KEYS: "" },
-  openSync(gatewayLog, "w"),
-);
-// A crash must not leave the servers running (and this process's output pipe open).
-process.on("exit", () => {
-  upstream.kill("SIGTERM");
-  gateway.kill("SIGTERM");
-});
-await waitFor(
-  async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true,
+    timeout_ms: {first_token: 2000, total: 30000}`,
+  { workers },
 );
 const direct = upstreamUrl;
-const through = `http://127.0.0.1:${port}/v1`;
+const through = `${gateway.url}/v1`;
 const completion = JSON.stringify({ model: "up", prompt: "hi", max_tokens: 4 });
 const directCompletion = JSON.stringify({ model: "mock", prompt: "hi", max_tokens: 4 });
 
@@ -134,11 +86,6 @@ async function latencies(
   }
   await client.close();
   return samples;
-}
-
-function percentile(samples: readonly number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 // Warm both paths (JIT, connection pools) before measuring.
@@ -224,9 +171,8 @@ for (let round = 0; round < 5; round++) {
   local.engine.push(await engineTokensPerSecond());
 }
 
-gateway.kill("SIGTERM");
 upstream.kill("SIGTERM");
-await Promise.all([once(gateway, "exit"), once(upstream, "exit")]);
+await Promise.all([gateway.stop(), once(upstream, "exit")]);
 
 const us = (ms: number) => Math.round(ms * 1000);
 const figures = {
@@ -284,7 +230,7 @@ console.log(
 console.log(
   `  lm-base q8_0, 8 streams   HTTP ${figures.local_lm_base_q8_0_8_streams_tokens_per_s.http.toFixed(0)} tok/s   in-process ${figures.local_lm_base_q8_0_8_streams_tokens_per_s.in_process.toFixed(0)} tok/s   (${(figures.local_lm_base_q8_0_8_streams_tokens_per_s.ratio * 100).toFixed(1)}%)`,
 );
-console.log(`  written to ${writeResults("gateway", figures)} (gateway log: ${gatewayLog})`);
+console.log(`  written to ${writeResults("gateway", figures)} (gateway log: ${gateway.logFile})`);
 
 /**
  * A route's own cost per request: plan, policies (retry, breaker, timeouts), fallback bookkeeping and
@@ -369,37 +315,4 @@ async function routeBookkeeping(): Promise<number> {
     rounds.routed.push(await timeOf(routed, N));
   }
   return median(rounds.routed) - median(rounds.direct);
-}
-
-async function startProcess(
-  args: string[],
-  env: Record<string, string> = {},
-  stdout: "pipe" | number = "pipe",
-): Promise<ChildProcess> {
-  return spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", stdout, "inherit"],
-  });
-}
-
-async function firstLine(child: ChildProcess): Promise<string> {
-  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) return line;
-  throw new Error("process printed nothing");
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address ? address.port : 0;
-}
-
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("gateway did not become ready");
 }

@@ -6,9 +6,7 @@
  *
  *   npm run bench:loadgen [-- --seconds 5]
  */
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { Client } from "undici";
 import { openTarget } from "../src/bench/bench-target.js";
@@ -17,20 +15,12 @@ import { loadConfig } from "../src/config/load-config.js";
 import { createEngines } from "../src/engines/engines.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
 import { median, writeResults } from "./bench-output.js";
+import { firstLine, root, startProcess } from "./gateway-process.js";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
 const seconds = Number(values.seconds);
-const root = new URL("..", import.meta.url).pathname;
-const upstream = spawn(process.execPath, ["--import", "tsx", join(root, "bench/mock-upstream-main.ts")], {
-  stdio: ["ignore", "pipe", "inherit"],
-});
-// A crash must not leave the server running (and this process's output pipe open).
-process.on("exit", () => upstream.kill("SIGTERM"));
-let url = "";
-for await (const line of createInterface({ input: upstream.stdout })) {
-  url = (JSON.parse(line) as { url: string }).url;
-  break;
-}
+const upstream = startProcess([join(root, "bench/mock-upstream-main.ts")]);
+const url = (JSON.parse(await firstLine(upstream)) as { url: string }).url;
 
 await using engines = createEngines();
 const target = await openTarget(url, {

@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+export const root = new URL("..", import.meta.url).pathname;
+
+/** A Node process running one of this repo's TypeScript entry points; stderr is shared with the bench. */
+export function startProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  stdout: "pipe" | number = "pipe",
+): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", stdout, "inherit"],
+  });
+  // A crash of the bench must not leave its servers running (and its output pipe open).
+  process.on("exit", () => child.kill("SIGTERM"));
+  return child;
+}
+
+export async function firstLine(child: ChildProcess): Promise<string> {
+  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) return line;
+  throw new Error("process printed nothing");
+}
+
+export interface GatewayProcess {
+  url: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `infergate serve` in a process of its own, on a free loopback port, with `configYaml` (which must leave
+ * `server.port` out), logging to a file as in production; resolves once /readyz answers.
+ */
+export async function startGatewayProcess(
+  configYaml: string,
+  options: { workers?: number; env?: Record<string, string> } = {},
+): Promise<GatewayProcess> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "infergate-bench-"));
+  const configPath = join(dir, "config.yaml");
+  writeFileSync(configPath, `${configYaml}\nserver: {port: ${port}, max_queue_per_model: 100000}\n`);
+  const logFile = join(dir, "gateway.log");
+  const gateway = startProcess(
+    [
+      join(root, "src/cli/infergate.ts"),
+      "--config",
+      configPath,
+      "serve",
+      "--workers",
+      String(options.workers ?? 1),
+    ],
+    { INFERGATE_API_KEYS: "", ...options.env },
+    openSync(logFile, "w"),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok) break;
+    if (i === 300 || gateway.exitCode !== null)
+      throw new Error(`gateway did not become ready (log: ${logFile})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    logFile,
+    async stop() {
+      if (gateway.exitCode !== null) return;
+      gateway.kill("SIGTERM");
+      await once(gateway, "exit");
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === "object" && address ? address.port : 0;
+}
