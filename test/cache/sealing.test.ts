@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -87,4 +87,10 @@ test("SQLite at rest: no plaintext in the file; a tampered value is a counted mi
   } finally {
     stop();
   }
+});
+
+test("keys can come from a key file instead of the environment", () => {
+  const file = join(mkdtempSync(join(tmpdir(), "infergate-keys-")), "keys");
+  writeFileSync(file, `${key1}\n${key2}\n`);
+  assert.equal(Keyring.load({ keys_env: "UNSET_VARIABLE", keys_file: file }, {}).newest.id, "k2");
 });
