@@ -9,6 +9,8 @@ import { RedisStore } from "./redis-store.js";
 import { SemanticIndex } from "./semantic-index.js";
 import { SqliteStore } from "./sqlite-store.js";
 
+const STARTUP_WAIT_MS = 3000;
+
 /** The configured store, bare: what `infergate cache wipe` needs (no keys: wiping reads nothing). */
 export function openCacheStore(config: CacheConfig): CacheStore {
   switch (config.store) {
@@ -65,6 +67,18 @@ export class GatewayCache {
 
   bytes(): number | undefined {
     return this.#guarded.store.bytes();
+  }
+
+  /**
+   * Waits (a little) for a networked store to connect, so a new replica does not begin by bypassing its cache;
+   * a store that is down does not hold the gateway back: it starts without it and reconnects in the background.
+   */
+  async connect(): Promise<void> {
+    const store = this.#guarded.store;
+    if (!(store instanceof RedisStore)) return;
+    await store
+      .ready(STARTUP_WAIT_MS)
+      .catch(() => topics.cacheStore.publish({ event: "store_error", count: 1 }));
   }
 
   /** Starts removing expired entries every `wipe_interval_s`. */

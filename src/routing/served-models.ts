@@ -61,6 +61,7 @@ export class ServedModels implements TargetSource {
       const { ref } = await this.#load(this.#precision.resolve(spec), true);
       topics.modelLoaded.publish({ model: modelLabel(ref), loadMs: performance.now() - started });
     }
+    await this.cache?.connect();
     this.cache?.start((error) => this.options.onError?.(error));
     if (this.#precision.enabled) {
       this.#memoryWatch = setInterval(
@@ -152,7 +153,10 @@ export class ServedModels implements TargetSource {
    */
   async #load(requested: ModelRef, managed: boolean): Promise<{ ref: ModelRef; model: LoadedModel }> {
     // Only a model's first load is fitted; later ones are the policy's own steps down.
-    let ref = managed && !this.#anyVariantLoaded(requested) ? this.#precision.fit(requested) : requested;
+    let ref =
+      managed && this.#precision.enabled && !this.#anyVariantLoaded(requested)
+        ? this.#precision.fit(requested)
+        : requested;
     for (;;) {
       try {
         return { ref, model: await this.engines.load(ref) };

@@ -65,6 +65,13 @@ describe("fallback chains and circuit breakers", () => {
           },
           { name: "no-fallback", targets: [{ model: "up-a" }], timeout_ms: { first_token: 200 } },
           {
+            name: "rated",
+            targets: [{ model: "up-a" }],
+            fallback: ["up-b"],
+            breaker: { failure_rate: 0.5, window_ms: 2000, min_requests: 4, half_open_after_ms: 60_000 },
+          },
+          { name: "deadline", targets: [{ model: "up-a" }], fallback: ["up-b"], timeout_ms: { total: 300 } },
+          {
             name: "bounded",
             targets: [{ model: "up-a" }],
             fallback: ["up-b"],
@@ -169,6 +176,37 @@ describe("fallback chains and circuit breakers", () => {
       return true;
     });
     assert.ok(performance.now() - started < 2000);
+  });
+
+  test("a failure-rate breaker opens once half the requests in its window failed", async () => {
+    openaiPrimary.faults = [
+      {},
+      { failWith: 500 },
+      {},
+      { failWith: 500 },
+      { failWith: 500 },
+      { failWith: 500 },
+    ];
+    const before = openaiPrimary.requests;
+    const served: string[] = [];
+    for (let i = 0; i < 10; i++) served.push((await ask("rated")).model);
+    const reached = openaiPrimary.requests - before;
+    assert.ok(reached >= 4 && reached < 10, `the primary saw ${reached} of 10 requests`);
+    assert.deepEqual(served.slice(reached), Array(10 - reached).fill("up-b"));
+    assert.match(await metricsText(), /infergate_breaker_state\{route="rated",target="up-a"\} 2/);
+  });
+
+  test("the total timeout ends the request across all targets: 504, no fallback after it", async () => {
+    openaiPrimary.faults = [{ hang: true }];
+    const before = backup.requests;
+    const started = performance.now();
+    await assert.rejects(ask("deadline"), (error: InstanceType<typeof OpenAI.APIError>) => {
+      assert.equal(error.status, 504);
+      assert.match(error.message, /request did not finish within 300 ms/);
+      return true;
+    });
+    assert.ok(performance.now() - started < 2000);
+    assert.equal(backup.requests, before);
   });
 
   test("a client error is not retried nor handed to the fallback", async () => {
