@@ -146,25 +146,35 @@ describe("the response and embedding cache (memory store), semantic cache includ
 
 describe("the SQLite store: sealed at rest, wiped on schedule and on demand", () => {
   let upstream: MockUpstream;
-  let gateway: RunningGateway;
-  let path: string;
+  /** Entries live 1 s and are wiped every second. */
+  let expiring: RunningGateway;
+  /** Entries outlive the test: what a wipe removes, only the wipe removed. */
+  let lasting: RunningGateway;
+  let expiringPath: string;
+  let lastingPath: string;
   before(async () => {
     upstream = await startMockUpstream({ pieces: [SECRET_ANSWER, " and more"] });
-    path = join(mkdtempSync(join(tmpdir(), "infergate-sqlite-")), "cache.db");
+    const dir = mkdtempSync(join(tmpdir(), "infergate-sqlite-"));
+    [expiringPath, lastingPath] = [join(dir, "expiring.db"), join(dir, "lasting.db")];
     process.env.TEST_CACHE_KEYS = cacheKeys;
-    gateway = await startGateway({
+    const cache = { store: "sqlite", keys_env: "TEST_CACHE_KEYS" };
+    expiring = await startGateway({
       raw: {
         models: models(upstream),
-        cache: { store: "sqlite", path, keys_env: "TEST_CACHE_KEYS", ttl_s: 1, wipe_interval_s: 1 },
+        cache: { ...cache, path: expiringPath, ttl_s: 1, wipe_interval_s: 1 },
       },
+    });
+    lasting = await startGateway({
+      raw: { models: models(upstream).slice(0, 2), cache: { ...cache, path: lastingPath } },
       env: { INFERGATE_ADMIN_KEYS: ADMIN_KEY },
     });
   });
   after(async () => {
-    await gateway.close();
+    await expiring.close();
+    await lasting.close();
     await upstream.close();
   });
-  const rows = () => {
+  const rows = (path: string) => {
     const db = new Database(path, { readonly: true });
     try {
       return (db.prepare("SELECT count(*) AS n FROM cache_entries").get() as { n: number }).n;
@@ -172,7 +182,7 @@ describe("the SQLite store: sealed at rest, wiped on schedule and on demand", ()
       db.close();
     }
   };
-  const fileBytes = () =>
+  const fileBytes = (path: string) =>
     Buffer.concat([
       readFileSync(path),
       ...[`${path}-wal`].flatMap((wal) =>
@@ -181,54 +191,54 @@ describe("the SQLite store: sealed at rest, wiped on schedule and on demand", ()
     ]);
 
   test("secrets that passed through are nowhere in the file; expired entries are gone after the interval", async () => {
-    const answer = await post(gateway, "/v1/completions", {
+    const answer = await post(expiring, "/v1/completions", {
       model: "up",
       prompt: SECRET_PROMPT,
       max_tokens: 8,
       temperature: 0,
     });
     assert.equal(contentOf(answer.body), `${SECRET_ANSWER} and more`);
-    await post(gateway, "/v1/embeddings", { model: "spam-encoder", input: SECRET_PROMPT });
+    await post(expiring, "/v1/embeddings", { model: "spam-encoder", input: SECRET_PROMPT });
     await sleep(50);
-    assert.equal(rows(), 2);
-    const bytes = fileBytes();
+    assert.equal(rows(expiringPath), 2);
+    const bytes = fileBytes(expiringPath);
     for (const secret of [SECRET_ANSWER, SECRET_PROMPT, "SECRET", "alice@example.com"]) {
       assert.ok(!bytes.includes(secret), `'${secret}' is in the SQLite file`);
     }
     await sleep(2600); // ttl 1 s, wipe every 1 s
-    assert.equal(rows(), 0);
-    const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: authorized() })).text();
+    assert.equal(rows(expiringPath), 0);
+    const metrics = await (await fetch(`${expiring.url}/metrics`, { headers: authorized() })).text();
     assert.match(metrics, /infergate_cache_wipe_runs_total [1-9]/);
     assert.match(metrics, /infergate_cache_wiped_entries_total [1-9]/);
   });
 
   test("wipe-all through the admin endpoint (admin key only) empties the store and shrinks the file", async () => {
-    for (let i = 0; i < 300; i++) {
-      await post(gateway, "/v1/embeddings", {
-        model: "spam-encoder",
-        input: `text number ${i} ${"x".repeat(200)}`,
-      });
-    }
+    const texts = Array.from({ length: 300 }, (_, i) => `text number ${i}`);
+    assert.equal((await post(lasting, "/v1/embeddings", { model: "up-embed", input: texts })).status, 200);
+    await sleep(50);
+    assert.equal(rows(lastingPath), 300);
     const wipe = (key?: string) =>
-      fetch(`${gateway.url}/admin/cache/wipe`, {
+      fetch(`${lasting.url}/admin/cache/wipe`, {
         method: "POST",
         headers: key ? { authorization: `Bearer ${key}` } : {},
       });
     assert.equal((await wipe(API_KEY)).status, 401, "a client key is not an admin key");
     assert.equal((await wipe()).status, 401);
-    const sizeBefore = statSync(path).size;
+    const onDisk = () => fileBytes(lastingPath).length;
+    const sizeBefore = onDisk();
     const response = await wipe(ADMIN_KEY);
     assert.equal(response.status, 200);
     const body = (await response.json()) as { wiped: number; store: string };
     assert.equal(body.store, "sqlite");
-    assert.ok(body.wiped >= 250, `wiped ${body.wiped}`);
-    assert.equal(rows(), 0);
-    assert.ok(statSync(path).size < sizeBefore / 2, `file ${sizeBefore} → ${statSync(path).size} bytes`);
+    assert.equal(body.wiped, 300);
+    assert.equal(rows(lastingPath), 0);
+    assert.ok(onDisk() < sizeBefore / 2, `file and log ${sizeBefore} → ${onDisk()} bytes`);
   });
 
   test("infergate cache wipe empties the configured store from the command line", async () => {
-    await post(gateway, "/v1/embeddings", { model: "spam-encoder", input: "one more" });
-    assert.equal(rows(), 1);
+    await post(lasting, "/v1/embeddings", { model: "up-embed", input: "one more" });
+    await sleep(50);
+    assert.equal(rows(lastingPath), 1);
     const config = join(mkdtempSync(join(tmpdir(), "infergate-cli-")), "config.yaml");
     writeFileSync(
       config,
@@ -236,7 +246,7 @@ describe("the SQLite store: sealed at rest, wiped on schedule and on demand", ()
         models: [
           { id: "up", task: "generate", engine: "openai", base_url: upstream.url, upstream_model: "m" },
         ],
-        cache: { store: "sqlite", path },
+        cache: { store: "sqlite", path: lastingPath },
       }),
     );
     const { stdout } = await promisify(execFile)(
@@ -245,7 +255,7 @@ describe("the SQLite store: sealed at rest, wiped on schedule and on demand", ()
       { cwd: repoRoot },
     );
     assert.match(stdout, /wiped 1 entr(y|ies) from the sqlite cache/);
-    assert.equal(rows(), 0);
+    assert.equal(rows(lastingPath), 0);
   });
 });
 
