@@ -1,3 +1,4 @@
+import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from "cockatiel";
 import { CircuitOpenError, InfergateError, RequestTimeoutError, TargetBusyError } from "../core/errors.js";
 
 /**
@@ -7,6 +8,14 @@ import { CircuitOpenError, InfergateError, RequestTimeoutError, TargetBusyError 
  * another target would fail the same way.
  */
 export function isTargetFailure(error: unknown): boolean {
+  // cockatiel's own refusals (an open breaker, a full bulkhead, a cancelled wait) are not the target failing
+  // again: retrying them would only add backoff before the fallback.
+  if (
+    error instanceof BrokenCircuitError ||
+    error instanceof BulkheadRejectedError ||
+    error instanceof TaskCancelledError
+  )
+    return false;
   if (!(error instanceof InfergateError)) return true;
   if (
     error instanceof RequestTimeoutError ||

@@ -65,6 +65,13 @@ describe("fallback chains and circuit breakers", () => {
           },
           { name: "no-fallback", targets: [{ model: "up-a" }], timeout_ms: { first_token: 200 } },
           {
+            name: "retried-and-guarded",
+            targets: [{ model: "up-a" }],
+            fallback: ["up-b"],
+            retry: { attempts: 3, base_delay_ms: 300, max_delay_ms: 300 },
+            breaker: { failures: 1, half_open_after_ms: 60_000 },
+          },
+          {
             name: "rated",
             targets: [{ model: "up-a" }],
             fallback: ["up-b"],
@@ -176,6 +183,14 @@ describe("fallback chains and circuit breakers", () => {
       return true;
     });
     assert.ok(performance.now() - started < 2000);
+  });
+
+  test("an open breaker is not retried: the request goes to the fallback without waiting out the backoff", async () => {
+    openaiPrimary.faults = [{ failWith: 500 }];
+    assert.equal((await ask("retried-and-guarded")).model, "up-b");
+    const started = performance.now();
+    assert.equal((await ask("retried-and-guarded")).model, "up-b");
+    assert.ok(performance.now() - started < 250, `took ${(performance.now() - started).toFixed(0)} ms`);
   });
 
   test("a failure-rate breaker opens once half the requests in its window failed", async () => {
