@@ -85,8 +85,12 @@ export class ModelCache {
     }
     let vector: Float32Array | undefined;
     if (semantic && !("bypass" in found)) {
-      vector = await semantic.embed(prompt);
-      const near = semantic.index.nearest(context, vector);
+      vector = await semantic.embed(prompt).catch(() => {
+        // Without the prompt's embedding the request simply goes without the semantic cache.
+        topics.cacheStore.publish({ event: "store_error", count: 1 });
+        return undefined;
+      });
+      const near = vector && semantic.index.nearest(context, vector);
       const cached =
         near && near.similarity >= semantic.minSimilarity ? await this.store.get(near.key) : undefined;
       if (near && cached && "value" in cached) {

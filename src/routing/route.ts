@@ -193,8 +193,9 @@ export class Route {
       if (specialist.pattern?.test(text)) return specialist.model;
       const classifier = specialist.classifier;
       if (!classifier) continue;
-      const admitted = await this.source.admitModel(classifier.model, "classify");
+      let admitted: Admitted | undefined;
       try {
+        admitted = await this.source.admitModel(classifier.model, "classify");
         const [result] = await admitted.model.classify([text]);
         if ((result?.scores[classifier.label] ?? 0) >= classifier.min_score) return specialist.model;
       } catch (error) {
@@ -206,7 +207,7 @@ export class Route {
           reason: failureCode(error),
         });
       } finally {
-        admitted.release();
+        admitted?.release();
       }
     }
     return undefined;
