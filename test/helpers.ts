@@ -43,3 +43,16 @@ export function readSpamDev(): LabelledText[] {
     .split("\n")
     .map((line) => JSON.parse(line) as LabelledText);
 }
+
+/** Polls `check` every 25 ms until it holds or `timeoutMs` passes; returns its last answer. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

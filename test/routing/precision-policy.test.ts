@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseConfig } from "../../src/config/load-config.js";
 import { ModelLoadError } from "../../src/core/errors.js";
 import { ModelRegistry, modelLabel } from "../../src/models/model-registry.js";
 import { PrecisionPolicy } from "../../src/routing/precision-policy.js";
 import { type PrecisionSwitchEvent, topics } from "../../src/telemetry/events.js";
-import { repoRoot } from "../helpers.js";
+import { eventually, repoRoot } from "../helpers.js";
 import { authorized, startGateway } from "../server/gateway-harness.js";
 
 const MB = 1024 * 1024;
@@ -56,11 +55,12 @@ describe("precision policy", () => {
       );
 
       // The variants it left are closed once idle; nothing smaller is left, so it stays.
-      await sleep(300);
-      assert.deepEqual(
-        running.engines.loaded().map((model) => modelLabel(model.ref)),
-        ["lm-base:q4_0"],
-      );
+      const onlyQ4 = () =>
+        running.engines
+          .loaded()
+          .map((model) => modelLabel(model.ref))
+          .join() === "lm-base:q4_0";
+      assert.ok(await eventually(onlyQ4), "the left variants were not closed");
       const metrics = await (await fetch(`${running.url}/metrics`, { headers: authorized() })).text();
       assert.match(metrics, /infergate_serving_precision\{model="lm-base",precision="q4_0"\} 1/);
       assert.match(
