@@ -8,7 +8,9 @@ import type { ServingModel } from "./serving.js";
  */
 export function roomInContext(model: ServingModel, request: GenerateRequest): number | undefined {
   const contextSize = Number(model.runtime.context_size);
+  // Remote models have no known context: checked first, so their chat requests are never rendered here.
+  if (!Number.isFinite(contextSize)) return undefined;
   const { prompt } = completionInput(request);
-  if (!Number.isFinite(contextSize) || prompt.length === 0) return undefined;
+  if (prompt.length === 0) return undefined;
   return Math.max(1, contextSize - model.tokenize(prompt).length);
 }

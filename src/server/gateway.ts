@@ -162,16 +162,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     } finally {
       clearTimeout(timer);
       topics.requestEnd.publish({
+        ...exchange.record,
         route: route
           ? route.path.replace("{action}", params.action ?? "")
           : OPERATIONAL_PATHS.has(path)
             ? path
             : "other",
-        model: exchange.record.model,
         status,
         durationMs: performance.now() - startedAt,
         ...(errorCode && { errorCode }),
-        ...withoutUndefined(exchange.record),
       });
     }
   }
@@ -227,8 +226,4 @@ export function createGateway(options: GatewayOptions): Gateway {
       metrics.close();
     },
   };
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
 }
