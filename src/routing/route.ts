@@ -1,11 +1,10 @@
 import type { RouteConfig } from "../config/schema.js";
-import { RequestAbortedError, UnsupportedTaskError } from "../core/errors.js";
-import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest, Task } from "../core/types.js";
+import { UnsupportedTaskError } from "../core/errors.js";
+import type { Task } from "../core/types.js";
 import { topics } from "../telemetry/events.js";
 import type { BreakerReading } from "../telemetry/metrics.js";
-import { roomInContext } from "./context-room.js";
-import { Deadline } from "./deadline.js";
 import { canFallBack, failureCode } from "./failures.js";
+import { RoutedRequest } from "./routed-request.js";
 import type { Admitted, RoutingInput, ServingModel, TargetSource } from "./serving.js";
 import { pickArm } from "./sticky-arm.js";
 import { TargetPolicy } from "./target-policy.js";
@@ -17,22 +16,16 @@ interface Step {
 }
 
 /** The targets to try for one request, in order, and the A/B arm it was assigned. */
-interface Plan {
+export interface Plan {
   arm: string;
   steps: Step[];
 }
 
 /** A try that succeeded: its value, the admitted target, and what frees the target's places. */
-interface Served<T> {
+export interface Served<T> {
   value: T;
   admitted: Admitted;
   release(): void;
-}
-
-/** A generation whose first token (or, when not streamed, whole answer) has arrived. */
-interface OpenedGeneration {
-  head: GenerateChunk[];
-  tail?: AsyncIterator<GenerateChunk>;
 }
 
 interface Specialist {
@@ -219,126 +212,4 @@ function stickyKey(spec: string | undefined, input: RoutingInput): string | unde
   if (spec === "field:user") return input.user ?? undefined;
   const value = input.headers[spec.slice("header:".length).toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** The text a specialist judges a generation by: the prompt, or the last user message. */
-function judgedText(request: GenerateRequest): string | undefined {
-  if (request.prompt !== undefined) return request.prompt;
-  return request.messages?.findLast((message) => message.role === "user")?.content;
-}
-
-/** A route serving one request: it plans on first use and keeps the chosen target until released. */
-class RoutedRequest implements Admitted, ServingModel {
-  readonly runtime = {};
-  #served: Served<unknown> | undefined;
-
-  constructor(
-    private readonly route: Route,
-    private readonly input: RoutingInput,
-  ) {}
-
-  get model(): ServingModel {
-    return this;
-  }
-
-  get name(): string {
-    return this.#served?.admitted.name ?? this.route.name;
-  }
-
-  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
-    const deadline = new Deadline(signal ?? new AbortController().signal, this.route.totalTimeoutMs);
-    try {
-      const opened = await this.#serve(
-        judgedText(request),
-        deadline.signal,
-        (model, attemptSignal) => openGeneration(model, request, attemptSignal),
-        request.whole ? readToEnd : async (generation) => generation,
-      );
-      yield* opened.head;
-      if (opened.tail) yield* { [Symbol.asyncIterator]: () => opened.tail as AsyncIterator<GenerateChunk> };
-    } catch (error) {
-      throw deadline.explain(error);
-    } finally {
-      deadline.clear();
-      this.release();
-    }
-  }
-
-  embed(texts: readonly string[]): Promise<Embeddings> {
-    return this.#answer((model) => model.embed(texts));
-  }
-
-  classify(texts: readonly string[]): Promise<ClassifyResult[]> {
-    return this.#answer((model) => model.classify(texts));
-  }
-
-  tokenize(): readonly number[] {
-    throw new UnsupportedTaskError(this.route.name, "tokenize (it is a route over several models)");
-  }
-
-  release(): void {
-    this.#served?.release();
-  }
-
-  async #answer<T>(ask: (model: ServingModel) => Promise<T>): Promise<T> {
-    const deadline = new Deadline(new AbortController().signal, this.route.totalTimeoutMs);
-    try {
-      return await this.#serve(
-        undefined,
-        deadline.signal,
-        async (model, signal) => abortable(ask(model), signal),
-        async (value) => value,
-      );
-    } catch (error) {
-      throw deadline.explain(error);
-    } finally {
-      deadline.clear();
-      this.release();
-    }
-  }
-
-  async #serve<O, T>(
-    text: string | undefined,
-    signal: AbortSignal,
-    open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
-    settle: (opened: O) => Promise<T>,
-  ): Promise<T> {
-    const plan = await this.route.plan(this.input, text);
-    this.input.record.arm = plan.arm;
-    const served = await this.route.serve(plan, this.input, signal, open, settle);
-    this.#served = served;
-    this.input.record.model = served.admitted.name;
-    return served.value;
-  }
-}
-
-/** Starts a generation, fitted to the target's context, and waits for its first chunk. */
-async function openGeneration(
-  model: ServingModel,
-  request: GenerateRequest,
-  signal: AbortSignal,
-): Promise<OpenedGeneration> {
-  const room = roomInContext(model, request);
-  const fitted = room !== undefined && room < request.maxTokens ? { ...request, maxTokens: room } : request;
-  const chunks = model.generate(fitted, signal)[Symbol.asyncIterator]();
-  const first = await chunks.next();
-  return first.done ? { head: [] } : { head: [first.value], tail: chunks };
-}
-
-/** Reads an answer the client gets in one piece to its end, so a failure midway can still be retried. */
-async function readToEnd(generation: OpenedGeneration): Promise<OpenedGeneration> {
-  const head = [...generation.head];
-  const tail = generation.tail;
-  if (tail) for (let step = await tail.next(); !step.done; step = await tail.next()) head.push(step.value);
-  return { head };
-}
-
-/** Embedding and classification calls take no signal; a timed-out one is left to finish on its own. */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new RequestAbortedError());
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new RequestAbortedError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { type BreakerState, topics } from "./events.js";
+import { type BreakerState, type CacheStoreEvent, topics } from "./events.js";
 
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
@@ -41,217 +41,263 @@ const SAME_IN_EVERY_WORKER = { aggregator: "max" } as const;
 const BREAKER_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /**
- * The gateway's Prometheus metrics, in a registry of its own. Request metrics come from the
- * `infergate:request:end` channel; load and memory gauges are read when scraped.
+ * The gateway's Prometheus metrics, in a registry of its own. Counters and histograms are fed by the telemetry
+ * channels; gauges read their sources when scraped.
+ *
+ * @example
+ * const metrics = new GatewayMetrics({ load, memory, breakers, precisions, cache });
+ * response.end(await metrics.registry.metrics());
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly #unsubscribes: (() => void)[];
 
   constructor(sources: MetricsSources) {
-    const registers = [this.registry];
-    const requests = new Counter({
-      name: "infergate_requests_total",
-      help: "Requests by HTTP route, model served, public model (route alias), A/B arm and HTTP status.",
-      labelNames: ["route", "model", "public_model", "arm", "status"] as const,
-      registers,
-    });
-    const duration = new Histogram({
-      name: "infergate_request_duration_seconds",
-      help: "Time from request received to response finished.",
-      labelNames: ["route", "model", "public_model", "arm"] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    const ttft = new Histogram({
-      name: "infergate_time_to_first_token_seconds",
-      help: "Time from request received to the first generated text.",
-      labelNames: ["model", "public_model", "arm"] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    const tpot = new Histogram({
-      name: "infergate_time_per_output_token_seconds",
-      help: "Mean time between output tokens after the first, per request.",
-      labelNames: ["model", "public_model", "arm"] as const,
-      buckets: PER_TOKEN_BUCKETS,
-      registers,
-    });
-    const tokens = new Counter({
-      name: "infergate_tokens_total",
-      help: "Tokens processed: prompt tokens in, completion tokens out.",
-      labelNames: ["model", "public_model", "arm", "direction"] as const,
-      registers,
-    });
-    new Gauge({
-      name: "infergate_in_flight_requests",
-      help: "Requests a model is serving or holding in its queue.",
-      labelNames: ["model"] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const state of sources.load()) this.set({ model: state.model }, state.inFlight);
-      },
-    });
-    new Gauge({
-      name: "infergate_queue_depth",
-      help: "Requests waiting for a free slot of a model.",
-      labelNames: ["model"] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const state of sources.load()) this.set({ model: state.model }, state.queued);
-      },
-    });
-    new Gauge({
-      name: "infergate_model_memory_bytes",
-      help: "Memory held by a loaded model: weights, and per-request state (KV cache).",
-      labelNames: ["model", "kind"] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const memory of await sources.memory()) {
-          this.set({ model: memory.model, kind: "weights" }, memory.weightsBytes);
-          this.set({ model: memory.model, kind: "state" }, memory.stateBytes);
-        }
-      },
-    });
-
-    new Gauge({
-      name: "infergate_breaker_state",
-      ...SAME_IN_EVERY_WORKER,
-      help: "Circuit breaker of each route target: 0 closed, 1 half-open, 2 open.",
-      labelNames: ["route", "target"] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const { route, target, state } of sources.breakers())
-          this.set({ route, target }, BREAKER_VALUES[state]);
-      },
-    });
-    new Gauge({
-      name: "infergate_serving_precision",
-      ...SAME_IN_EVERY_WORKER,
-      help: "1 for the precision each local model serves by default now.",
-      labelNames: ["model", "precision"] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const { model, precision } of sources.precisions()) this.set({ model, precision }, 1);
-      },
-    });
-    const routed = new Counter({
-      name: "infergate_routed_requests_total",
-      help: "Requests a route committed to a target, by A/B arm and how the target was reached.",
-      labelNames: ["route", "target", "arm", "via"] as const,
-      registers,
-    });
-    const fallbacks = new Counter({
-      name: "infergate_fallbacks_total",
-      help: "Times a route moved on from a failed target to the next, by the failure's code.",
-      labelNames: ["route", "from", "to", "reason"] as const,
-      registers,
-    });
-    const retries = new Counter({
-      name: "infergate_retries_total",
-      help: "Retries of a route target after a retryable failure.",
-      labelNames: ["route", "target", "reason"] as const,
-      registers,
-    });
-    const breakerTransitions = new Counter({
-      name: "infergate_breaker_transitions_total",
-      help: "Circuit breaker state changes of each route target.",
-      labelNames: ["route", "target", "state"] as const,
-      registers,
-    });
-    const precisionSwitches = new Counter({
-      name: "infergate_precision_switches_total",
-      help: "Times the precision policy moved a model to a smaller variant.",
-      labelNames: ["model", "from", "to", "reason"] as const,
-      registers,
-    });
-
-    new Gauge({
-      name: "infergate_cache_bytes",
-      ...SAME_IN_EVERY_WORKER,
-      help: "Bytes the cache store holds (memory and SQLite stores).",
-      labelNames: ["store"] as const,
-      registers,
-      collect() {
-        this.reset();
-        const cache = sources.cache();
-        if (cache?.bytes !== undefined) this.set({ store: cache.store }, cache.bytes);
-      },
-    });
-    new Gauge({
-      name: "infergate_cache_breaker_state",
-      ...SAME_IN_EVERY_WORKER,
-      help: "The cache store's circuit breaker: 0 closed, 1 half-open, 2 open (requests bypass the cache).",
-      labelNames: ["store"] as const,
-      registers,
-      collect() {
-        this.reset();
-        const cache = sources.cache();
-        if (cache) this.set({ store: cache.store }, BREAKER_VALUES[cache.breaker]);
-      },
-    });
-    const cacheLookups = new Counter({
-      name: "infergate_cache_lookups_total",
-      help: "Cache lookups by cache (response, embedding) and result (hit, semantic_hit, miss, bypass).",
-      labelNames: ["cache", "result"] as const,
-      registers,
-    });
-    const storeCounters = {
-      eviction: [
-        "infergate_cache_evictions_total",
-        "Entries the memory store evicted to stay within max_bytes.",
-      ],
-      decrypt_failure: [
-        "infergate_cache_decrypt_failures_total",
-        "Stored values that failed authentication or had an unknown key (served as misses).",
-      ],
-      store_error: ["infergate_cache_store_errors_total", "Cache store calls that failed or timed out."],
-      wipe_run: ["infergate_cache_wipe_runs_total", "Wipes run (scheduled and on demand)."],
-      wiped_entries: ["infergate_cache_wiped_entries_total", "Entries removed by wipes."],
-      bytes_written: ["infergate_cache_written_bytes_total", "Bytes written to the store (sealed size)."],
-    } as const;
-    const storeEvents = Object.fromEntries(
-      Object.entries(storeCounters).map(([event, [name, help]]) => [
-        event,
-        new Counter({ name, help, registers }),
-      ]),
-    ) as Record<keyof typeof storeCounters, Counter>;
-
+    modelGauges(this.registry, sources);
     this.#unsubscribes = [
-      topics.requestEnd.subscribe((event) => {
-        const model = event.model;
-        const public_model = event.publicModel ?? "";
-        const arm = event.arm ?? "";
-        requests.inc({ route: event.route, model, public_model, arm, status: String(event.status) });
-        duration.observe({ route: event.route, model, public_model, arm }, event.durationMs / 1000);
-        if (event.ttftMs !== undefined) ttft.observe({ model, public_model, arm }, event.ttftMs / 1000);
-        if (event.timePerOutputTokenMs !== undefined)
-          tpot.observe({ model, public_model, arm }, event.timePerOutputTokenMs / 1000);
-        if (event.promptTokens)
-          tokens.inc({ model, public_model, arm, direction: "prompt" }, event.promptTokens);
-        if (event.completionTokens)
-          tokens.inc({ model, public_model, arm, direction: "completion" }, event.completionTokens);
-      }),
-      topics.routeDecision.subscribe((event) => routed.inc({ ...event })),
-      topics.fallback.subscribe((event) => fallbacks.inc({ ...event })),
-      topics.retry.subscribe(({ route, target, reason }) => retries.inc({ route, target, reason })),
-      topics.breaker.subscribe((event) => breakerTransitions.inc({ ...event })),
-      topics.precisionSwitch.subscribe(({ model, from, to, reason }) =>
-        precisionSwitches.inc({ model, from, to, reason }),
-      ),
-      topics.cacheLookup.subscribe(({ cache, result, count }) => {
-        if (count > 0) cacheLookups.inc({ cache, result }, count);
-      }),
-      topics.cacheStore.subscribe(({ event, count }) => storeEvents[event].inc(count)),
+      ...requestMetrics(this.registry),
+      ...routingMetrics(this.registry, sources),
+      ...cacheMetrics(this.registry, sources),
     ];
   }
 
   close(): void {
     for (const unsubscribe of this.#unsubscribes) unsubscribe();
   }
+}
+
+type Unsubscribe = () => void;
+
+/** A gauge whose values are read from a source at scrape time (all its series replaced each time). */
+function sampledGauge<L extends string>(
+  registry: Registry,
+  options: { name: string; help: string; labelNames: readonly L[]; sameInEveryWorker?: boolean },
+  read: () =>
+    | Iterable<[Partial<Record<L, string>>, number]>
+    | Promise<Iterable<[Partial<Record<L, string>>, number]>>,
+): void {
+  new Gauge({
+    name: options.name,
+    help: options.help,
+    labelNames: options.labelNames,
+    registers: [registry],
+    ...(options.sameInEveryWorker && SAME_IN_EVERY_WORKER),
+    async collect() {
+      const samples = await read();
+      this.reset();
+      for (const [labels, value] of samples) this.set(labels, value);
+    },
+  });
+}
+
+function requestMetrics(registry: Registry): Unsubscribe[] {
+  const registers = [registry];
+  const requests = new Counter({
+    name: "infergate_requests_total",
+    help: "Requests by HTTP route, model served, public model (route alias), A/B arm and HTTP status.",
+    labelNames: ["route", "model", "public_model", "arm", "status"] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: "infergate_request_duration_seconds",
+    help: "Time from request received to response finished.",
+    labelNames: ["route", "model", "public_model", "arm"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const ttft = new Histogram({
+    name: "infergate_time_to_first_token_seconds",
+    help: "Time from request received to the first generated text.",
+    labelNames: ["model", "public_model", "arm"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const tpot = new Histogram({
+    name: "infergate_time_per_output_token_seconds",
+    help: "Mean time between output tokens after the first, per request.",
+    labelNames: ["model", "public_model", "arm"] as const,
+    buckets: PER_TOKEN_BUCKETS,
+    registers,
+  });
+  const tokens = new Counter({
+    name: "infergate_tokens_total",
+    help: "Tokens processed: prompt tokens in, completion tokens out.",
+    labelNames: ["model", "public_model", "arm", "direction"] as const,
+    registers,
+  });
+  return [
+    topics.requestEnd.subscribe((event) => {
+      const model = event.model;
+      const public_model = event.publicModel ?? "";
+      const arm = event.arm ?? "";
+      requests.inc({ route: event.route, model, public_model, arm, status: String(event.status) });
+      duration.observe({ route: event.route, model, public_model, arm }, event.durationMs / 1000);
+      if (event.ttftMs !== undefined) ttft.observe({ model, public_model, arm }, event.ttftMs / 1000);
+      if (event.timePerOutputTokenMs !== undefined)
+        tpot.observe({ model, public_model, arm }, event.timePerOutputTokenMs / 1000);
+      if (event.promptTokens)
+        tokens.inc({ model, public_model, arm, direction: "prompt" }, event.promptTokens);
+      if (event.completionTokens)
+        tokens.inc({ model, public_model, arm, direction: "completion" }, event.completionTokens);
+    }),
+  ];
+}
+
+function modelGauges(registry: Registry, sources: MetricsSources): void {
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_in_flight_requests",
+      help: "Requests a model is serving or holding in its queue.",
+      labelNames: ["model"],
+    },
+    () => [...sources.load()].map((state) => [{ model: state.model }, state.inFlight]),
+  );
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_queue_depth",
+      help: "Requests waiting for a free slot of a model.",
+      labelNames: ["model"],
+    },
+    () => [...sources.load()].map((state) => [{ model: state.model }, state.queued]),
+  );
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_model_memory_bytes",
+      help: "Memory held by a loaded model: weights, and per-request state (KV cache).",
+      labelNames: ["model", "kind"],
+    },
+    async () =>
+      [...(await sources.memory())].flatMap((memory): [Record<"model" | "kind", string>, number][] => [
+        [{ model: memory.model, kind: "weights" }, memory.weightsBytes],
+        [{ model: memory.model, kind: "state" }, memory.stateBytes],
+      ]),
+  );
+}
+
+function routingMetrics(registry: Registry, sources: MetricsSources): Unsubscribe[] {
+  const registers = [registry];
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_breaker_state",
+      help: "Circuit breaker of each route target: 0 closed, 1 half-open, 2 open.",
+      labelNames: ["route", "target"],
+      sameInEveryWorker: true,
+    },
+    () =>
+      [...sources.breakers()].map(({ route, target, state }) => [{ route, target }, BREAKER_VALUES[state]]),
+  );
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_serving_precision",
+      help: "1 for the precision each local model serves by default now.",
+      labelNames: ["model", "precision"],
+      sameInEveryWorker: true,
+    },
+    () => [...sources.precisions()].map(({ model, precision }) => [{ model, precision }, 1]),
+  );
+  const routed = new Counter({
+    name: "infergate_routed_requests_total",
+    help: "Requests a route committed to a target, by A/B arm and how the target was reached.",
+    labelNames: ["route", "target", "arm", "via"] as const,
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: "infergate_fallbacks_total",
+    help: "Times a route moved on from a failed target to the next, by the failure's code.",
+    labelNames: ["route", "from", "to", "reason"] as const,
+    registers,
+  });
+  const retries = new Counter({
+    name: "infergate_retries_total",
+    help: "Retries of a route target after a retryable failure.",
+    labelNames: ["route", "target", "reason"] as const,
+    registers,
+  });
+  const breakerTransitions = new Counter({
+    name: "infergate_breaker_transitions_total",
+    help: "Circuit breaker state changes of each route target.",
+    labelNames: ["route", "target", "state"] as const,
+    registers,
+  });
+  const precisionSwitches = new Counter({
+    name: "infergate_precision_switches_total",
+    help: "Times the precision policy moved a model to a smaller variant.",
+    labelNames: ["model", "from", "to", "reason"] as const,
+    registers,
+  });
+  return [
+    topics.routeDecision.subscribe((event) => routed.inc({ ...event })),
+    topics.fallback.subscribe((event) => fallbacks.inc({ ...event })),
+    topics.retry.subscribe(({ route, target, reason }) => retries.inc({ route, target, reason })),
+    topics.breaker.subscribe((event) => breakerTransitions.inc({ ...event })),
+    topics.precisionSwitch.subscribe(({ model, from, to, reason }) =>
+      precisionSwitches.inc({ model, from, to, reason }),
+    ),
+  ];
+}
+
+/** Counters of cache store events, by the event they count. */
+const STORE_COUNTERS: Record<CacheStoreEvent["event"], [name: string, help: string]> = {
+  eviction: ["infergate_cache_evictions_total", "Entries the memory store evicted to stay within max_bytes."],
+  decrypt_failure: [
+    "infergate_cache_decrypt_failures_total",
+    "Stored values that failed authentication or had an unknown key (served as misses).",
+  ],
+  store_error: ["infergate_cache_store_errors_total", "Cache store calls that failed or timed out."],
+  wipe_run: ["infergate_cache_wipe_runs_total", "Wipes run (scheduled and on demand)."],
+  wiped_entries: ["infergate_cache_wiped_entries_total", "Entries removed by wipes."],
+  bytes_written: ["infergate_cache_written_bytes_total", "Bytes written to the store (sealed size)."],
+};
+
+function cacheMetrics(registry: Registry, sources: MetricsSources): Unsubscribe[] {
+  const registers = [registry];
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_cache_bytes",
+      help: "Bytes the cache store holds (memory and SQLite stores).",
+      labelNames: ["store"],
+      sameInEveryWorker: true,
+    },
+    () => {
+      const cache = sources.cache();
+      return cache?.bytes === undefined ? [] : [[{ store: cache.store }, cache.bytes]];
+    },
+  );
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_cache_breaker_state",
+      help: "The cache store's circuit breaker: 0 closed, 1 half-open, 2 open (requests bypass the cache).",
+      labelNames: ["store"],
+      sameInEveryWorker: true,
+    },
+    () => {
+      const cache = sources.cache();
+      return cache ? [[{ store: cache.store }, BREAKER_VALUES[cache.breaker]]] : [];
+    },
+  );
+  const lookups = new Counter({
+    name: "infergate_cache_lookups_total",
+    help: "Cache lookups by cache (response, embedding) and result (hit, semantic_hit, miss, bypass).",
+    labelNames: ["cache", "result"] as const,
+    registers,
+  });
+  const storeEvents = Object.fromEntries(
+    Object.entries(STORE_COUNTERS).map(([event, [name, help]]) => [
+      event,
+      new Counter({ name, help, registers }),
+    ]),
+  ) as Record<CacheStoreEvent["event"], Counter>;
+  return [
+    topics.cacheLookup.subscribe(({ cache, result, count }) => {
+      if (count > 0) lookups.inc({ cache, result }, count);
+    }),
+    topics.cacheStore.subscribe(({ event, count }) => storeEvents[event].inc(count)),
+  ];
 }
