@@ -1,6 +1,12 @@
 /**
  * Where cache entries live. Keys are hex digests; values opaque bytes (sealed before they reach a store that
  * writes them anywhere but this process's memory). Every method may fail: the caller guards the store.
+ * Every store passes one conformance suite (test/cache/store-conformance.test.ts).
+ *
+ * @example
+ * const store: CacheStore = new SqliteStore("/var/lib/infergate/cache.db");
+ * await store.set(key, sealed, 3_600_000);
+ * const value = await store.get(key); // undefined once the TTL has passed
  */
 export interface CacheStore {
   readonly kind: "memory" | "sqlite" | "redis";

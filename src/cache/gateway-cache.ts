@@ -28,6 +28,12 @@ export function openCacheStore(config: CacheConfig): CacheStore {
 /**
  * The gateway's cache: the store (sealed unless it is this process's memory), guarded by a breaker, the
  * per-model caching in front of models, the semantic index, and the job that wipes expired entries.
+ *
+ * @example
+ * const cache = new GatewayCache(config.cache, process.env, embedPrompt);
+ * await cache.connect();
+ * cache.start(logError);
+ * const cached = cache.models.wrap(model, "lm-base:q8_0", "lm-base", (outcome) => setHeader(outcome));
  */
 export class GatewayCache {
   readonly models: ModelCache;

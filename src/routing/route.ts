@@ -39,6 +39,12 @@ interface Specialist {
  * classifier puts it in that domain, then its A/B arm (sticky per key), then the fallback chain. Targets are
  * tried in order under their policies until one answers; a failure after the client saw the first byte ends
  * the stream with an error, since the answer can no longer be swapped.
+ *
+ * @example
+ * const route = new Route(config.routes[0], "generate", servedModels);
+ * const admitted = route.admit("generate", { headers: req.headers, record });
+ * for await (const chunk of admitted.model.generate(request, signal)) res.write(chunk.text);
+ * admitted.release();
  */
 export class Route {
   readonly name: string;
