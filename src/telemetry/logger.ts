@@ -12,10 +12,6 @@ export function createLogger(level = "info", destination?: DestinationStream): L
       level,
       base: { service: "infergate", pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: {
-        paths: ["headers.authorization", 'headers["x-goog-api-key"]', "*.api_key", "*.apiKey"],
-        censor: "[REDACTED]",
-      },
       formatters: { log: (object) => redactDeep(object) as Record<string, unknown> },
       hooks: {
         logMethod(args, method) {

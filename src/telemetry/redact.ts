@@ -23,20 +23,33 @@ export function redactText(text: string): string {
   return out;
 }
 
+/** Fields whose value is a secret whatever it looks like (compared lower-case). */
+const SECRET_FIELDS = new Set(["authorization", "x-goog-api-key", "api_key", "apikey", "password"]);
+
 /**
- * `value` with every string redacted, to any depth. Parts with nothing to redact are returned as they are, so the
- * common case (an access-log line of numbers, routes and model ids) allocates nothing.
+ * `value` with every string redacted and every secret field (`authorization`, `api_key`, …) masked, to any
+ * depth. Parts with nothing to redact are returned as they are, so the common case (an access-log line of
+ * numbers, routes and model ids) allocates nothing.
  */
 export function redactDeep(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactText(value);
   if (depth > 8 || value === null || typeof value !== "object") return value;
+  // An error's message and stack are not own enumerable fields, and may echo what a client sent.
+  if (value instanceof Error) {
+    return {
+      type: value.name,
+      message: redactText(value.message),
+      ...(value.stack && { stack: redactText(value.stack) }),
+      ...(redactDeep({ ...value }, depth + 1) as object),
+    };
+  }
   if (Array.isArray(value)) {
     const items = value.map((item) => redactDeep(item, depth + 1));
     return items.some((item, i) => item !== value[i]) ? items : value;
   }
   let out: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const redacted = redactDeep(item, depth + 1);
+    const redacted = SECRET_FIELDS.has(key.toLowerCase()) ? "[REDACTED]" : redactDeep(item, depth + 1);
     if (redacted !== item) {
       out ??= { ...(value as Record<string, unknown>) };
       out[key] = redacted;

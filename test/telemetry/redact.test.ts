@@ -54,3 +54,27 @@ test("objects with nothing to redact come back as they are, unallocated", () => 
   assert.equal(redacted.nested.email, "[EMAIL]");
   assert.equal(leaky.nested.email, "a@b.io", "the original is not modified");
 });
+
+test("secret fields are masked whatever their value looks like, at any depth", () => {
+  assert.deepEqual(
+    redactDeep({
+      headers: { Authorization: "hunter2", "x-goog-api-key": "plain" },
+      upstream: { api_key: "pw1", apiKey: 7 },
+    }),
+    {
+      headers: { Authorization: "[REDACTED]", "x-goog-api-key": "[REDACTED]" },
+      upstream: { api_key: "[REDACTED]", apiKey: "[REDACTED]" },
+    },
+  );
+});
+
+test("an error's message and stack are redacted too", () => {
+  const error = Object.assign(new Error("no user alice@example.com"), { code: "E_X" });
+  const redacted = redactDeep({ err: error }) as {
+    err: { type: string; message: string; stack: string; code: string };
+  };
+  assert.equal(redacted.err.type, "Error");
+  assert.equal(redacted.err.message, "no user [EMAIL]");
+  assert.ok(!redacted.err.stack.includes("alice@"));
+  assert.equal(redacted.err.code, "E_X");
+});
