@@ -40,7 +40,13 @@ const through = `${gateway.url}/v1`;
 const completion = JSON.stringify({ model: "up", prompt: "hi", max_tokens: 4 });
 const directCompletion = JSON.stringify({ model: "mock", prompt: "hi", max_tokens: 4 });
 
-async function throughput(base: string, body: string, duration: number): Promise<number> {
+/** Requests per second, and the gateway's CPU time per request over the same run. */
+async function throughput(
+  base: string,
+  body: string,
+  duration: number,
+): Promise<{ rps: number; gatewayCpuUs: number }> {
+  const cpuBefore = gateway.cpuMicros();
   const result = await autocannon({
     url: `${base}/completions`,
     method: "POST",
@@ -51,7 +57,10 @@ async function throughput(base: string, body: string, duration: number): Promise
   });
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
+  return {
+    rps: result.requests.average,
+    gatewayCpuUs: (gateway.cpuMicros() - cpuBefore) / result.requests.total,
+  };
 }
 
 /** Sequential requests on one keep-alive connection; microsecond timings from performance.now(). */
@@ -93,9 +102,12 @@ await throughput(direct, directCompletion, 2);
 await throughput(through, completion, 3);
 
 const rps = { direct: [] as number[], through: [] as number[] };
+const gatewayCpuUs: number[] = [];
 for (let round = 0; round < 2; round++) {
-  rps.direct.push(await throughput(direct, directCompletion, seconds / 2));
-  rps.through.push(await throughput(through, completion, seconds / 2));
+  rps.direct.push((await throughput(direct, directCompletion, seconds / 2)).rps);
+  const run = await throughput(through, completion, seconds / 2);
+  rps.through.push(run.rps);
+  gatewayCpuUs.push(run.gatewayCpuUs);
 }
 
 const single = { direct: [] as number[], through: [] as number[] };
@@ -120,7 +132,7 @@ for (let round = 0; round < 6; round++) {
     ...(await latencies(through, routedCompletion, 1500, false, { "x-user-id": `u${round}` })),
   );
 }
-const routedRps = await throughput(through, routedCompletion, seconds / 2);
+const { rps: routedRps } = await throughput(through, routedCompletion, seconds / 2);
 const inProcessRouting = await routeBookkeeping();
 
 // Local model: the gateway's HTTP streams vs the engine in this process, one after the other.
@@ -180,6 +192,7 @@ const figures = {
   proxy_requests_per_s_32_connections: {
     direct: median(rps.direct),
     through_infergate: median(rps.through),
+    gateway_cpu_us_per_request: median(gatewayCpuUs),
     samples: rps,
   },
   latency_1_connection_us: {
@@ -216,7 +229,7 @@ console.log(
   `bench:gateway  (mock upstream, infergate with ${workers} worker(s) and the load generator are separate processes)`,
 );
 console.log(
-  `  proxy, 32 connections     direct ${figures.proxy_requests_per_s_32_connections.direct.toFixed(0)} req/s   through infergate ${figures.proxy_requests_per_s_32_connections.through_infergate.toFixed(0)} req/s`,
+  `  proxy, 32 connections     direct ${figures.proxy_requests_per_s_32_connections.direct.toFixed(0)} req/s   through infergate ${figures.proxy_requests_per_s_32_connections.through_infergate.toFixed(0)} req/s (gateway CPU ${figures.proxy_requests_per_s_32_connections.gateway_cpu_us_per_request.toFixed(1)} µs/request)`,
 );
 console.log(
   `  latency, 1 connection     direct p50 ${latency.direct.p50} µs p99 ${latency.direct.p99} µs; through p50 ${latency.through_infergate.p50} µs p99 ${latency.through_infergate.p99} µs; added p50 ${latency.added.p50} µs, p99 ${latency.added.p99} µs`,

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +32,8 @@ export async function firstLine(child: ChildProcess): Promise<string> {
 export interface GatewayProcess {
   url: string;
   logFile: string;
+  /** CPU time (user + system) the gateway and its workers have used so far, in µs. Linux only (/proc). */
+  cpuMicros(): number;
   stop(): Promise<void>;
 }
 
@@ -70,12 +72,29 @@ export async function startGatewayProcess(
   return {
     url,
     logFile,
+    cpuMicros: () => treeCpuMicros(gateway.pid as number),
     async stop() {
       if (gateway.exitCode !== null) return;
       gateway.kill("SIGTERM");
       await once(gateway, "exit");
     },
   };
+}
+
+/** The CPU time of a process and its descendants (cluster workers), from /proc, in µs. */
+function treeCpuMicros(pid: number): number {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  let fields: string[];
+  try {
+    fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+  } catch {
+    return 0; // the process has exited
+  }
+  const own = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+  );
+  return own + children.reduce((sum, child) => sum + treeCpuMicros(child), 0);
 }
 
 async function freePort(): Promise<number> {
