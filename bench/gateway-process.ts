@@ -43,7 +43,7 @@ export interface GatewayProcess {
  */
 export async function startGatewayProcess(
   configYaml: string,
-  options: { workers?: number; env?: Record<string, string> } = {},
+  options: { workers?: number; env?: Record<string, string>; logLevel?: string } = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "infergate-bench-"));
