@@ -1,4 +1,5 @@
 import type { RequestEndEvent } from "../telemetry/events.js";
+import { distributionOf } from "./distribution.js";
 
 /**
  * Live A/B results of a gateway route, read from what the gateway already exports: its access log (exact,
@@ -138,11 +139,11 @@ function servedBy(model: string): string {
   return colon === -1 ? model : model.slice(0, colon);
 }
 
-function exactPercentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+/** Percentiles of logged durations, as every bench report computes them; NaN when there are none. */
+function exactPercentiles(values: readonly number[]): Percentiles {
+  if (values.length === 0) return { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN };
+  const { p50, p95, p99 } = distributionOf(values);
+  return { p50, p95, p99 };
 }
 
 interface Sample {

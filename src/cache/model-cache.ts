@@ -75,7 +75,6 @@ export class ModelCache {
       yield* model.generate(request, signal);
       return;
     }
-    const { prompt } = completionInput(request);
     const context = samplingContext(label, request);
     const key = digest(["generate", context, request.messages ?? request.prompt ?? ""]);
     const found = await this.store.get(key);
@@ -85,7 +84,8 @@ export class ModelCache {
     }
     let vector: Float32Array | undefined;
     if (semantic && !("bypass" in found)) {
-      vector = await semantic.embed(prompt).catch(() => {
+      // Only the semantic cache needs the prompt as the model sees it (a chat rendered to text).
+      vector = await semantic.embed(completionInput(request).prompt).catch(() => {
         // Without the prompt's embedding the request simply goes without the semantic cache.
         topics.cacheStore.publish({ event: "store_error", count: 1 });
         return undefined;

@@ -1,6 +1,6 @@
 import type { Dispatcher, Pool } from "undici";
 import type { GeminiModelSpec, OpenAiModelSpec } from "../config/load-config.js";
-import { UnsupportedTaskError } from "../core/errors.js";
+import { UnsupportedTaskError, UpstreamError } from "../core/errors.js";
 import type {
   ClassifyResult,
   Embeddings,
@@ -13,12 +13,19 @@ import type {
 } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 import type { ModelRef } from "../models/model-registry.js";
-import { postJson } from "./upstream-http.js";
+import { parseJson, postJson, sseData, upstreamErrorMessage } from "./upstream-http.js";
 
 export type RemoteModelSpec = OpenAiModelSpec | GeminiModelSpec;
 
+/** One response, whole or one streamed event of it, as every wire format's parser reports it. */
+export interface RemoteDelta {
+  text: string;
+  finishReason: FinishReason | null;
+  usage: Usage | null;
+}
+
 /** The final chunk's summary: usage as the upstream reports it, else the streamed chunk count for output tokens. */
-export function finalSummary(
+function finalSummary(
   usage: Usage | null,
   finishReason: FinishReason | null,
   chunks: number,
@@ -27,6 +34,57 @@ export function finalSummary(
     usage: usage ?? { promptTokens: 0, completionTokens: chunks },
     finishReason: finishReason ?? "stop",
   };
+}
+
+/** An unstreamed answer as the one chunk that carries it. */
+export function wholeAnswerChunk(delta: RemoteDelta): GenerateChunk {
+  return {
+    text: delta.text,
+    tokenIds: [],
+    at: performance.now(),
+    done: finalSummary(delta.usage, delta.finishReason, 1),
+  };
+}
+
+/**
+ * A streamed answer as chunks, event by event, ending with its summary. It is complete only at `endMarker`
+ * (OpenAI's `[DONE]`) or, for a format without one (Gemini), once a finish reason arrived: a stream that ends
+ * otherwise may be cut short and fails rather than pass for complete. An error event fails it too.
+ */
+export async function* streamedAnswer(
+  body: Dispatcher.ResponseData["body"],
+  signal: AbortSignal | undefined,
+  parse: (value: unknown) => RemoteDelta,
+  endMarker?: string,
+): AsyncIterable<GenerateChunk> {
+  let chunks = 0;
+  let finishReason: FinishReason | null = null;
+  let usage: Usage | null = null;
+  let endedAt: number | undefined;
+  let lastAt = performance.now();
+  for await (const { data, at } of sseData(body, signal)) {
+    if (endedAt !== undefined) continue;
+    lastAt = at;
+    if (data === endMarker) {
+      endedAt = at;
+      continue;
+    }
+    const value = parseJson(data);
+    const failure = upstreamErrorMessage(value);
+    if (failure !== undefined) throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream: ${failure}`);
+    const delta = parse(value);
+    finishReason = delta.finishReason ?? finishReason;
+    usage = delta.usage ?? usage;
+    if (delta.text) {
+      chunks++;
+      yield { text: delta.text, tokenIds: [], at };
+    }
+  }
+  if (endMarker !== undefined ? endedAt === undefined : finishReason === null) {
+    const missing = endMarker !== undefined ? `before ${endMarker}` : "without a finish reason";
+    throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream stream ended ${missing}`);
+  }
+  yield { text: "", tokenIds: [], at: endedAt ?? lastAt, done: finalSummary(usage, finishReason, chunks) };
 }
 
 /**

@@ -30,7 +30,10 @@ export interface RoutingInput {
 }
 
 export interface RouteRecord {
+  /** `id:precision` of the model that served (the route's name until a target answered). */
   model: string;
+  /** The route name the client asked for, when it asked for a route. */
   publicModel?: string;
+  /** The A/B arm a route assigned. */
   arm?: string;
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InfergateError, RequestAbortedError } from "../core/errors.js";
 import type { GenerateChunk } from "../core/types.js";
+import type { RouteRecord } from "../routing/serving.js";
 
 /** One request/response pair as handlers see it, with what it records for metrics and logs. */
 export interface Exchange {
@@ -16,12 +17,8 @@ export interface Exchange {
   readonly record: RequestRecord;
 }
 
-export interface RequestRecord {
-  model: string;
-  /** The route name the client asked for, when it asked for a route. */
-  publicModel?: string;
-  /** The A/B arm a route assigned. */
-  arm?: string;
+/** What a request records for metrics and logs; the router writes its part (model served, route, arm). */
+export interface RequestRecord extends RouteRecord {
   /** How the cache took part: hit, semantic_hit, miss or bypass. */
   cache?: string;
   promptTokens?: number;

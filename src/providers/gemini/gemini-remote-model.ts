@@ -1,18 +1,10 @@
 import type { Pool } from "undici";
 import type { GeminiModelSpec } from "../../config/load-config.js";
-import { UnsupportedTaskError, UpstreamError } from "../../core/errors.js";
-import type {
-  ClassifyResult,
-  Embeddings,
-  FinishReason,
-  GenerateChunk,
-  GenerateRequest,
-  Usage,
-} from "../../core/types.js";
+import { UnsupportedTaskError } from "../../core/errors.js";
+import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
-import { finalSummary, RemoteModel } from "../remote-model.js";
-import { parseJson, sseData, upstreamErrorMessage } from "../upstream-http.js";
+import { RemoteModel, streamedAnswer, wholeAnswerChunk } from "../remote-model.js";
 import { parseGeminiDelta, toGeminiBody } from "./wire.js";
 
 /**
@@ -37,37 +29,12 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
     const body = toGeminiBody(request);
     if (request.whole === true) {
       const response = await this.post(`${this.#modelPath}:generateContent`, body, signal);
-      const delta = parseGeminiDelta(await response.body.json());
-      yield {
-        text: delta.text,
-        tokenIds: [],
-        at: performance.now(),
-        done: finalSummary(delta.usage, delta.finishReason, 1),
-      };
+      yield wholeAnswerChunk(parseGeminiDelta(await response.body.json()));
       return;
     }
     const response = await this.post(`${this.#modelPath}:streamGenerateContent?alt=sse`, body, signal);
-    let chunks = 0;
-    let finishReason: FinishReason | null = null;
-    let usage: Usage | null = null;
-    let lastAt = performance.now();
-    for await (const { data, at } of sseData(response.body, signal)) {
-      const value = parseJson(data);
-      const failure = upstreamErrorMessage(value);
-      if (failure !== undefined) throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream: ${failure}`);
-      const delta = parseGeminiDelta(value);
-      finishReason = delta.finishReason ?? finishReason;
-      usage = delta.usage ?? usage;
-      lastAt = at;
-      if (delta.text) {
-        chunks++;
-        yield { text: delta.text, tokenIds: [], at };
-      }
-    }
     // Gemini streams have no [DONE]: a finish reason is what says the answer is complete.
-    if (finishReason === null)
-      throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream stream ended without a finish reason");
-    yield { text: "", tokenIds: [], at: lastAt, done: finalSummary(usage, finishReason, chunks) };
+    yield* streamedAnswer(response.body, signal, parseGeminiDelta);
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {

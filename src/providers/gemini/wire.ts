@@ -1,4 +1,5 @@
-import type { FinishReason, GenerateRequest, Usage } from "../../core/types.js";
+import type { GenerateRequest } from "../../core/types.js";
+import type { RemoteDelta } from "../remote-model.js";
 
 /** Gemini's wire format as pure functions: request bodies from typed requests, typed deltas from responses. */
 export interface GeminiBody {
@@ -38,19 +39,13 @@ export function toGeminiBody(request: GenerateRequest): GeminiBody {
   };
 }
 
-export interface GeminiDelta {
-  text: string;
-  finishReason: FinishReason | null;
-  usage: Usage | null;
-}
-
 interface ResponseWire {
   candidates?: { content?: { parts?: { text?: string }[] }; finishReason?: string }[];
   usageMetadata?: { promptTokenCount?: number; candidatesTokenCount?: number };
 }
 
 /** A generateContent response, whole or one streamed event of it. */
-export function parseGeminiDelta(value: unknown): GeminiDelta {
+export function parseGeminiDelta(value: unknown): RemoteDelta {
   const body = value as ResponseWire;
   const candidate = body.candidates?.[0];
   const text = candidate?.content?.parts?.map((part) => part.text ?? "").join("") ?? "";

@@ -1,18 +1,9 @@
-import type { Dispatcher, Pool } from "undici";
+import type { Pool } from "undici";
 import type { OpenAiModelSpec } from "../../config/load-config.js";
-import { UpstreamError } from "../../core/errors.js";
-import type {
-  ClassifyResult,
-  Embeddings,
-  FinishReason,
-  GenerateChunk,
-  GenerateRequest,
-  Usage,
-} from "../../core/types.js";
+import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
-import { finalSummary, RemoteModel } from "../remote-model.js";
-import { parseJson, sseData, upstreamErrorMessage } from "../upstream-http.js";
+import { RemoteModel, streamedAnswer, wholeAnswerChunk } from "../remote-model.js";
 import { parseOpenAiDelta, toOpenAiBody } from "./wire.js";
 
 /**
@@ -42,43 +33,10 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
       signal,
     );
     if (!stream) {
-      const delta = parseOpenAiDelta(await response.body.json());
-      yield {
-        text: delta.text,
-        tokenIds: [],
-        at: performance.now(),
-        done: finalSummary(delta.usage, delta.finishReason, 1),
-      };
+      yield wholeAnswerChunk(parseOpenAiDelta(await response.body.json()));
       return;
     }
-    yield* this.#events(response.body, signal);
-  }
-
-  async *#events(body: Dispatcher.ResponseData["body"], signal?: AbortSignal): AsyncIterable<GenerateChunk> {
-    let chunks = 0;
-    let finishReason: FinishReason | null = null;
-    let usage: Usage | null = null;
-    let finished = false;
-    for await (const { data, at } of sseData(body, signal)) {
-      if (finished) continue;
-      if (data === "[DONE]") {
-        finished = true;
-        yield { text: "", tokenIds: [], at, done: finalSummary(usage, finishReason, chunks) };
-        continue;
-      }
-      const value = parseJson(data);
-      const failure = upstreamErrorMessage(value);
-      if (failure !== undefined) throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream: ${failure}`);
-      const delta = parseOpenAiDelta(value);
-      finishReason = delta.finishReason ?? finishReason;
-      usage = delta.usage ?? usage;
-      if (delta.text) {
-        chunks++;
-        yield { text: delta.text, tokenIds: [], at };
-      }
-    }
-    // The connection ended without [DONE]: the answer may be cut short, so it must not pass for complete.
-    if (!finished) throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream stream ended before [DONE]");
+    yield* streamedAnswer(response.body, signal, parseOpenAiDelta, "[DONE]");
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {

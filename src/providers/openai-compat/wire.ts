@@ -1,4 +1,5 @@
-import type { FinishReason, GenerateRequest, Usage } from "../../core/types.js";
+import type { FinishReason, GenerateRequest } from "../../core/types.js";
+import type { RemoteDelta } from "../remote-model.js";
 
 /**
  * OpenAI's wire format, both ways, as pure functions: request bodies from typed requests, typed deltas from
@@ -39,12 +40,6 @@ export function toOpenAiBody(request: GenerateRequest, upstreamModel: string, st
 }
 
 /** What one response body or stream event carries, whichever endpoint produced it. */
-export interface OpenAiDelta {
-  text: string;
-  finishReason: FinishReason | null;
-  usage: Usage | null;
-}
-
 interface ChoiceWire {
   text?: string | null;
   message?: { content?: string | null };
@@ -59,7 +54,7 @@ interface ResponseWire {
 }
 
 /** A completion or chat completion, whole or one streamed chunk of it. */
-export function parseOpenAiDelta(value: unknown): OpenAiDelta {
+export function parseOpenAiDelta(value: unknown): RemoteDelta {
   const body = value as ResponseWire;
   const choice = body.choices?.[0];
   const text = choice?.text ?? choice?.message?.content ?? choice?.delta?.content ?? "";
