@@ -161,17 +161,19 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     } finally {
       clearTimeout(timer);
-      topics.requestEnd.publish({
-        ...exchange.record,
-        route: route
-          ? route.path.replace("{action}", params.action ?? "")
-          : OPERATIONAL_PATHS.has(path)
-            ? path
-            : "other",
-        status,
-        durationMs: performance.now() - startedAt,
-        ...(errorCode && { errorCode }),
-      });
+      // The record becomes the event (assigned, not spread: a spread copy grown by more fields is slow on V8).
+      topics.requestEnd.publish(
+        Object.assign(exchange.record, {
+          route: route
+            ? route.path.replace("{action}", params.action ?? "")
+            : OPERATIONAL_PATHS.has(path)
+              ? path
+              : "other",
+          status,
+          durationMs: performance.now() - startedAt,
+          ...(errorCode && { errorCode }),
+        }),
+      );
     }
   }
 

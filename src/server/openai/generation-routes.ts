@@ -96,7 +96,7 @@ async function serveGeneration(
     // The first chunk is awaited before any byte is sent, so a request the model refuses still gets a
     // plain HTTP error status rather than a broken stream.
     const first = await chunks.next();
-    const envelope = {
+    const envelope: Envelope = {
       id: `${shape.idPrefix}${randomUUID().replaceAll("-", "")}`,
       created: Math.floor(Date.now() / 1000),
       model: admitted.name,
@@ -113,12 +113,11 @@ async function serveGeneration(
       return;
     }
     const { text, done } = await wholeAnswer(first, chunks);
-    sendJson(exchange.res, 200, {
-      ...envelope,
-      object: shape.object,
-      choices: [shape.choice(text, done.finishReason)],
-      usage: usageOf(done),
-    });
+    sendJson(
+      exchange.res,
+      200,
+      responseObject(envelope, shape.object, [shape.choice(text, done.finishReason)], usageOf(done)),
+    );
   } finally {
     admitted.release();
   }
@@ -129,17 +128,13 @@ async function streamResponse(
   first: IteratorResult<GenerateChunk>,
   chunks: AsyncIterator<GenerateChunk>,
   shape: OpenAiShape,
-  envelope: { id: string; created: number; model: string },
+  envelope: Envelope,
   includeUsage: boolean,
 ): Promise<void> {
   const sse = new SseStream(exchange.res);
-  const usageField = includeUsage ? { usage: null } : {};
-  const event = (choice: Record<string, unknown>) => ({
-    ...envelope,
-    object: shape.chunkObject,
-    choices: [choice],
-    ...usageField,
-  });
+  // With usage asked for, every chunk carries `usage: null` until the last, as OpenAI's do.
+  const event = (choice: Record<string, unknown>) =>
+    responseObject(envelope, shape.chunkObject, [choice], includeUsage ? null : undefined);
   let opening = true;
   try {
     for (let step = first; !step.done; step = await chunks.next()) {
@@ -149,7 +144,7 @@ async function streamResponse(
       if (chunk.done) {
         await sse.data(event(shape.chunkChoice("", false, chunk.done.finishReason)));
         if (includeUsage) {
-          await sse.data({ ...envelope, object: shape.chunkObject, choices: [], usage: usageOf(chunk.done) });
+          await sse.data(responseObject(envelope, shape.chunkObject, [], usageOf(chunk.done)));
         }
       }
     }
@@ -161,6 +156,33 @@ async function streamResponse(
     sse.end();
     throw error;
   }
+}
+
+interface Envelope {
+  id: string;
+  created: number;
+  model: string;
+}
+
+/**
+ * A response or chunk object in OpenAI's field order; `usage` left out when undefined. Built field by field:
+ * growing a spread copy of the envelope costs over a microsecond on Node 20's V8.
+ */
+function responseObject(
+  envelope: Envelope,
+  object: string,
+  choices: Record<string, unknown>[],
+  usage?: ReturnType<typeof usageOf> | null,
+): Record<string, unknown> {
+  const value: Record<string, unknown> = {
+    id: envelope.id,
+    object,
+    created: envelope.created,
+    model: envelope.model,
+    choices,
+  };
+  if (usage !== undefined) value.usage = usage;
+  return value;
 }
 
 function usageOf(done: NonNullable<GenerateChunk["done"]>) {
