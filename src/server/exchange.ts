@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { InfergateError, RequestAbortedError } from "../core/errors.js";
 import type { GenerateChunk } from "../core/types.js";
 import type { RouteRecord } from "../routing/serving.js";
+import { roundMs } from "../telemetry/events.js";
 
 /** One request/response pair as handlers see it, with what it records for metrics and logs. */
 export interface Exchange {
@@ -39,14 +40,14 @@ export async function* recorded(
   for await (const chunk of chunks) {
     if (firstAt === undefined && chunk.text) {
       firstAt = chunk.at;
-      exchange.record.ttftMs = chunk.at - exchange.startedAt;
+      exchange.record.ttftMs = roundMs(chunk.at - exchange.startedAt);
     }
     if (chunk.done) {
       const { promptTokens, completionTokens } = chunk.done.usage;
       exchange.record.promptTokens = promptTokens;
       exchange.record.completionTokens = completionTokens;
       if (firstAt !== undefined && completionTokens > 1) {
-        exchange.record.timePerOutputTokenMs = (chunk.at - firstAt) / (completionTokens - 1);
+        exchange.record.timePerOutputTokenMs = roundMs((chunk.at - firstAt) / (completionTokens - 1));
       }
     }
     yield chunk;

@@ -16,7 +16,7 @@ import {
 import type { Engines } from "../engines/engines.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { ServedModels } from "../routing/served-models.js";
-import { topics } from "../telemetry/events.js";
+import { roundMs, topics } from "../telemetry/events.js";
 import { GatewayMetrics } from "../telemetry/metrics.js";
 import { ApiKeys, presentedKey } from "./api-keys.js";
 import { type ErrorFormat, errorResponse } from "./error-body.js";
@@ -57,6 +57,8 @@ export interface Gateway {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+/** Shared by every request without a query string (handlers only read it). */
+const NO_QUERY = new URLSearchParams();
 const OPERATIONAL_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/admin/cache/wipe"]);
 
 export function createGateway(options: GatewayOptions): Gateway {
@@ -105,11 +107,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   let draining = false;
   let inFlight = 0;
 
-  const server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, res) => {
-    inFlight++;
-    res.once("close", () => inFlight--);
-    void handle(req, res);
-  });
+  const server = createServer(
+    { noDelay: true, keepAliveTimeout: 65_000 },
+    (req, res) => void handle(req, res),
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now();
@@ -122,7 +123,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       () => controller.abort(new RequestTimeoutError(limits.request_timeout_ms)),
       limits.request_timeout_ms,
     );
+    inFlight++;
     res.once("close", () => {
+      inFlight--;
       clearTimeout(timer);
       if (!res.writableFinished) controller.abort(new RequestAbortedError());
     });
@@ -132,7 +135,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       startedAt,
       signal: controller.signal,
       params,
-      query: new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1)),
+      query: queryAt === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1)),
       record: { model: "" },
     };
     let status = 200;
@@ -170,7 +173,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               ? path
               : "other",
           status,
-          durationMs: performance.now() - startedAt,
+          durationMs: roundMs(performance.now() - startedAt),
           ...(errorCode && { errorCode }),
         }),
       );

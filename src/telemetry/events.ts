@@ -25,6 +25,11 @@ export interface RequestEndEvent {
   timePerOutputTokenMs?: number;
 }
 
+/** Milliseconds to the microsecond, as events carry them: finer digits are timer noise and cost log bytes. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
 export interface ModelLoadedEvent {
   model: string;
   loadMs: number;

@@ -92,6 +92,28 @@ describe("gateway input safety, errors, metrics and logs", () => {
     assert.equal(((await nowhere.json()) as { error: { code: string } }).error.code, "IG_ROUTE_NOT_FOUND");
   });
 
+  test("an oversize body sent chunked, with no length declared, → 413 before it is all read", async () => {
+    const piece = new TextEncoder().encode("x".repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // 64 MiB offered: far past the 1 MiB limit, and more than the gateway may read before refusing.
+        if (sent++ < 1024) controller.enqueue(piece);
+        else controller.close();
+      },
+    });
+    const response = await fetch(completions, {
+      method: "POST",
+      headers: authorized(),
+      body,
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(response.status, 413);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, "IG_PAYLOAD_TOO_LARGE");
+    assert.ok(sent < 1024, `the whole body was read (${sent} pieces)`);
+    assert.equal((await post(completions, valid)).status, 200);
+  });
+
   test("1,000 random malformed requests leave the server up and answering correctly", async () => {
     const paths = ["/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/classify", "/v1/models"];
     const mutations: (() => string)[] = [
