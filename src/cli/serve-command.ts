@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { destination } from "pino";
 import { clusterMetricsText, isClusterWorker, runPrimary, shareMetrics } from "../server/cluster-workers.js";
 import { createGateway } from "../server/gateway.js";
+import { BatchedDestination } from "../telemetry/batched-destination.js";
 import { createLogger, logEvents } from "../telemetry/logger.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
 import { integer } from "./parse-options.js";
@@ -48,7 +49,10 @@ Examples:
       if (options.port !== undefined) server.port = options.port;
       // Buffered: one write per 4 kB of log rather than a system call per request. Lifecycle lines are
       // flushed at once, so a supervisor sees them when they happen.
-      const logger = createLogger(options.logLevel, destination({ dest: 1, sync: false, minLength: 4096 }));
+      const logger = createLogger(
+        options.logLevel,
+        new BatchedDestination(destination({ dest: 1, sync: false, minLength: 4096 })),
+      );
       if (options.workers > 1 && !isClusterWorker()) {
         process.exitCode = await runPrimary(options.workers, logger);
         logger.info("stopped");
