@@ -30,7 +30,9 @@ export interface RequestRecord extends RouteRecord {
 
 /**
  * Passes a generation through unchanged while recording its TTFT, time per output token and usage on the
- * exchange, so every wire format reports the same figures.
+ * exchange, so every wire format reports the same figures. An answer that arrives whole (one chunk carrying
+ * its text and its end, as a remote model's unstreamed answer does) has no time to first token or per token to
+ * tell, so it records neither: recording its end as the first token, and 0 per token, would falsify both.
  */
 export async function* recorded(
   exchange: Exchange,
@@ -38,7 +40,7 @@ export async function* recorded(
 ): AsyncIterable<GenerateChunk> {
   let firstAt: number | undefined;
   for await (const chunk of chunks) {
-    if (firstAt === undefined && chunk.text) {
+    if (firstAt === undefined && chunk.text && !chunk.done) {
       firstAt = chunk.at;
       exchange.record.ttftMs = roundMs(chunk.at - exchange.startedAt);
     }

@@ -148,6 +148,26 @@ describe("a remote OpenAI-compatible upstream behind the gateway", () => {
     assert.equal("ignore_eos" in (upstream.received.at(-1) ?? {}), false);
   });
 
+  test("an answer the upstream sends whole records no time to first token; a streamed one does", async () => {
+    const lastRequestLog = () =>
+      JSON.parse(running.logs.filter((line) => line.includes('"event":"request"')).at(-1) ?? "{}") as {
+        completionTokens?: number;
+        ttftMs?: number;
+        timePerOutputTokenMs?: number;
+      };
+    upstream.behaviour.itlMs = 20;
+    await client.completions.create({ model: "remote", prompt: "x" });
+    const whole = lastRequestLog();
+    assert.equal(whole.completionTokens, 4);
+    assert.equal(whole.ttftMs, undefined);
+    assert.equal(whole.timePerOutputTokenMs, undefined);
+    for await (const _ of await client.completions.create({ model: "remote", prompt: "x", stream: true }));
+    const streamed = lastRequestLog();
+    assert.equal(streamed.completionTokens, 4);
+    assert.ok((streamed.ttftMs ?? 0) > 0);
+    assert.ok((streamed.timePerOutputTokenMs ?? 0) >= 15, `TPOT ${streamed.timePerOutputTokenMs} ms`);
+  });
+
   test("the upstream key is sent upstream and never logged", async () => {
     await client.completions.create({ model: "remote", prompt: "x" });
     assert.ok(!running.logs.join("").includes("sk-upstream-secret"));
