@@ -1,4 +1,4 @@
-import type { Dispatcher, Pool } from "undici";
+import type { Pool } from "undici";
 import type { GeminiModelSpec, OpenAiModelSpec } from "../config/load-config.js";
 import { UnsupportedTaskError, UpstreamError } from "../core/errors.js";
 import type {
@@ -13,7 +13,14 @@ import type {
 } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 import type { ModelRef } from "../models/model-registry.js";
-import { parseJson, postJson, sseData, upstreamErrorMessage } from "./upstream-http.js";
+import {
+  parseJson,
+  postJson,
+  sseData,
+  type UpstreamBody,
+  type UpstreamResponse,
+  upstreamErrorMessage,
+} from "./upstream-http.js";
 
 export type RemoteModelSpec = OpenAiModelSpec | GeminiModelSpec;
 
@@ -52,8 +59,7 @@ export function wholeAnswerChunk(delta: RemoteDelta): GenerateChunk {
  * otherwise may be cut short and fails rather than pass for complete. An error event fails it too.
  */
 export async function* streamedAnswer(
-  body: Dispatcher.ResponseData["body"],
-  signal: AbortSignal | undefined,
+  body: UpstreamBody,
   parse: (value: unknown) => RemoteDelta,
   endMarker?: string,
 ): AsyncIterable<GenerateChunk> {
@@ -62,7 +68,7 @@ export async function* streamedAnswer(
   let usage: Usage | null = null;
   let endedAt: number | undefined;
   let lastAt = performance.now();
-  for await (const { data, at } of sseData(body, signal)) {
+  for await (const { data, at } of sseData(body)) {
     if (endedAt !== undefined) continue;
     lastAt = at;
     if (data === endMarker) {
@@ -130,7 +136,7 @@ export abstract class RemoteModel<S extends RemoteModelSpec> implements LoadedMo
     return this.close();
   }
 
-  protected post(path: string, body: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+  protected post(path: string, body: unknown, signal?: AbortSignal): Promise<UpstreamResponse> {
     return postJson(this.pool, {
       path,
       headers: this.headers,

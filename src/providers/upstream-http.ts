@@ -2,9 +2,86 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Dispatcher, Pool } from "undici";
 import { RequestAbortedError, UpstreamError } from "../core/errors.js";
 
+/** An upstream's answer: its status, and its body as it arrives. */
+export interface UpstreamResponse {
+  statusCode: number;
+  body: UpstreamBody;
+}
+
+/** Chunks held before the upstream is asked to pause: a slow client slows its upstream rather than fill memory. */
+const HIGH_WATER_CHUNKS = 64;
+
 /**
- * What every remote provider does the same way: POST JSON over a keep-alive pool with failures mapped to coded
- * errors, and read server-sent events as they arrive.
+ * A response body fed by undici's dispatch callbacks: read whole (`text`, `json`) or chunk by chunk (async
+ * iteration, with back-pressure). Lighter than undici's `request()` body, a full Readable stream, which cost
+ * more than the rest of proxying a small answer. A body that breaks off fails with `IG_UPSTREAM_ERROR`, or with
+ * `RequestAbortedError` when the caller aborted.
+ */
+export class UpstreamBody implements AsyncIterable<Buffer> {
+  readonly #chunks: Buffer[] = [];
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(private readonly controller: Dispatcher.DispatchController) {}
+
+  /** @internal Called by the dispatch handler. */
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    if (this.#chunks.length >= HIGH_WATER_CHUNKS && !this.controller.paused) this.controller.pause();
+    this.#wake?.();
+  }
+
+  /** @internal Called by the dispatch handler: the body is complete, or broke off with `error`. */
+  end(error?: Error): void {
+    this.#ended = true;
+    this.#error = error;
+    this.#wake?.();
+  }
+
+  async text(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this) chunks.push(chunk);
+    return (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString("utf8");
+  }
+
+  async json(): Promise<unknown> {
+    const text = await this.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream answered with invalid JSON");
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    try {
+      for (;;) {
+        const chunk = this.#chunks.shift();
+        if (chunk) {
+          if (this.controller.paused && this.#chunks.length < HIGH_WATER_CHUNKS / 2) this.controller.resume();
+          yield chunk;
+        } else if (this.#ended) {
+          if (this.#error) throw this.#error;
+          return;
+        } else {
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+          this.#wake = undefined;
+        }
+      }
+    } finally {
+      // A reader that stops early must not leave the request paused on its connection for ever.
+      if (!this.#ended) this.controller.abort(new RequestAbortedError());
+    }
+  }
+}
+
+/**
+ * POSTs JSON over a keep-alive pool; resolves once the upstream's status is in, with the body to read.
+ * Failures are coded errors: unreachable → `IG_UPSTREAM_UNAVAILABLE`, broken off → `IG_UPSTREAM_ERROR`, aborted
+ * by `signal` → `RequestAbortedError`; a status outside 2xx is read and thrown (`upstreamFailure`).
  */
 export async function postJson(
   pool: Pool,
@@ -15,21 +92,50 @@ export async function postJson(
     signal?: AbortSignal | undefined;
     upstream: string;
   },
-): Promise<Dispatcher.ResponseData> {
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await pool.request({
-      path: request.path,
-      method: "POST",
-      headers: request.headers,
-      body: JSON.stringify(request.body),
-      signal: request.signal,
-    });
-  } catch (error) {
-    if (request.signal?.aborted) throw new RequestAbortedError();
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new UpstreamError("IG_UPSTREAM_UNAVAILABLE", 502, `cannot reach ${request.upstream}: ${reason}`);
-  }
+): Promise<UpstreamResponse> {
+  const response = await new Promise<UpstreamResponse>((resolve, reject) => {
+    const { signal } = request;
+    if (signal?.aborted) return reject(new RequestAbortedError());
+    let body: UpstreamBody | undefined;
+    let controller: Dispatcher.DispatchController | undefined;
+    const onAbort = () => controller?.abort(new RequestAbortedError());
+    const fail = (error: Error) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (signal?.aborted) error = new RequestAbortedError();
+      else if (!(error instanceof UpstreamError)) {
+        const reason = (error as NodeJS.ErrnoException).code ?? error.message;
+        error = body
+          ? new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream answer broke off: ${reason}`)
+          : new UpstreamError("IG_UPSTREAM_UNAVAILABLE", 502, `cannot reach ${request.upstream}: ${reason}`);
+      }
+      if (body) body.end(error);
+      else reject(error);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    pool.dispatch(
+      { path: request.path, method: "POST", headers: request.headers, body: JSON.stringify(request.body) },
+      {
+        onRequestStart(started) {
+          controller = started;
+          if (signal?.aborted) started.abort(new RequestAbortedError());
+        },
+        onResponseStart(started, statusCode) {
+          body = new UpstreamBody(started);
+          resolve({ statusCode, body });
+        },
+        onResponseData(_controller, chunk) {
+          body?.push(chunk);
+        },
+        onResponseEnd() {
+          signal?.removeEventListener("abort", onAbort);
+          body?.end();
+        },
+        onResponseError(_controller, error) {
+          fail(error);
+        },
+      },
+    );
+  });
   if (response.statusCode >= 200 && response.statusCode < 300) return response;
   const text = await response.body.text();
   throw upstreamFailure(response.statusCode, upstreamErrorMessage(parseJson(text)) ?? text.slice(0, 200));
@@ -37,27 +143,17 @@ export async function postJson(
 
 /**
  * The data of each server-sent event, with the time it arrived, read to the end of the body — leaving a body
- * early would tear its keep-alive connection down, so callers take what they need and let the rest drain.
+ * early tears its keep-alive connection down, so callers take what they need and let the rest drain.
  */
-export async function* sseData(
-  body: Dispatcher.ResponseData["body"],
-  signal?: AbortSignal,
-): AsyncIterable<{ data: string; at: number }> {
+export async function* sseData(body: UpstreamBody): AsyncIterable<{ data: string; at: number }> {
   let pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
-  try {
-    for await (const bytes of body as AsyncIterable<Buffer>) {
-      parser.feed(bytes.toString("utf8"));
-      const events = pending;
-      pending = [];
-      const at = performance.now();
-      for (const event of events) yield { data: event.data, at };
-    }
-  } catch (error) {
-    if (signal?.aborted) throw new RequestAbortedError();
-    if (error instanceof UpstreamError) throw error;
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream stream broke: ${reason}`);
+  for await (const bytes of body) {
+    parser.feed(bytes.toString("utf8"));
+    const events = pending;
+    pending = [];
+    const at = performance.now();
+    for (const event of events) yield { data: event.data, at };
   }
 }
 

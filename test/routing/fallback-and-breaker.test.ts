@@ -165,7 +165,7 @@ describe("fallback chains and circuit breakers", () => {
     const body = await response.text();
     assert.equal(response.status, 200);
     assert.match(body, /"content":"Primary"/);
-    assert.match(body, /data: \{"error":\{"message":"upstream stream broke/);
+    assert.match(body, /data: \{"error":\{"message":"upstream answer broke off/);
     assert.doesNotMatch(body, /\[DONE\]/);
     assert.doesNotMatch(body, /Backup/);
   });

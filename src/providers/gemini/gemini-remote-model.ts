@@ -34,7 +34,7 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
     }
     const response = await this.post(`${this.#modelPath}:streamGenerateContent?alt=sse`, body, signal);
     // Gemini streams have no [DONE]: a finish reason is what says the answer is complete.
-    yield* streamedAnswer(response.body, signal, parseGeminiDelta);
+    yield* streamedAnswer(response.body, parseGeminiDelta);
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {

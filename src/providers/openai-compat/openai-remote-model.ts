@@ -36,7 +36,7 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
       yield wholeAnswerChunk(parseOpenAiDelta(await response.body.json()));
       return;
     }
-    yield* streamedAnswer(response.body, signal, parseOpenAiDelta, "[DONE]");
+    yield* streamedAnswer(response.body, parseOpenAiDelta, "[DONE]");
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {
