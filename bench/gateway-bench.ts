@@ -139,13 +139,14 @@ const inProcessRouting = await routeBookkeeping();
 // read with undici's request(), the lightest client at hand: on two cores a heavier one (fetch's web streams)
 // takes CPU from the model it measures.
 const TOKENS = 256;
-const streamClient = new Pool(new URL(through).origin, { connections: samplePrompts.length });
+const throughUrl = new URL(through);
+const streamClient = new Pool(throughUrl.origin, { connections: samplePrompts.length });
 async function httpTokensPerSecond(): Promise<number> {
   const started = performance.now();
   const counts = await Promise.all(
     samplePrompts.map(async (prompt) => {
       const response = await streamClient.request({
-        path: `${new URL(through).pathname}/completions`,
+        path: `${throughUrl.pathname}/completions`,
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({

@@ -42,7 +42,7 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
   async text(): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of this) chunks.push(chunk);
-    return (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString("utf8");
+    return Buffer.concat(chunks).toString("utf8");
   }
 
   async json(): Promise<unknown> {

@@ -39,9 +39,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
 function parseJsonBody(chunks: Buffer[], size: number): unknown {
   if (size === 0) throw new InvalidRequestError("request body is empty; expected a JSON object");
   try {
-    return JSON.parse(
-      (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)).toString("utf8"),
-    );
+    return JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
   } catch {
     throw new InvalidRequestError("request body is not valid JSON");
   }
