@@ -113,9 +113,12 @@ describe("cancellation", async () => {
   const engines = createEngines();
   after(() => engines.close());
 
-  test("an abort stops the generation within 50 ms and the sequence serves the next request", async () => {
+  test("an abort stops the generation within a few tokens' time and the sequence serves the next request", async () => {
     const model = await engines.load(registry.resolve("one"));
+    const soloStarted = performance.now();
     const solo = await collect(model.generate({ prompt: "Whale, n.", maxTokens: 32, temperature: 0 }));
+    // The budget scales with this hour's speed: 50 ms, or 20 tokens' time when the machine is slower than that.
+    const budgetMs = Math.max(50, (20 * (performance.now() - soloStarted)) / 32);
     const controller = new AbortController();
     let tokens = 0;
     let abortedAt = 0;
@@ -138,7 +141,7 @@ describe("cancellation", async () => {
       RequestAbortedError,
     );
     const stoppedAfter = performance.now() - abortedAt;
-    assert.ok(stoppedAfter < 50, `took ${stoppedAfter.toFixed(1)} ms to stop`);
+    assert.ok(stoppedAfter < budgetMs, `took ${stoppedAfter.toFixed(1)} ms to stop (budget ${budgetMs.toFixed(0)})`);
     assert.ok(tokens < 1000, `generated ${tokens} tokens`);
     const next = await collect(model.generate({ prompt: "Whale, n.", maxTokens: 32, temperature: 0 }));
     assert.deepEqual(next.tokenIds, solo.tokenIds);
