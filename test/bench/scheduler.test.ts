@@ -89,7 +89,10 @@ test("a duration bound stops the run; errors are recorded, not thrown", async ()
   });
   const elapsed = performance.now() - started;
   // It stops at the bound, finishing only what was in flight then (its length measured here, at this hour's speed).
-  assert.ok(elapsed >= 200 && elapsed < 200 + 3 * longestSend + 50, `${elapsed} ms (sends up to ${longestSend} ms)`);
+  assert.ok(
+    elapsed >= 200 && elapsed < 200 + 3 * longestSend + 50,
+    `${elapsed} ms (sends up to ${longestSend} ms)`,
+  );
   assert.ok(records.some((record) => record.error === "target failed"));
   assert.ok(records.length > 10);
 });

@@ -67,8 +67,12 @@ describe("serving: queue bound, disconnects", () => {
       );
     }
     // "At once": both refusals arrive before the first admitted answer has finished, at whatever speed.
-    const last429 = Math.max(...answered.filter(({ response }) => response.status === 429).map(({ at }) => at));
-    const first200 = Math.min(...answered.filter(({ response }) => response.status === 200).map(({ at }) => at));
+    const last429 = Math.max(
+      ...answered.filter(({ response }) => response.status === 429).map(({ at }) => at),
+    );
+    const first200 = Math.min(
+      ...answered.filter(({ response }) => response.status === 200).map(({ at }) => at),
+    );
     assert.ok(last429 < first200, "the refusals waited for a generation");
   });
 
@@ -98,7 +102,6 @@ describe("serving: queue bound, disconnects", () => {
       `next request took ${next.toFixed(0)} ms (baseline ${baseline.toFixed(0)} ms)`,
     );
   });
-
 });
 
 describe("serving: timeouts", () => {

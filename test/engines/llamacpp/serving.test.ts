@@ -141,7 +141,10 @@ describe("cancellation", async () => {
       RequestAbortedError,
     );
     const stoppedAfter = performance.now() - abortedAt;
-    assert.ok(stoppedAfter < budgetMs, `took ${stoppedAfter.toFixed(1)} ms to stop (budget ${budgetMs.toFixed(0)})`);
+    assert.ok(
+      stoppedAfter < budgetMs,
+      `took ${stoppedAfter.toFixed(1)} ms to stop (budget ${budgetMs.toFixed(0)})`,
+    );
     assert.ok(tokens < 1000, `generated ${tokens} tokens`);
     const next = await collect(model.generate({ prompt: "Whale, n.", maxTokens: 32, temperature: 0 }));
     assert.deepEqual(next.tokenIds, solo.tokenIds);
