@@ -4,9 +4,15 @@ import type { Task } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 import type { Engines } from "../engines/engines.js";
 import { type ModelRegistry, modelLabel } from "../models/model-registry.js";
+import {
+  type PromptedClassification,
+  resolveScoring,
+  sendPromptedClassification,
+} from "./prompted-classifier.js";
+import { DEFAULT_CLASSIFY_TEMPLATE } from "./quality/classification-prompt.js";
 import type { TargetResult } from "./request-record.js";
 import type { Send } from "./scheduler.js";
-import type { WorkItem } from "./workload.js";
+import type { WorkItem, Workload } from "./workload.js";
 
 /**
  * What `bench` measures: a loaded model, in-process or behind an HTTP endpoint. Both are `LoadedModel`s, so
@@ -65,14 +71,30 @@ export interface GenerationSettings {
   temperature: number;
 }
 
-/** How one work item becomes one timed request to the target. */
-export function sendTo(target: BenchTarget, settings: GenerationSettings): Send<WorkItem> {
+/**
+ * How one work item becomes one timed request to the target. A generative target on a classification workload is
+ * prompted as a classifier; on a reference-scored one its answer is kept for scoring.
+ */
+export function sendTo(
+  target: BenchTarget,
+  settings: GenerationSettings,
+  workload: Pick<Workload, "task" | "labels">,
+  classification?: PromptedClassification,
+): Send<WorkItem> {
   const { model } = target;
+  if (workload.task === "classify" && target.task === "generate") {
+    const setup = classification ?? {
+      prompt: { template: DEFAULT_CLASSIFY_TEMPLATE, labels: workload.labels ?? [], shots: [] },
+    };
+    return sendPromptedClassification(target, setup, resolveScoring(target, setup.scoring));
+  }
+  const keepOutput = workload.task === "generate";
   switch (target.task) {
     case "generate":
       return async (item, signal): Promise<TargetResult> => {
         const chunkTimes: number[] = [];
         let usage = { promptTokens: 0, completionTokens: 0 };
+        let output = "";
         for await (const chunk of model.generate(
           {
             prompt: item.text,
@@ -84,9 +106,15 @@ export function sendTo(target: BenchTarget, settings: GenerationSettings): Send<
           signal,
         )) {
           if (chunk.text) chunkTimes.push(chunk.at);
+          if (keepOutput) output += chunk.text;
           if (chunk.done) usage = chunk.done.usage;
         }
-        return { chunkTimes, outputTokens: usage.completionTokens, inputTokens: usage.promptTokens };
+        return {
+          chunkTimes,
+          outputTokens: usage.completionTokens,
+          inputTokens: usage.promptTokens,
+          ...(keepOutput && { output }),
+        };
       };
     case "classify":
       return async (item): Promise<TargetResult> => {
@@ -94,7 +122,7 @@ export function sendTo(target: BenchTarget, settings: GenerationSettings): Send<
         return {
           chunkTimes: [performance.now()],
           outputTokens: 0,
-          ...(result && { prediction: result.label }),
+          ...(result && { prediction: result.label, scores: { ...result.scores } }),
         };
       };
     case "embed":

@@ -1,14 +1,22 @@
 import { cpus, totalmem } from "node:os";
-import { type McNemarResult, mcnemar } from "./accuracy.js";
+import { classificationBootstrap, generationBootstrap } from "./quality/paired-quality.js";
+import { type BootstrapDifference, type McNemarResult, mcnemar } from "./quality/paired-statistics.js";
 import type { LoadPlan, TargetReport } from "./run-benchmark.js";
 
 export interface Comparison {
   target: string;
   baseline: string;
+  /** The workload both ran: a target can appear in more than one group. */
+  workload: string;
   /** target ÷ baseline; above 1 is more (faster for rates, slower for latencies). */
   ratios: Record<string, number>;
   mcnemar?: McNemarResult;
+  /** Paired bootstrap 95% intervals of target − baseline, per quality metric, on the items both answered. */
+  bootstrap?: Record<string, BootstrapDifference>;
 }
+
+/** Fields a target report carries for the comparison only; the JSON report leaves them out. */
+type PerItem = "correct_by_item" | "answers_by_item" | "scores_by_item" | "items";
 
 export interface Report {
   schema: "infergate.report/1";
@@ -21,14 +29,15 @@ export interface Report {
     temperature: number;
     slo?: LoadPlan["slo"];
   };
-  targets: Omit<TargetReport, "correct_by_item">[];
+  targets: Omit<TargetReport, PerItem>[];
   comparisons: Comparison[];
   verdicts: string[];
 }
 
 /**
- * Puts reports side by side: each target against the baseline of its task (the one named, else the first of
- * that task), with ratios and a verdict line a person can act on.
+ * Puts reports side by side: each target against the baseline of its group — the same task on the same workload
+ * (the one named, else the first of the group) — with ratios, paired statistics and a verdict line a person can
+ * act on.
  */
 export function buildReport(
   reports: readonly TargetReport[],
@@ -38,8 +47,9 @@ export function buildReport(
 ): Report {
   const comparisons: Comparison[] = [];
   const verdicts: string[] = [];
-  for (const task of new Set(reports.map((report) => report.task))) {
-    const group = reports.filter((report) => report.task === task);
+  const groupOf = (report: TargetReport) => `${report.task}\u0000${report.workload}`;
+  for (const key of new Set(reports.map(groupOf))) {
+    const group = reports.filter((report) => groupOf(report) === key);
     const baseline = group.find((report) => report.target === baselineName) ?? group[0];
     if (!baseline) continue;
     for (const report of group) {
@@ -66,10 +76,12 @@ export function buildReport(
       temperature: plan.settings.temperature,
       ...(plan.slo && { slo: plan.slo }),
     },
-    targets: reports.map(({ correct_by_item: _, records, ...report }) => ({
-      ...report,
-      ...(keepRecords && records && { records }),
-    })),
+    targets: reports.map(
+      ({ correct_by_item, answers_by_item, scores_by_item, items, records, ...report }) => ({
+        ...report,
+        ...(keepRecords && records && { records }),
+      }),
+    ),
     comparisons,
     verdicts,
   };
@@ -92,7 +104,17 @@ function compareTo(report: TargetReport, baseline: TargetReport): Comparison {
   if (m.accuracy && b.accuracy) ratios.accuracy = ratio(m.accuracy.accuracy, b.accuracy.accuracy);
   if (m.perplexity && b.perplexity)
     ratios.perplexity = ratio(m.perplexity.perplexity, b.perplexity.perplexity);
-  const comparison: Comparison = { target: report.target, baseline: baseline.target, ratios };
+  if (report.metrics.peak_rss_bytes_per_request && baseline.metrics.peak_rss_bytes_per_request)
+    ratios.peak_rss = ratio(
+      report.metrics.peak_rss_bytes_per_request,
+      baseline.metrics.peak_rss_bytes_per_request,
+    );
+  const comparison: Comparison = {
+    target: report.target,
+    baseline: baseline.target,
+    workload: report.workload,
+    ratios,
+  };
   if (report.correct_by_item && baseline.correct_by_item) {
     const paired = report.correct_by_item.flatMap((correct, i) => {
       const other = baseline.correct_by_item?.[i];
@@ -103,12 +125,29 @@ function compareTo(report: TargetReport, baseline: TargetReport): Comparison {
       paired.map(([, other]) => other),
     );
   }
+  if (report.answers_by_item && baseline.answers_by_item)
+    comparison.bootstrap = classificationBootstrap(report.answers_by_item, baseline.answers_by_item);
+  else if (report.scores_by_item && baseline.scores_by_item)
+    comparison.bootstrap = generationBootstrap(report.scores_by_item, baseline.scores_by_item);
   return comparison;
 }
 
-/** e.g. "lm-base:q8_0 is 1.24x faster than lm-base:f16 (output tokens/s 2104 vs 1697), TTFT p50 0.81x". */
+/**
+ * e.g. "lm-base:q8_0 is 1.24x faster than lm-base:f16 (output tokens/s 2104 vs 1697), TTFT p50 0.81x", or, where
+ * quality differs significantly, quality first: "spam-encoder:int8 is more accurate than lm-base:q8_0 by +0.21
+ * (95% CI +0.18 … +0.25, McNemar p < 0.001) at 38x the items/s and 0.7x the peak memory".
+ */
 function verdictOf(report: TargetReport, baseline: TargetReport, comparison: Comparison): string {
   const { ratios } = comparison;
+  const accuracy = report.metrics.accuracy;
+  const baseAccuracy = baseline.metrics.accuracy;
+  const p = comparison.mcnemar?.p_value;
+  const accuracyCi = comparison.bootstrap?.accuracy;
+  if (accuracy && baseAccuracy && p !== undefined && p < 0.05 && accuracyCi) {
+    const direction = accuracyCi.difference >= 0 ? "more" : "less";
+    const memory = ratios.peak_rss === undefined ? "" : ` and ${ratios.peak_rss.toFixed(2)}x the peak memory`;
+    return `${report.target} is ${direction} accurate than ${baseline.target} by ${signed(accuracyCi.difference)} (95% CI ${signed(accuracyCi.low)} … ${signed(accuracyCi.high)}, McNemar ${pValue(p)}) at ${times(ratios.requests_per_s)} the items/s${memory}`;
+  }
   const speedKey = report.task === "generate" ? "output_tokens_per_s" : "requests_per_s";
   const speed = ratios[speedKey] ?? Number.NaN;
   const unit = report.task === "generate" ? "output tokens/s" : "requests/s";
@@ -123,15 +162,25 @@ function verdictOf(report: TargetReport, baseline: TargetReport, comparison: Com
   if (perplexity && basePerplexity) {
     line += `, perplexity ${perplexity.perplexity.toFixed(2)} vs ${basePerplexity.perplexity.toFixed(2)} (lower is better)`;
   }
-  const accuracy = report.metrics.accuracy;
-  const baseAccuracy = baseline.metrics.accuracy;
-  if (accuracy && baseAccuracy && comparison.mcnemar) {
-    const p = comparison.mcnemar.p_value;
-    const same = p >= 0.05;
-    const direction = accuracy.accuracy >= baseAccuracy.accuracy ? "higher" : "lower";
-    line += same
-      ? ` at equal accuracy (${accuracy.accuracy.toFixed(3)} vs ${baseAccuracy.accuracy.toFixed(3)}, McNemar p = ${p.toFixed(2)})`
-      : ` with ${direction} accuracy (${accuracy.accuracy.toFixed(3)} vs ${baseAccuracy.accuracy.toFixed(3)}, McNemar p = ${p.toPrecision(2)})`;
+  const quality = report.metrics.quality;
+  const baseQuality = baseline.metrics.quality;
+  const [metric] = Object.keys(quality ?? {})
+    .filter((name) => comparison.bootstrap?.[name])
+    .slice(-1);
+  if (quality && baseQuality && metric) {
+    const ci = comparison.bootstrap?.[metric] as BootstrapDifference;
+    line += `, ${metric} ${(quality[metric] ?? 0).toFixed(3)} vs ${(baseQuality[metric] ?? 0).toFixed(3)} (${signed(ci.difference)}, 95% CI ${signed(ci.low)} … ${signed(ci.high)})`;
+  }
+  if (accuracy && baseAccuracy && p !== undefined) {
+    const ci = accuracyCi ? `, 95% CI ${signed(accuracyCi.low)} … ${signed(accuracyCi.high)}` : "";
+    line += ` at equal accuracy (${accuracy.accuracy.toFixed(3)} vs ${baseAccuracy.accuracy.toFixed(3)}${ci}, McNemar ${pValue(p)})`;
   }
   return line;
 }
+
+const signed = (value: number) => `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(3)}`;
+const pValue = (p: number) => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(p < 0.01 ? 3 : 2)}`);
+const times = (ratio: number | undefined) =>
+  ratio === undefined || !Number.isFinite(ratio)
+    ? "?x"
+    : `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}x`;

@@ -12,18 +12,22 @@ export interface RequestRecord {
   chunkTimes: number[];
   outputTokens: number;
   inputTokens?: number;
-  /** For classification: the class the target answered, and the expected one. */
+  /** For classification: the class the target answered (absent: its answer named none), and the expected one. */
   prediction?: string;
   label?: string;
+  /** Probability of each label, where the target gives them (a classifier head, loglik). */
+  scores?: Record<string, number>;
+  /** loglik scoring: each label's log-probability as the prompt's continuation. */
+  logprobs?: Record<string, number>;
+  /** The generated text, where the answer is scored on it. */
+  output?: string;
   error?: string;
   /** Warm-up requests are recorded but left out of every figure. */
   warmup: boolean;
 }
 
 /** What a target returns for one item; the scheduler adds the times it owns. */
-export interface TargetResult {
-  chunkTimes: number[];
-  outputTokens: number;
-  inputTokens?: number;
-  prediction?: string;
-}
+export type TargetResult = Pick<
+  RequestRecord,
+  "chunkTimes" | "outputTokens" | "inputTokens" | "prediction" | "scores" | "logprobs" | "output"
+>;

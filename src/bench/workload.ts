@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { InvalidRequestError } from "../core/errors.js";
+import { checkJsonSchema } from "./quality/generation-metrics.js";
+import { seededRandom } from "./quality/paired-statistics.js";
 
 /** One unit of a workload: a prompt to complete or a text to classify, with what a right answer is. */
 export interface WorkItem {
@@ -8,23 +10,37 @@ export interface WorkItem {
   text: string;
   /** Expected class, for accuracy. */
   label?: string;
-  /** Expected completion, kept for reports. */
-  reference?: string;
+  /** Acceptable completions, for reference-scored generation (best over them). */
+  references?: string[];
+  /** A regular expression a right answer matches (row field `match`), for the `regex` metric. */
+  match?: string;
+  /** A JSON Schema a right answer satisfies (row field `schema`), for `json_schema_valid`. */
+  schema?: Record<string, unknown>;
   /** For batch sweeps of encoders: texts sent together in one request (`text` is the first of them). */
   batch?: string[];
   /** A fixed output length for this item: exactly this many tokens are generated, end-of-sequence or not. */
   maxTokens?: number;
 }
 
+/**
+ * What a workload's answers are scored as, decided by its rows: `label` makes a classification workload,
+ * `reference` (or `match`, `schema`) a reference-scored generation workload; neither, a speed-only one.
+ */
+export type QualityTask = "classify" | "generate";
+
 export interface Workload {
   name: string;
   items: readonly WorkItem[];
+  /** Absent for a workload with nothing to score answers against. */
+  task?: QualityTask;
+  /** For a classification workload: its classes, sorted. */
+  labels?: string[];
 }
 
 const MAX_ITEM_CHARS = 1_000_000;
 const BUNDLED = fileURLToPath(new URL("../../data/", import.meta.url));
 
-/** A JSONL dataset: each row has `prompt` or `text`, and optionally `label` and `reference`. */
+/** A JSONL dataset: each row has `prompt` or `text`, and optionally `label`, or `reference` (string or list), `match`, `schema`. */
 export function loadJsonlWorkload(path: string): Workload {
   let content: string;
   try {
@@ -36,6 +52,7 @@ export function loadJsonlWorkload(path: string): Workload {
     );
   }
   const items: WorkItem[] = [];
+  const lines: number[] = [];
   content.split("\n").forEach((line, index) => {
     if (line.trim() === "") return;
     const where = `${path}:${index + 1}`;
@@ -45,18 +62,97 @@ export function loadJsonlWorkload(path: string): Workload {
     } catch {
       throw new InvalidRequestError(`${where}: not valid JSON`, "dataset");
     }
-    const text = row.prompt ?? row.text;
-    if (typeof text !== "string" || text.length === 0 || text.length > MAX_ITEM_CHARS) {
-      throw new InvalidRequestError(`${where}: needs a non-empty "prompt" or "text" string`, "dataset");
-    }
-    items.push({
-      text,
-      ...(typeof row.label === "string" && { label: row.label }),
-      ...(typeof row.reference === "string" && { reference: row.reference }),
-    });
+    items.push(workItemOf(row, where));
+    lines.push(index + 1);
   });
   if (items.length === 0) throw new InvalidRequestError(`dataset ${path} has no rows`, "dataset");
-  return { name: path, items };
+  return withQualityTask({ name: path, items }, (i) => `${path}:${lines[i]}`);
+}
+
+function workItemOf(row: Record<string, unknown>, where: string): WorkItem {
+  const text = row.prompt ?? row.text;
+  if (typeof text !== "string" || text.length === 0 || text.length > MAX_ITEM_CHARS) {
+    throw new InvalidRequestError(`${where}: needs a non-empty "prompt" or "text" string`, "dataset");
+  }
+  const bad = (field: string, what: string) =>
+    new InvalidRequestError(`${where}: "${field}" must be ${what}`, "dataset");
+  if (row.label !== undefined && (typeof row.label !== "string" || row.label.trim() === ""))
+    throw bad("label", "a non-empty string");
+  const references = typeof row.reference === "string" ? [row.reference] : row.reference;
+  if (
+    references !== undefined &&
+    !(Array.isArray(references) && references.length > 0 && references.every((r) => typeof r === "string"))
+  )
+    throw bad("reference", "a string or a non-empty list of strings");
+  if (row.match !== undefined) {
+    if (typeof row.match !== "string") throw bad("match", "a regular expression, as a string");
+    try {
+      new RegExp(row.match, "u");
+    } catch (error) {
+      throw bad("match", `a valid regular expression (${(error as Error).message})`);
+    }
+  }
+  if (row.schema !== undefined) checkJsonSchema(row.schema, `${where}: "schema"`);
+  return {
+    text,
+    ...(typeof row.label === "string" && { label: row.label }),
+    ...(references !== undefined && { references: references as string[] }),
+    ...(typeof row.match === "string" && { match: row.match }),
+    ...(row.schema !== undefined && { schema: row.schema as Record<string, unknown> }),
+  };
+}
+
+/** Decides the workload's task from its rows; rows that disagree name the first line that does. */
+export function withQualityTask(workload: Workload, where: (index: number) => string): Workload {
+  const kindOf = (item: WorkItem): QualityTask | "none" =>
+    item.label !== undefined
+      ? "classify"
+      : item.references !== undefined || item.match !== undefined || item.schema !== undefined
+        ? "generate"
+        : "none";
+  const first = kindOf(workload.items[0] as WorkItem);
+  const odd = workload.items.findIndex((item) => kindOf(item) !== first);
+  if (odd >= 0) {
+    const describe = {
+      classify: "has a label",
+      generate: "has a reference",
+      none: "has neither label nor reference",
+    };
+    throw new InvalidRequestError(
+      `${where(odd)}: ${describe[kindOf(workload.items[odd] as WorkItem)]}, but the first row ${describe[first]}; a workload is one or the other`,
+      "dataset",
+    );
+  }
+  if (first === "none") return workload;
+  if (first === "generate") return { ...workload, task: "generate" };
+  const labels = [...new Set(workload.items.map((item) => item.label as string))].sort();
+  if (labels.length < 2)
+    throw new InvalidRequestError(
+      `${workload.name}: every row has the label '${labels[0]}'; a classification workload needs two classes or more`,
+      "dataset",
+    );
+  return { ...workload, task: "classify", labels };
+}
+
+/**
+ * A deterministic sample of `count` items (seeded, kept in workload order), so a slow target can be measured on
+ * fewer items and every target still sees the same ones.
+ */
+export function subsample(workload: Workload, count: number, seed = 1): Workload {
+  if (count >= workload.items.length) return workload;
+  const random = seededRandom(seed);
+  // Partial Fisher-Yates over the indices, then back into order.
+  const indices = workload.items.map((_, i) => i);
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (indices.length - i));
+    [indices[i], indices[j]] = [indices[j] as number, indices[i] as number];
+  }
+  const chosen = indices.slice(0, count).sort((a, b) => a - b);
+  return {
+    ...workload,
+    name: `${workload.name} (${count} of ${workload.items.length}, seed ${seed})`,
+    items: chosen.map((i) => workload.items[i] as WorkItem),
+  };
 }
 
 /** The bundled labelled emails (SpamAssassin dev split), for classifiers. */
@@ -76,7 +172,7 @@ export function bundledGenerationWorkload(promptChars = 200): Workload {
   const items = documents.map((document) => {
     const cut = document.lastIndexOf(" ", promptChars);
     const at = cut > promptChars / 2 ? cut : promptChars;
-    return { text: document.slice(0, at), reference: document.slice(at, at + promptChars) };
+    return { text: document.slice(0, at), references: [document.slice(at, at + promptChars)] };
   });
   return { name: "lm_heldout", items };
 }

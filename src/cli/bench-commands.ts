@@ -5,6 +5,8 @@ import { type BenchTarget, openTarget } from "../bench/bench-target.js";
 import { buildReport, type Report } from "../bench/compare.js";
 import { measureIsolated } from "../bench/isolated-run.js";
 import type { Slo } from "../bench/load-metrics.js";
+import { classificationPromptFor, type PromptedClassification } from "../bench/prompted-classifier.js";
+import { DEFAULT_CLASSIFY_TEMPLATE } from "../bench/quality/classification-prompt.js";
 import { htmlReport } from "../bench/report/html-report.js";
 import { markdownReport } from "../bench/report/markdown-report.js";
 import { terminalReport } from "../bench/report/terminal-report.js";
@@ -17,21 +19,28 @@ import {
   bundledHeldOutDocuments,
   loadJsonlWorkload,
   parseSynthetic,
+  subsample,
   syntheticWorkload,
   type Workload,
 } from "../bench/workload.js";
 import { InvalidRequestError } from "../core/errors.js";
-import type { Task } from "../core/types.js";
+import { TASKS, type Task } from "../core/types.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
 import { type LiveAbOptions, runLiveAb } from "./live-ab-command.js";
 import { collect, decimal, integer } from "./parse-options.js";
 import { Progress } from "./progress.js";
+import {
+  addQualityOptions,
+  promptedClassification,
+  type QualityOptions,
+  scoredWorkload,
+} from "./quality-options.js";
 
-interface BenchOptions {
+interface BenchOptions extends QualityOptions {
   target?: string[];
   model?: string;
   api: "openai" | "gemini";
-  task?: Task;
+  endpointApi?: Task;
   apiKeyEnv?: string;
   dataset?: string;
   concurrency?: number;
@@ -55,7 +64,14 @@ interface BenchOptions {
   synthetic?: string;
 }
 
-/** The bundled comparison `infergate compare` runs with no --target. */
+/** One target on one workload; without a workload, the target's default one. */
+interface Run {
+  spec: string;
+  workload?: Workload;
+  classification?: PromptedClassification;
+}
+
+/** The bundled comparison `infergate compare` runs with no --target: precisions side by side, per task. */
 const DEFAULT_TARGETS = [
   "lm-base:f16",
   "lm-base:q8_0",
@@ -65,6 +81,25 @@ const DEFAULT_TARGETS = [
   "spam-encoder:fp16",
   "spam-encoder:int8",
 ];
+
+/**
+ * Then the headline question: the general LMs prompted as spam classifiers (loglik) beside the specialist, on the
+ * same emails. A seeded sample with texts cut to 256 tokens (what the encoder was trained on) keeps the default
+ * run within its time budget on two cores.
+ */
+const HEADLINE_TARGETS = ["lm-base:q8_0", "lm-small:q8_0", "spam-encoder:int8"];
+const HEADLINE_ITEMS = 200;
+const HEADLINE_INPUT_TOKENS = 256;
+
+function headlineRuns(): Run[] {
+  const workload = subsample(bundledClassificationWorkload(), HEADLINE_ITEMS);
+  const classification: PromptedClassification = {
+    prompt: { template: DEFAULT_CLASSIFY_TEMPLATE, labels: workload.labels ?? [], shots: [] },
+    scoring: "loglik",
+    maxInputTokens: HEADLINE_INPUT_TOKENS,
+  };
+  return HEADLINE_TARGETS.map((spec) => ({ spec, workload, classification }));
+}
 const DEFAULT_GENERATION_REQUESTS = 32;
 
 export function registerBenchCommands(program: Command): void {
@@ -100,14 +135,25 @@ export function registerBenchCommands(program: Command): void {
 }
 
 function addLoadOptions(command: Command): Command {
-  return command
+  return addQualityOptions(command)
     .option("--model <name>", "for an endpoint target: the model name to request")
     .option("--api <api>", "for an endpoint target: openai (default) or gemini", "openai")
-    .option("--task <task>", "for an endpoint target: generate (default), classify or embed")
+    .option(
+      "--endpoint-api <task>",
+      "for an endpoint target: generate (default: prompted through its generation API), or classify (infergate's /v1/classify) or embed",
+      (value: string) => {
+        if (!(TASKS as readonly string[]).includes(value))
+          throw new InvalidRequestError(
+            `--endpoint-api must be one of ${TASKS.join(", ")}, got '${value}'`,
+            "endpoint_api",
+          );
+        return value;
+      },
+    )
     .option("--api-key-env <var>", "for an endpoint target: env var holding its API key")
     .option(
       "--dataset <file>",
-      'JSONL workload: {"prompt"|"text", "label"?, "reference"?} per line (default: bundled)',
+      'JSONL workload: {"prompt"|"text", "label"? | "reference"? (string or list), "match"?, "schema"?} per line (default: bundled)',
     )
     .option(
       "--synthetic <spec>",
@@ -169,8 +215,12 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
   }
   if (options.api !== "openai" && options.api !== "gemini")
     throw new InvalidRequestError(`--api must be openai or gemini`, "api");
-  const targets = options.target ?? (comparing ? DEFAULT_TARGETS : []);
-  if (!comparing && targets.length !== 1)
+  const runs: Run[] = options.target
+    ? options.target.map((spec) => ({ spec }))
+    : comparing
+      ? [...DEFAULT_TARGETS.map((spec) => ({ spec })), ...headlineRuns()]
+      : [];
+  if (!comparing && runs.length !== 1)
     throw new InvalidRequestError("bench measures one --target; use compare for several", "target");
   const strategy: Strategy =
     options.rate !== undefined
@@ -183,16 +233,22 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
   await using context = await CliContext.open(command.optsWithGlobals<GlobalOptions>());
   const reports: TargetReport[] = [];
   let plan: LoadPlan | undefined;
-  for (const spec of targets) {
+  const noted = new Set<string>();
+  for (const { spec, ...given } of runs) {
     const target = await openTarget(spec, {
       registry: context.registry,
       engines: context.engines,
       api: options.api,
       ...(options.model && { model: options.model }),
-      ...(options.task && { task: options.task }),
+      ...(options.endpointApi && { task: options.endpointApi }),
       ...(options.apiKeyEnv && { apiKeyEnv: options.apiKeyEnv }),
     });
-    const workload = workloadFor(target, options);
+    const workload = given.workload ?? scoredWorkload(workloadFor(target, options), options);
+    if (/ \(\d+ of \d+, seed \d+\)$/.test(workload.name) && !noted.has(workload.name)) {
+      noted.add(workload.name);
+      process.stderr.write(`a deterministic sample to stay within the time budget: ${workload.name}\n`);
+    }
+    const classification = given.classification ?? promptedClassification(options, workload);
     const requests =
       options.duration === undefined ? (options.requests ?? defaultRequests(target, workload)) : undefined;
     plan = {
@@ -208,6 +264,8 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
       ...(perplexityDocuments > 0 && {
         perplexity: { documents: bundledHeldOutDocuments().slice(0, perplexityDocuments), maxTokens: 300 },
       }),
+      ...(classification && { classification }),
+      ...(options.metrics && { metrics: options.metrics }),
     };
     const progress = new Progress(target.name, (requests ?? 0) + options.warmup);
     const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
@@ -220,12 +278,23 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
     reports.push(report);
     // One target at a time: free its memory and threads before the next one runs.
     if (target.location === "in-process") {
+      // A prompted classifier's memory is that of its prompt, evaluated with one token to follow.
+      const texts = workload.items.slice(0, options.memorySamples).map((item) => item.text);
+      const prompted = classification && target.task === "generate";
+      const memory = prompted
+        ? { texts: texts.map(classificationPromptFor(target, classification)), maxTokens: 1 }
+        : { texts, maxTokens: options.maxTokens };
       await context.engines.close();
-      await measureInOwnProcess(report, spec, context.config.source, workload, options, comparing);
+      await measureInOwnProcess(report, spec, context.config.source, memory, options, comparing);
     }
   }
   if (!plan) return;
-  await emit(buildReport(reports, plan, options.baseline, options.records === true), options, comparing);
+  await emit(
+    buildReport(reports, plan, options.baseline, options.records === true),
+    reports,
+    options,
+    comparing,
+  );
 }
 
 /** The in-process model `spec` names, reloaded with `parallel` sequences (a batch sweep of a language model). */
@@ -254,16 +323,16 @@ async function measureInOwnProcess(
   report: TargetReport,
   model: string,
   configPath: string,
-  workload: Workload,
+  memory: { texts: string[]; maxTokens: number },
   options: BenchOptions,
   comparing: boolean,
 ): Promise<void> {
   const coldStarts = options.coldStarts ?? (comparing ? 3 : 0);
-  const memoryTexts = workload.items.slice(0, options.memorySamples).map((item) => item.text);
+  const memoryTexts = memory.texts;
   const runs = Math.max(coldStarts, memoryTexts.length > 0 ? 1 : 0);
   if (runs === 0) return;
   const isolated = await measureIsolated(
-    { model, configPath, maxTokens: options.maxTokens },
+    { model, configPath, maxTokens: memory.maxTokens },
     runs,
     memoryTexts,
   );
@@ -294,11 +363,19 @@ function workloadFor(target: BenchTarget, options: BenchOptions): Workload {
   return target.task === "generate" ? bundledGenerationWorkload() : bundledClassificationWorkload();
 }
 
+/** A scored workload is measured whole, so every target answers every item; plain generation, 32 requests. */
 function defaultRequests(target: BenchTarget, workload: Workload): number {
-  return target.task === "generate" ? DEFAULT_GENERATION_REQUESTS : workload.items.length;
+  return target.task === "generate" && workload.task === undefined
+    ? DEFAULT_GENERATION_REQUESTS
+    : workload.items.length;
 }
 
-async function emit(report: Report, options: BenchOptions, comparing: boolean): Promise<void> {
+async function emit(
+  report: Report,
+  targets: readonly TargetReport[],
+  options: BenchOptions,
+  comparing: boolean,
+): Promise<void> {
   if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(terminalReport(report));
   const out = options.out ?? (comparing ? "infergate-report" : undefined);
@@ -308,7 +385,12 @@ async function emit(report: Report, options: BenchOptions, comparing: boolean): 
   await writeFile(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(dir, "report.md"), markdownReport(report));
   await writeFile(join(dir, "index.html"), htmlReport(report));
-  process.stderr.write(`report written to ${dir}/index.html, report.json and report.md\n`);
+  // Every scored answer, one per line, for looking at what a target got wrong.
+  const items = targets.flatMap(({ target, workload, items = [] }) =>
+    items.map((item) => JSON.stringify({ target, workload, ...item })),
+  );
+  await writeFile(join(dir, "items.jsonl"), items.length > 0 ? `${items.join("\n")}\n` : "");
+  process.stderr.write(`report written to ${dir}/index.html, report.json, report.md and items.jsonl\n`);
 }
 
 function sweepOption(value: string): SweepSpec {

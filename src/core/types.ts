@@ -31,6 +31,11 @@ export interface GenerateRequest {
   whole?: boolean;
   /** Generate exactly `maxTokens`, past end-of-sequence (benchmarks with fixed output lengths; vLLM's ignore_eos). */
   ignoreEos?: boolean;
+  /**
+   * The answer is JSON valid against this JSON Schema: a local engine constrains decoding with a grammar, an
+   * OpenAI-format upstream gets `response_format` `json_schema`, a Gemini one `responseSchema`.
+   */
+  jsonSchema?: Readonly<Record<string, unknown>>;
 }
 
 export type FinishReason = "stop" | "length";
@@ -63,6 +68,21 @@ export interface Perplexity {
   perplexity: number;
   /** Tokens scored (every token but each document's first). */
   tokens: number;
+}
+
+/**
+ * Log-probabilities of continuations after one prompt, as a language model scores them (lm-evaluation-harness's
+ * loglikelihood requests): each continuation's tokens are the tail of tokenize(prompt + continuation).
+ */
+export interface ContinuationScores {
+  /** Σ ln P(token | everything before it) over each continuation's tokens, in the order given. */
+  logprobs: number[];
+  /** Tokens each continuation came to. */
+  tokens: number[];
+  /** Prompt tokens, BOS included where the model adds one. */
+  promptTokens: number;
+  /** Tokens the runtime evaluated to score them all: the prompt once, plus each continuation but its last token. */
+  evaluatedTokens: number;
 }
 
 export interface ClassifyResult {

@@ -1,6 +1,7 @@
 import type { ModelSpec } from "../config/load-config.js";
 import type {
   ClassifyResult,
+  ContinuationScores,
   Embeddings,
   GenerateChunk,
   GenerateRequest,
@@ -35,6 +36,15 @@ export interface LoadedModel extends AsyncDisposable {
   tokenize(text: string): readonly number[];
   embed(texts: readonly string[]): Promise<Embeddings>;
   classify(texts: readonly string[]): Promise<ClassifyResult[]>;
+  /**
+   * How likely each continuation is after `prompt`; the prompt is evaluated once and its state reused for every
+   * continuation.
+   */
+  scoreContinuations(
+    prompt: string,
+    continuations: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<ContinuationScores>;
   /** How well a language model predicts `documents` (each cut to `maxTokens`). */
   perplexity(documents: readonly string[], maxTokens: number): Promise<Perplexity>;
   memory(): Promise<MemoryReport>;

@@ -3,6 +3,7 @@ import type { GeminiModelSpec, OpenAiModelSpec } from "../config/load-config.js"
 import { UnsupportedTaskError, UpstreamError } from "../core/errors.js";
 import type {
   ClassifyResult,
+  ContinuationScores,
   Embeddings,
   FinishReason,
   GenerateChunk,
@@ -116,6 +117,10 @@ export abstract class RemoteModel<S extends RemoteModelSpec> implements LoadedMo
   abstract generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>;
   abstract embed(texts: readonly string[]): Promise<Embeddings>;
   abstract classify(texts: readonly string[]): Promise<ClassifyResult[]>;
+
+  scoreContinuations(): Promise<ContinuationScores> {
+    return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "score continuations (it is remote)"));
+  }
 
   perplexity(): Promise<Perplexity> {
     return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "score text (it is remote)"));

@@ -21,6 +21,8 @@ export interface MockUpstreamBehaviour {
   hang?: boolean;
   /** Reset the connection as soon as the request arrives. */
   reset?: boolean;
+  /** Answer by a rule on the request body instead of `pieces` (one piece). */
+  answerFor?: (body: Record<string, unknown>) => string;
 }
 
 /** A fault for one request. */
@@ -102,14 +104,15 @@ async function answer(
     );
   }
   const speaker = wire === "openai" ? openAiSpeaker(req.url ?? "", body) : geminiSpeaker(req.url ?? "", body);
+  const pieces = behaviour.answerFor ? [behaviour.answerFor(body)] : behaviour.pieces;
   if (speaker.embeddings) return json(res, 200, speaker.embeddings);
   if (!speaker.stream) {
-    const whole = speaker.whole(behaviour.pieces.join(""), behaviour.pieces.length);
+    const whole = speaker.whole(pieces.join(""), pieces.length);
     return behaviour.cutAfter === undefined ? json(res, 200, whole) : cutShort(res, whole);
   }
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   if (behaviour.ttftMs > 0) await sleep(behaviour.ttftMs);
-  for (const [index, text] of behaviour.pieces.entries()) {
+  for (const [index, text] of pieces.entries()) {
     if (index > 0 && behaviour.itlMs > 0) await sleep(behaviour.itlMs);
     if (behaviour.cutAfter !== undefined && index >= behaviour.cutAfter) {
       await sleep(20); // let what was written reach the client first
@@ -118,7 +121,7 @@ async function answer(
     }
     res.write(`data: ${JSON.stringify(speaker.piece(text, index === 0))}\n\n`);
   }
-  for (const event of speaker.last(behaviour.pieces.length)) res.write(`data: ${JSON.stringify(event)}\n\n`);
+  for (const event of speaker.last(pieces.length)) res.write(`data: ${JSON.stringify(event)}\n\n`);
   res.end(wire === "openai" ? "data: [DONE]\n\n" : undefined);
 }
 

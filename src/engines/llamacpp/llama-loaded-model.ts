@@ -1,11 +1,13 @@
-import type {
-  ControlledEvaluateInputItem,
-  Llama,
-  LlamaContext,
-  LlamaContextSequence,
-  LlamaEmbeddingContext,
-  LlamaModel,
-  Token,
+import {
+  type ControlledEvaluateInputItem,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaGrammar,
+  LlamaGrammarEvaluationState,
+  type LlamaModel,
+  type Token,
 } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
 import { completionInput } from "../../core/chat-template.js";
@@ -18,6 +20,7 @@ import {
 import { StopStrings } from "../../core/stop-strings.js";
 import type {
   ClassifyResult,
+  ContinuationScores,
   Embeddings,
   FinishReason,
   GenerateChunk,
@@ -30,6 +33,9 @@ import type { ModelRef } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
 import { ResourcePool } from "./resource-pool.js";
 
+/** Grammars compiled from JSON Schemas, kept per schema text; a model sees few distinct schemas. */
+const MAX_CACHED_GRAMMARS = 32;
+
 /** The model's own next-token distribution: no temperature, top-k, top-p or min-p reshaping it. */
 const MODEL_DISTRIBUTION = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 
@@ -41,6 +47,7 @@ const MODEL_DISTRIBUTION = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 export class LlamaLoadedModel implements LoadedModel {
   readonly #pool: ResourcePool<LlamaContextSequence>;
   #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
+  readonly #grammars = new Map<string, Promise<LlamaGrammar>>();
 
   constructor(
     readonly ref: ModelRef & { spec: LlamaCppModelSpec },
@@ -68,6 +75,7 @@ export class LlamaLoadedModel implements LoadedModel {
     if (prompt.length + request.maxTokens > this.context.contextSize) {
       throw new PromptTooLongError(prompt.length, request.maxTokens, this.context.contextSize);
     }
+    const grammar = request.jsonSchema && (await this.#grammarFor(request.jsonSchema));
     const sequence = await this.#pool.acquire(signal);
     try {
       // The whole prompt goes in as one batch, as the reference implementation computes it; splitting it (as
@@ -84,6 +92,9 @@ export class LlamaLoadedModel implements LoadedModel {
         topK: request.topK,
         seed: request.seed,
         yieldEogToken: true,
+        ...(grammar && {
+          grammarEvaluationState: new LlamaGrammarEvaluationState({ model: this.model, grammar }),
+        }),
       });
       for await (const token of tokens) {
         if (signal?.aborted) throw new RequestAbortedError();
@@ -127,6 +138,26 @@ export class LlamaLoadedModel implements LoadedModel {
     }
   }
 
+  /** The JSON Schema as a GBNF grammar; a schema llama.cpp's converter cannot take is the client's error. */
+  #grammarFor(schema: Readonly<Record<string, unknown>>): Promise<LlamaGrammar> {
+    const key = JSON.stringify(schema);
+    let grammar = this.#grammars.get(key);
+    if (!grammar) {
+      // The schema's type is the converter's to check at run time: it comes from a client or a dataset.
+      grammar = this.llama.createGrammarForJsonSchema(schema as never).catch((error: unknown) => {
+        this.#grammars.delete(key);
+        throw new InvalidRequestError(
+          `unsupported JSON schema: ${(error as Error).message}`,
+          "response_format",
+        );
+      });
+      if (this.#grammars.size >= MAX_CACHED_GRAMMARS)
+        this.#grammars.delete(this.#grammars.keys().next().value as string);
+      this.#grammars.set(key, grammar);
+    }
+    return grammar;
+  }
+
   async embed(texts: readonly string[]): Promise<Embeddings> {
     this.#embeddingContext ??= this.model.createEmbeddingContext({
       contextSize: Math.min(this.ref.spec.context_size, this.model.trainContextSize),
@@ -142,6 +173,68 @@ export class LlamaLoadedModel implements LoadedModel {
       vectors.push(Float32Array.from(embedding.vector));
     }
     return { vectors, promptTokens };
+  }
+
+  async scoreContinuations(
+    prompt: string,
+    continuations: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<ContinuationScores> {
+    const context = this.tokenize(prompt);
+    // lm-evaluation-harness's split: the continuation is what tokenize(prompt + continuation) adds after the
+    // prompt's own tokens, so a label that merges with the prompt's last characters is still scored whole.
+    const tails = continuations.map((continuation) =>
+      this.tokenize(prompt + continuation).slice(context.length),
+    );
+    const empty = tails.findIndex((tail) => tail.length === 0);
+    if (empty >= 0)
+      throw new InvalidRequestError(
+        `continuation ${JSON.stringify(continuations[empty])} adds no tokens`,
+        "labels",
+      );
+    const longest = Math.max(...tails.map((tail) => tail.length));
+    if (context.length + longest > this.context.contextSize)
+      throw new PromptTooLongError(context.length, longest, this.context.contextSize);
+    const sequence = await this.#pool.acquire(signal);
+    try {
+      await sequence.clearHistory();
+      // llama.cpp's own count of the tokens it decoded (those with logits are metered as "output").
+      const decoded = () => sequence.tokenMeter.usedInputTokens + sequence.tokenMeter.usedOutputTokens;
+      const before = decoded();
+      const next = { generateNext: { probabilities: true, options: MODEL_DISTRIBUTION } };
+      // The prompt in one batch, as `generate` evaluates it; only its last step's distribution is needed.
+      const promptSteps = await sequence.controlledEvaluate(
+        context.map(
+          (token, i): ControlledEvaluateInputItem => (i === context.length - 1 ? [token, next] : token),
+        ),
+      );
+      const afterPrompt = promptSteps.at(-1)?.next.probabilities;
+      const promptEnd = sequence.nextTokenIndex;
+      const logprobs: number[] = [];
+      for (const tail of tails) {
+        if (signal?.aborted) throw new RequestAbortedError();
+        let logprob = Math.log(afterPrompt?.get(tail[0] as Token) || Number.MIN_VALUE);
+        if (tail.length > 1) {
+          const steps = await sequence.controlledEvaluate(
+            tail.slice(0, -1).map((token): ControlledEvaluateInputItem => [token, next]),
+          );
+          steps.forEach((step, i) => {
+            logprob += Math.log(step?.next.probabilities?.get(tail[i + 1] as Token) || Number.MIN_VALUE);
+          });
+          // Back to the prompt's state for the next continuation.
+          await sequence.eraseContextTokenRanges([{ start: promptEnd, end: sequence.nextTokenIndex }]);
+        }
+        logprobs.push(logprob);
+      }
+      return {
+        logprobs,
+        tokens: tails.map((tail) => tail.length),
+        promptTokens: context.length,
+        evaluatedTokens: decoded() - before,
+      };
+    } finally {
+      this.#pool.release(sequence);
+    }
   }
 
   async perplexity(documents: readonly string[], maxTokens: number): Promise<Perplexity> {

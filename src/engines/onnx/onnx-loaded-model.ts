@@ -3,6 +3,7 @@ import type { OnnxModelSpec } from "../../config/load-config.js";
 import { InvalidRequestError, UnsupportedTaskError } from "../../core/errors.js";
 import type {
   ClassifyResult,
+  ContinuationScores,
   Embeddings,
   GenerateChunk,
   MemoryReport,
@@ -39,6 +40,12 @@ export class OnnxLoadedModel implements LoadedModel {
   // biome-ignore lint/correctness/useYield: an encoder cannot generate; the error is the whole stream.
   async *generate(): AsyncIterable<GenerateChunk> {
     throw new UnsupportedTaskError(this.ref.spec.id, "generate");
+  }
+
+  scoreContinuations(): Promise<ContinuationScores> {
+    return Promise.reject(
+      new UnsupportedTaskError(this.ref.spec.id, "score continuations (it is not a language model)"),
+    );
   }
 
   perplexity(): Promise<Perplexity> {

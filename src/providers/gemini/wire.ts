@@ -12,7 +12,58 @@ export interface GeminiBody {
     topK?: number;
     seed?: number;
     stopSequences?: string[];
+    responseMimeType?: "application/json";
+    responseSchema?: GeminiSchema;
   };
+}
+
+/** Gemini's Schema object: an OpenAPI 3.0 subset with upper-case type names. */
+export interface GeminiSchema {
+  type?: string;
+  enum?: unknown[];
+  properties?: Record<string, GeminiSchema>;
+  required?: string[];
+  items?: GeminiSchema;
+  description?: string;
+  nullable?: boolean;
+  format?: string;
+  minItems?: number;
+  maxItems?: number;
+  propertyOrdering?: string[];
+}
+
+/** JSON-Schema keys Gemini's Schema has under the same name and meaning; the rest are left out. */
+const GEMINI_SCHEMA_KEYS = new Set([
+  "enum",
+  "required",
+  "description",
+  "nullable",
+  "format",
+  "minItems",
+  "maxItems",
+]);
+
+/**
+ * A JSON Schema as Gemini's `responseSchema`: types upper-cased, properties and items converted, keys Gemini
+ * rejects (`additionalProperties`, `$schema`, `title`, …) dropped. Property order is kept as written.
+ */
+export function toGeminiSchema(schema: Readonly<Record<string, unknown>>): GeminiSchema {
+  const converted: GeminiSchema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "type" && typeof value === "string") converted.type = value.toUpperCase();
+    else if (key === "properties" && typeof value === "object" && value !== null) {
+      converted.properties = Object.fromEntries(
+        Object.entries(value).map(([name, property]) => [
+          name,
+          toGeminiSchema(property as Record<string, unknown>),
+        ]),
+      );
+      converted.propertyOrdering = Object.keys(value);
+    } else if (key === "items" && typeof value === "object" && value !== null)
+      converted.items = toGeminiSchema(value as Record<string, unknown>);
+    else if (GEMINI_SCHEMA_KEYS.has(key)) Object.assign(converted, { [key]: value });
+  }
+  return converted;
 }
 
 export function toGeminiBody(request: GenerateRequest): GeminiBody {
@@ -35,6 +86,10 @@ export function toGeminiBody(request: GenerateRequest): GeminiBody {
       ...(request.topK !== undefined && { topK: request.topK }),
       ...(request.seed !== undefined && { seed: request.seed }),
       ...(request.stop && request.stop.length > 0 && { stopSequences: [...request.stop] }),
+      ...(request.jsonSchema && {
+        responseMimeType: "application/json" as const,
+        responseSchema: toGeminiSchema(request.jsonSchema),
+      }),
     },
   };
 }

@@ -18,6 +18,10 @@ export interface OpenAiBody {
   stream: boolean;
   stream_options?: { include_usage: boolean };
   ignore_eos?: boolean;
+  response_format?: {
+    type: "json_schema";
+    json_schema: { name: string; schema: Readonly<Record<string, unknown>>; strict: boolean };
+  };
 }
 
 export function toOpenAiBody(request: GenerateRequest, upstreamModel: string, stream: boolean): OpenAiBody {
@@ -36,6 +40,12 @@ export function toOpenAiBody(request: GenerateRequest, upstreamModel: string, st
     ...(stream && { stream_options: { include_usage: true } }),
     // vLLM's extension; sent only when asked for, as OpenAI itself refuses unknown fields.
     ...(request.ignoreEos && { ignore_eos: true }),
+    ...(request.jsonSchema && {
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "answer", schema: request.jsonSchema, strict: true },
+      },
+    }),
   };
 }
 

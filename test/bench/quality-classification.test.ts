@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { accuracyOf, mcnemar } from "../../src/bench/accuracy.js";
+import { accuracyOf } from "../../src/bench/quality/classification-metrics.js";
+import { mcnemar } from "../../src/bench/quality/paired-statistics.js";
 import { createEngines } from "../../src/engines/engines.js";
 import { defaultRegistry, readSpamDev } from "../helpers.js";
 

@@ -1,0 +1,155 @@
+import type { RequestRecord } from "../request-record.js";
+import type { WorkItem, Workload } from "../workload.js";
+import { type Calibration, calibrationOf } from "./calibration.js";
+import { type AccuracyReport, accuracyOf, type LabelledAnswer } from "./classification-metrics.js";
+import type { GenerationMetric } from "./generation-metrics.js";
+
+/** One item as a target answered it: what `items.jsonl` holds. */
+export interface ItemOutcome {
+  index: number;
+  gold?: string | string[];
+  output?: string;
+  /** The label read from the answer; null when it named none. */
+  parsed?: string | null;
+  correct?: boolean;
+  scores?: Record<string, number>;
+  latency_ms?: number;
+  input_tokens?: number;
+  output_tokens?: number;
+  error?: string;
+}
+
+/** A target's answers scored against the workload, with what paired statistics need per item. */
+export interface TargetQuality {
+  accuracy?: AccuracyReport;
+  /** loglik only: the label with the highest log-probability per character wins (lm-evaluation-harness's acc_norm). */
+  accuracy_length_normalised?: number;
+  calibration?: Calibration;
+  /** Mean over items of each generation metric. */
+  quality?: Record<string, number>;
+  /** Per workload item (null: not answered): the classification answer, and each generation metric's score. */
+  answers?: (LabelledAnswer | null)[];
+  scores?: (Record<string, number> | null)[];
+  items: ItemOutcome[];
+}
+
+/** The last measured record of each workload item (a run may send an item more than once). */
+export function recordsByItem(
+  workload: Workload,
+  records: readonly RequestRecord[],
+): (RequestRecord | undefined)[] {
+  const byItem = new Array<RequestRecord | undefined>(workload.items.length);
+  for (const record of records) if (!record.warmup) byItem[record.index % workload.items.length] = record;
+  return byItem;
+}
+
+export function scoreTarget(
+  workload: Workload,
+  records: readonly RequestRecord[],
+  metrics: Readonly<Record<string, GenerationMetric>>,
+  scoring: string,
+): TargetQuality {
+  const byItem = recordsByItem(workload, records);
+  const items = workload.items.flatMap((item, index) => {
+    const record = byItem[index];
+    return record ? [outcomeOf(item, index, record)] : [];
+  });
+  if (workload.task === "classify") return { ...classificationQuality(workload, byItem, scoring), items };
+  if (workload.task === "generate") return { ...generationQuality(workload, byItem, metrics), items };
+  return { items };
+}
+
+function classificationQuality(
+  workload: Workload,
+  byItem: readonly (RequestRecord | undefined)[],
+  scoring: string,
+): Omit<TargetQuality, "items"> {
+  const answers = workload.items.map((item, index): LabelledAnswer | null => {
+    const record = byItem[index];
+    if (!record || item.label === undefined) return null;
+    return { label: item.label, ...(record.prediction !== undefined && { prediction: record.prediction }) };
+  });
+  const answered = answers.filter((answer): answer is LabelledAnswer => answer !== null);
+  const accuracy = { ...accuracyOf(answered, workload.labels), scoring };
+  const scored = workload.items.flatMap((item, index) => {
+    const scores = byItem[index]?.scores;
+    return scores && item.label !== undefined ? [{ label: item.label, scores }] : [];
+  });
+  const calibration = scored.length === answered.length ? calibrationOf(scored) : undefined;
+  const quality: Omit<TargetQuality, "items"> = { accuracy, answers, ...(calibration && { calibration }) };
+  const normalised = lengthNormalisedAccuracy(workload, byItem);
+  if (normalised !== undefined) quality.accuracy_length_normalised = normalised;
+  return quality;
+}
+
+function lengthNormalisedAccuracy(
+  workload: Workload,
+  byItem: readonly (RequestRecord | undefined)[],
+): number | undefined {
+  let right = 0;
+  let total = 0;
+  workload.items.forEach((item, index) => {
+    const logprobs = byItem[index]?.logprobs;
+    if (!logprobs || item.label === undefined) return;
+    let best = "";
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (const [label, logprob] of Object.entries(logprobs)) {
+      const perChar = logprob / (label.length + 1); // the continuation is " " + label
+      if (perChar > bestScore) [best, bestScore] = [label, perChar];
+    }
+    total++;
+    if (best === item.label) right++;
+  });
+  return total > 0 ? right / total : undefined;
+}
+
+function generationQuality(
+  workload: Workload,
+  byItem: readonly (RequestRecord | undefined)[],
+  metrics: Readonly<Record<string, GenerationMetric>>,
+): Omit<TargetQuality, "items"> {
+  const names = Object.keys(metrics);
+  const scores = workload.items.map((item, index) => {
+    const record = byItem[index];
+    if (!record) return null;
+    // A failed request scores 0 on every metric: it gave no answer.
+    const answer = record.error === undefined ? (record.output ?? "") : undefined;
+    const scoredItem = {
+      references: item.references ?? [],
+      ...(item.match !== undefined && { match: item.match }),
+      ...(item.schema && { schema: item.schema }),
+    };
+    return Object.fromEntries(
+      names.map((name) => [
+        name,
+        answer === undefined ? 0 : (metrics[name] as GenerationMetric)(answer, scoredItem),
+      ]),
+    );
+  });
+  const present = scores.filter((row): row is Record<string, number> => row !== null);
+  const quality = Object.fromEntries(
+    names.map((name) => [
+      name,
+      present.length > 0 ? present.reduce((sum, row) => sum + (row[name] ?? 0), 0) / present.length : 0,
+    ]),
+  );
+  return { quality, scores };
+}
+
+function outcomeOf(item: WorkItem, index: number, record: RequestRecord): ItemOutcome {
+  const gold = item.label ?? item.references;
+  return {
+    index,
+    ...(gold !== undefined && { gold }),
+    ...(record.output !== undefined && { output: record.output }),
+    ...(item.label !== undefined && {
+      parsed: record.prediction ?? null,
+      correct: record.prediction === item.label,
+    }),
+    ...(record.scores && { scores: record.scores }),
+    ...(record.error === undefined && { latency_ms: record.endAt - record.sentAt }),
+    ...(record.inputTokens !== undefined && { input_tokens: record.inputTokens }),
+    output_tokens: record.outputTokens,
+    ...(record.error !== undefined && { error: record.error }),
+  };
+}
