@@ -2,7 +2,8 @@
  * bench:quality — what it costs to read a label from a language model: loglik classification (2 labels, the
  * prompt evaluated once and its state reused for each label) against generating one greedy token per item, on the
  * same prompts, lm-base q8_0, rounds alternating in one process. The shared prompt state should make loglik cost
- * one prompt evaluation plus the label tokens: a ratio near 1.
+ * one prompt evaluation plus the label tokens: a ratio near 1. Beside them, each label scored from scratch (the
+ * prompt evaluated again per label, as a loglikelihood request without prefix reuse is).
  *
  *   npm run bench:quality [-- --items 100 --rounds 3 --max-input-tokens 256]
  */
@@ -51,6 +52,13 @@ async function loglik(): Promise<{ seconds: number; evaluated: number }> {
   return { seconds: (performance.now() - started) / 1000, evaluated };
 }
 
+async function loglikFromScratch(): Promise<{ seconds: number }> {
+  const started = performance.now();
+  for (const prompt of prompts)
+    for (const label of labels) await model.scoreContinuations(prompt, [` ${label}`]);
+  return { seconds: (performance.now() - started) / 1000 };
+}
+
 async function oneToken(): Promise<{ seconds: number }> {
   const started = performance.now();
   for (const prompt of prompts)
@@ -61,12 +69,14 @@ async function oneToken(): Promise<{ seconds: number }> {
 await loglik(); // warm-up: first-use costs out of the figures
 const loglikSeconds: number[] = [];
 const generateSeconds: number[] = [];
+const scratchSeconds: number[] = [];
 let evaluated = 0;
 for (let round = 0; round < rounds; round++) {
   const scored = await loglik();
   loglikSeconds.push(scored.seconds);
   evaluated = scored.evaluated;
   generateSeconds.push((await oneToken()).seconds);
+  scratchSeconds.push((await loglikFromScratch()).seconds);
 }
 const results = {
   model: "lm-base:q8_0",
@@ -80,6 +90,7 @@ const results = {
     seconds: loglikSeconds,
   },
   generate_one_token: { items_per_s: items / median(generateSeconds), seconds: generateSeconds },
+  loglik_prompt_per_label: { items_per_s: items / median(scratchSeconds), seconds: scratchSeconds },
 };
 const ratio = results.loglik.items_per_s / results.generate_one_token.items_per_s;
 console.log(
@@ -90,6 +101,9 @@ console.log(
 );
 console.log(
   `  one greedy token per item:              ${results.generate_one_token.items_per_s.toFixed(1)} items/s`,
+);
+console.log(
+  `  loglik, the prompt again per label:     ${results.loglik_prompt_per_label.items_per_s.toFixed(1)} items/s`,
 );
 console.log(`  loglik / one token: ${ratio.toFixed(2)}x`);
 console.log(`results: ${writeResults("quality", { ...results, loglik_vs_one_token: ratio })}`);
