@@ -1,4 +1,5 @@
 import { cpus, totalmem } from "node:os";
+import type { LabelledAnswer } from "./quality/classification-metrics.js";
 import { classificationBootstrap, generationBootstrap } from "./quality/paired-quality.js";
 import { type BootstrapDifference, type McNemarResult, mcnemar } from "./quality/paired-statistics.js";
 import type { LoadPlan, TargetReport } from "./run-benchmark.js";
@@ -13,7 +14,22 @@ export interface Comparison {
   mcnemar?: McNemarResult;
   /** Paired bootstrap 95% intervals of target − baseline, per quality metric, on the items both answered. */
   bootstrap?: Record<string, BootstrapDifference>;
+  /** Per item both answered: target better (win), the same (tie) or worse (loss) on the main quality metric. */
+  win_tie_loss?: { win: number; tie: number; loss: number };
+  /** Classification: the items the two label differently (the first 50 of `count`). */
+  disagreements?: { count: number; items: Disagreement[] };
 }
+
+export interface Disagreement {
+  index: number;
+  preview: string;
+  gold: string;
+  /** The labels read (null: the answer named none). */
+  target: string | null;
+  baseline: string | null;
+}
+
+const MAX_DISAGREEMENTS = 50;
 
 /** Fields a target report carries for the comparison only; the JSON report leaves them out. */
 type PerItem = "correct_by_item" | "answers_by_item" | "scores_by_item" | "items";
@@ -125,11 +141,58 @@ function compareTo(report: TargetReport, baseline: TargetReport): Comparison {
       paired.map(([, other]) => other),
     );
   }
-  if (report.answers_by_item && baseline.answers_by_item)
+  if (report.answers_by_item && baseline.answers_by_item) {
     comparison.bootstrap = classificationBootstrap(report.answers_by_item, baseline.answers_by_item);
-  else if (report.scores_by_item && baseline.scores_by_item)
+    comparison.disagreements = disagreementsOf(report, baseline);
+    const right = (answer: LabelledAnswer | null | undefined) =>
+      answer ? Number(answer.prediction === answer.label) : undefined;
+    comparison.win_tie_loss = winTieLoss(
+      report.answers_by_item.map(right),
+      baseline.answers_by_item.map(right),
+    );
+  } else if (report.scores_by_item && baseline.scores_by_item) {
     comparison.bootstrap = generationBootstrap(report.scores_by_item, baseline.scores_by_item);
+    const [main] = Object.keys(report.metrics.quality ?? {});
+    const score = (row: Readonly<Record<string, number>> | null) => (row && main ? row[main] : undefined);
+    comparison.win_tie_loss = winTieLoss(
+      report.scores_by_item.map(score),
+      baseline.scores_by_item.map(score),
+    );
+  }
   return comparison;
+}
+
+function winTieLoss(
+  target: readonly (number | undefined)[],
+  baseline: readonly (number | undefined)[],
+): { win: number; tie: number; loss: number } {
+  const counts = { win: 0, tie: 0, loss: 0 };
+  target.forEach((value, i) => {
+    const other = baseline[i];
+    if (value === undefined || other === undefined) return;
+    counts[value > other ? "win" : value < other ? "loss" : "tie"]++;
+  });
+  return counts;
+}
+
+function disagreementsOf(
+  report: TargetReport,
+  baseline: TargetReport,
+): NonNullable<Comparison["disagreements"]> {
+  const theirs = new Map((baseline.items ?? []).map((item) => [item.index, item]));
+  const differing: Disagreement[] = [];
+  for (const item of report.items ?? []) {
+    const other = theirs.get(item.index);
+    if (!other || item.parsed === undefined || item.parsed === other.parsed) continue;
+    differing.push({
+      index: item.index,
+      preview: item.preview,
+      gold: String(item.gold),
+      target: item.parsed,
+      baseline: other.parsed ?? null,
+    });
+  }
+  return { count: differing.length, items: differing.slice(0, MAX_DISAGREEMENTS) };
 }
 
 /**

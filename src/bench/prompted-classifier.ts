@@ -1,5 +1,5 @@
 import { InvalidRequestError } from "../core/errors.js";
-import type { GenerateRequest, Usage } from "../core/types.js";
+import type { GenerateRequest, TokenLogprobs, Usage } from "../core/types.js";
 import type { BenchTarget } from "./bench-target.js";
 import {
   type ClassificationPrompt,
@@ -17,8 +17,10 @@ import type { WorkItem } from "./workload.js";
  * - `constrained`: decoding held to a JSON answer `{"label": one of the labels}` (a local grammar, OpenAI
  *   `json_schema`, Gemini `responseSchema`).
  * - `generate`: a free answer, normalised and matched to a label; anything else is invalid.
+ * - `logprobs`: one token with the endpoint's top log-probabilities (OpenAI `logprobs`/`top_logprobs`, Gemini
+ *   `responseLogprobs`), each label scored by the likeliest alternative its text starts with.
  */
-export const SCORING_MODES = ["loglik", "constrained", "generate"] as const;
+export const SCORING_MODES = ["loglik", "constrained", "generate", "logprobs"] as const;
 export type ScoringMode = (typeof SCORING_MODES)[number];
 
 export interface PromptedClassification {
@@ -35,7 +37,7 @@ const ANSWER_TOKENS = 16;
 export function scoringModesOf(target: BenchTarget): ScoringMode[] {
   return target.location === "in-process"
     ? ["loglik", "constrained", "generate"]
-    : ["constrained", "generate"];
+    : ["constrained", "generate", "logprobs"];
 }
 
 /** The mode used when none is asked for: loglik where the likelihoods are at hand, else a free answer. */
@@ -48,7 +50,7 @@ export function resolveScoring(target: BenchTarget, asked?: ScoringMode): Scorin
   const mode = asked ?? defaultScoringOf(target);
   if (!modes.includes(mode)) {
     throw new InvalidRequestError(
-      `--scoring ${mode}: ${target.name} cannot (it needs the model's likelihoods, in-process); it can ${modes.join(", ")}`,
+      `--scoring ${mode}: ${target.name} cannot (${mode === "loglik" ? "it needs the model's likelihoods, in-process" : "it is for endpoints"}); it can ${modes.join(", ")}`,
       "scoring",
     );
   }
@@ -121,9 +123,58 @@ export function sendPromptedClassification(
           ...(prediction !== undefined && { prediction }),
         };
       };
+    case "logprobs":
+      return async (item, signal): Promise<TargetResult> => {
+        const request: GenerateRequest = {
+          prompt: promptOf(item.text),
+          maxTokens: 1,
+          temperature: 0,
+          whole: true,
+          topLogprobs: TOP_LOGPROBS,
+        };
+        let usage: Usage = { promptTokens: 0, completionTokens: 0 };
+        let first: TokenLogprobs | undefined;
+        for await (const chunk of model.generate(request, signal)) {
+          first ??= chunk.logprobs?.[0];
+          if (chunk.done) usage = chunk.done.usage;
+        }
+        const logprobs = labelLogprobs(first, labels);
+        const found = Object.keys(logprobs).length > 0;
+        const scores = found ? softmax(logprobs) : undefined;
+        return {
+          chunkTimes: [performance.now()],
+          outputTokens: usage.completionTokens,
+          inputTokens: usage.promptTokens,
+          output: first?.token ?? "",
+          ...(scores && { scores, prediction: argmax(scores), logprobs }),
+        };
+      };
     default:
       return scoring satisfies never;
   }
+}
+
+/** The most alternatives OpenAI's and Gemini's APIs return per position. */
+const TOP_LOGPROBS = 20;
+
+/**
+ * Each label's log-probability as the likeliest first-token alternative whose text (trimmed, lower-cased) begins
+ * the label; a label no alternative begins is left out (if none is found, the answer is invalid).
+ */
+export function labelLogprobs(
+  first: TokenLogprobs | undefined,
+  labels: readonly string[],
+): Record<string, number> {
+  const found: Record<string, number> = {};
+  const alternatives = first ? [{ token: first.token, logprob: first.logprob }, ...first.top] : [];
+  for (const { token, logprob } of alternatives) {
+    const piece = token.trim().toLowerCase();
+    if (piece === "") continue;
+    for (const label of labels)
+      if (label.toLowerCase().startsWith(piece) && logprob > (found[label] ?? Number.NEGATIVE_INFINITY))
+        found[label] = logprob;
+  }
+  return found;
 }
 
 /** The prompt the target is sent for an item's text: cut to the token limit, then put in the template. */

@@ -8,7 +8,13 @@ import { type PromptedClassification, resolveScoring } from "./prompted-classifi
 import type { Calibration } from "./quality/calibration.js";
 import type { AccuracyReport, LabelledAnswer } from "./quality/classification-metrics.js";
 import { generationMetrics } from "./quality/generation-metrics.js";
-import { type ItemOutcome, scoreTarget } from "./quality/target-quality.js";
+import { describePerturbation, type Perturbation, perturbText } from "./quality/perturb.js";
+import {
+  type ItemOutcome,
+  type QualityByLength,
+  recordsByItem,
+  scoreTarget,
+} from "./quality/target-quality.js";
 import type { RequestRecord } from "./request-record.js";
 import { type Constraints, runSchedule, type Strategy } from "./scheduler.js";
 import type { SweepResult } from "./sweep.js";
@@ -27,6 +33,27 @@ export interface LoadPlan {
   classification?: PromptedClassification;
   /** Generation metrics to score a reference workload with (default: those its rows make sense of). */
   metrics?: readonly string[];
+  /** Bounds of the input-length buckets quality is broken down by (default: the dataset's quartiles). */
+  lengthBuckets?: readonly number[];
+  /** Run every item of a scored workload a second time, perturbed, and report quality and consistency. */
+  perturb?: Perturbation;
+  /**
+   * `semantic_similarity`: each answer's cosine to its closest reference, from this embedding model's vectors, and
+   * `semantic_similarity_pass`, the share at or above `threshold`.
+   */
+  semantic?: { embed: (texts: readonly string[]) => Promise<Float32Array[]>; threshold: number };
+}
+
+/** Quality on perturbed inputs, and how often the answer stayed what it was. */
+export interface Robustness {
+  perturbation: string;
+  /** Accuracy (classification) on the perturbed items. */
+  accuracy?: number;
+  /** Each generation metric's mean on the perturbed items. */
+  quality?: Record<string, number>;
+  /** Share of the items answered both times whose answer (label, or generated text) did not change. */
+  consistency: number;
+  items: number;
 }
 
 export interface TargetReport {
@@ -41,9 +68,13 @@ export interface TargetReport {
     /** Mean over items of each generation metric (reference-scored workloads). */
     quality?: Record<string, number>;
     calibration?: Calibration;
+    quality_by_length?: QualityByLength;
+    robustness?: Robustness;
     cost_per_1m_output_tokens_usd?: number;
     /** Where quality is scored: the price of 1,000 items, from configured prices or the machine's price per hour. */
     cost_per_1k_items_usd?: number;
+    /** The main quality metric (accuracy, else the first generation metric) ÷ the price of 1,000 items. */
+    quality_per_usd?: number;
     /** In-process targets: CPU seconds this process spent per 1,000 items (all threads; a proxy for energy). */
     cpu_s_per_1k_items?: number;
     /** Median over sampled requests of the resident-set high-water mark of a process serving just this model. */
@@ -83,9 +114,10 @@ export async function benchmarkTarget(
       "target",
     );
   const cpuBefore = process.cpuUsage();
+  const send = sendTo(target, plan.settings, workload, plan.classification);
   const records = await runSchedule({
     items: workload.items,
-    send: sendTo(target, plan.settings, workload, plan.classification),
+    send,
     strategy: plan.strategy,
     constraints: plan.constraints,
     ...(onRecord && { onRecord }),
@@ -116,12 +148,35 @@ export async function benchmarkTarget(
   if (workload.task !== undefined) {
     const scoring =
       target.task === "classify" ? "classifier" : resolveScoring(target, plan.classification?.scoring);
-    const quality = scoreTarget(
-      workload,
-      records,
-      generationMetrics(plan.metrics, workload.items.map(scoredItemOf)),
-      scoring,
-    );
+    const scorers = generationMetrics(plan.metrics, workload.items.map(scoredItemOf));
+    const semantic =
+      plan.semantic && workload.task === "generate"
+        ? await semanticScores(workload, recordsByItem(workload, records), plan.semantic)
+        : undefined;
+    const quality = scoreTarget(workload, records, scorers, scoring, plan.lengthBuckets, semantic);
+    if (plan.perturb) {
+      const perturbed: Workload = {
+        ...workload,
+        items: workload.items.map((item, i) => ({
+          ...item,
+          text: perturbText(item.text, plan.perturb as Perturbation, i + 1),
+        })),
+      };
+      const again = await runSchedule({
+        items: perturbed.items,
+        send,
+        strategy: plan.strategy,
+        constraints: plan.constraints,
+        ...(onRecord && { onRecord }),
+      });
+      const shifted = scoreTarget(perturbed, again, scorers, scoring, plan.lengthBuckets);
+      metrics.robustness = {
+        perturbation: describePerturbation(plan.perturb),
+        ...(shifted.accuracy && { accuracy: shifted.accuracy.accuracy }),
+        ...(shifted.quality && { quality: shifted.quality }),
+        ...consistencyOf(recordsByItem(workload, records), recordsByItem(workload, again)),
+      };
+    }
     if (quality.accuracy) {
       metrics.accuracy = quality.accuracy;
       if (quality.accuracy_length_normalised !== undefined)
@@ -132,6 +187,7 @@ export async function benchmarkTarget(
       );
     }
     if (quality.calibration) metrics.calibration = quality.calibration;
+    if (quality.quality_by_length) metrics.quality_by_length = quality.quality_by_length;
     if (quality.quality) {
       metrics.quality = quality.quality;
       report.scores_by_item = quality.scores ?? [];
@@ -151,8 +207,68 @@ export async function benchmarkTarget(
   if (workload.task !== undefined) {
     const perItems = costPerThousandItems(target, metrics, plan.machinePricePerHour);
     if (perItems !== undefined) metrics.cost_per_1k_items_usd = perItems;
+    const main = metrics.accuracy?.accuracy ?? Object.values(metrics.quality ?? {})[0];
+    if (perItems !== undefined && perItems > 0 && main !== undefined)
+      metrics.quality_per_usd = main / perItems;
   }
   return report;
+}
+
+/** Per answered item: cosine of the answer's embedding to the closest reference's, and whether it passes. */
+async function semanticScores(
+  workload: Workload,
+  byItem: readonly (RequestRecord | undefined)[],
+  semantic: NonNullable<LoadPlan["semantic"]>,
+): Promise<(Record<string, number> | null)[]> {
+  const texts: string[] = [];
+  const slots = workload.items.map((item, index) => {
+    const record = byItem[index];
+    const references = item.references ?? [];
+    if (!record || record.error !== undefined || references.length === 0) return null;
+    const start = texts.length;
+    texts.push(record.output ?? "", ...references);
+    return { start, references: references.length };
+  });
+  const vectors = texts.length > 0 ? await semantic.embed(texts) : [];
+  return slots.map((slot) => {
+    if (!slot) return null;
+    const answer = vectors[slot.start] as Float32Array;
+    let best = -1;
+    for (let r = 1; r <= slot.references; r++)
+      best = Math.max(best, cosine(answer, vectors[slot.start + r] as Float32Array));
+    return { semantic_similarity: best, semantic_similarity_pass: best >= semantic.threshold ? 1 : 0 };
+  });
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    dot += x * y;
+    normA += x * x;
+    normB += y * y;
+  }
+  return normA > 0 && normB > 0 ? dot / Math.sqrt(normA * normB) : 0;
+}
+
+/** Items answered both times whose answer — the label read, else the text — is the same. */
+function consistencyOf(
+  first: readonly (RequestRecord | undefined)[],
+  second: readonly (RequestRecord | undefined)[],
+): { consistency: number; items: number } {
+  let same = 0;
+  let items = 0;
+  first.forEach((record, i) => {
+    const other = second[i];
+    if (!record || !other || record.error !== undefined || other.error !== undefined) return;
+    items++;
+    const answer = (r: RequestRecord) => r.prediction ?? r.output ?? "";
+    if (answer(record) === answer(other)) same++;
+  });
+  return { consistency: items > 0 ? same / items : 0, items };
 }
 
 function scoredItemOf(item: Workload["items"][number]) {

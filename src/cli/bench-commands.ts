@@ -25,6 +25,7 @@ import {
 } from "../bench/workload.js";
 import { InvalidRequestError } from "../core/errors.js";
 import { TASKS, type Task } from "../core/types.js";
+import { createEngines } from "../engines/engines.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
 import { type LiveAbOptions, runLiveAb } from "./live-ab-command.js";
 import { collect, decimal, integer } from "./parse-options.js";
@@ -69,6 +70,8 @@ interface Run {
   spec: string;
   workload?: Workload;
   classification?: PromptedClassification;
+  /** Overrides --cold-starts (the headline runs reuse models whose cold start the first sections measured). */
+  coldStarts?: number;
 }
 
 /** The bundled comparison `infergate compare` runs with no --target: precisions side by side, per task. */
@@ -98,7 +101,7 @@ function headlineRuns(): Run[] {
     scoring: "loglik",
     maxInputTokens: HEADLINE_INPUT_TOKENS,
   };
-  return HEADLINE_TARGETS.map((spec) => ({ spec, workload, classification }));
+  return HEADLINE_TARGETS.map((spec) => ({ spec, workload, classification, coldStarts: 0 }));
 }
 const DEFAULT_GENERATION_REQUESTS = 32;
 
@@ -233,6 +236,13 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
   await using context = await CliContext.open(command.optsWithGlobals<GlobalOptions>());
   const reports: TargetReport[] = [];
   let plan: LoadPlan | undefined;
+  // The embedding model for semantic_similarity stays loaded for the whole run, in its own engines.
+  await using embedEngines = createEngines();
+  const embedModel = options.embedModel
+    ? await embedEngines.load(context.registry.resolve(options.embedModel))
+    : undefined;
+  const embedder =
+    embedModel && (async (texts: readonly string[]) => (await embedModel.embed(texts)).vectors);
   const noted = new Set<string>();
   for (const { spec, ...given } of runs) {
     const target = await openTarget(spec, {
@@ -266,8 +276,12 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
       }),
       ...(classification && { classification }),
       ...(options.metrics && { metrics: options.metrics }),
+      ...(options.lengthBuckets && { lengthBuckets: options.lengthBuckets }),
+      ...(options.perturb && workload.task !== undefined && { perturb: options.perturb }),
+      ...(embedder && { semantic: { embed: embedder, threshold: options.similarityThreshold } }),
     };
-    const progress = new Progress(target.name, (requests ?? 0) + options.warmup);
+    const passes = plan.perturb ? 2 : 1;
+    const progress = new Progress(target.name, ((requests ?? 0) + options.warmup) * passes);
     const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
     progress.finish();
     if (options.sweep) {
@@ -285,7 +299,8 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
         ? { texts: texts.map(classificationPromptFor(target, classification)), maxTokens: 1 }
         : { texts, maxTokens: options.maxTokens };
       await context.engines.close();
-      await measureInOwnProcess(report, spec, context.config.source, memory, options, comparing);
+      const coldStarts = given.coldStarts ?? options.coldStarts ?? (comparing ? 3 : 0);
+      await measureInOwnProcess(report, spec, context.config.source, memory, coldStarts);
     }
   }
   if (!plan) return;
@@ -324,10 +339,8 @@ async function measureInOwnProcess(
   model: string,
   configPath: string,
   memory: { texts: string[]; maxTokens: number },
-  options: BenchOptions,
-  comparing: boolean,
+  coldStarts: number,
 ): Promise<void> {
-  const coldStarts = options.coldStarts ?? (comparing ? 3 : 0);
   const memoryTexts = memory.texts;
   const runs = Math.max(coldStarts, memoryTexts.length > 0 ? 1 : 0);
   if (runs === 0) return;

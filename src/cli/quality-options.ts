@@ -11,9 +11,10 @@ import {
   type Shot,
 } from "../bench/quality/classification-prompt.js";
 import { checkJsonSchema, GENERATION_METRIC_NAMES } from "../bench/quality/generation-metrics.js";
+import { PERTURBATIONS, type Perturbation, parsePerturbation } from "../bench/quality/perturb.js";
 import { loadJsonlWorkload, type QualityTask, type Workload, withQualityTask } from "../bench/workload.js";
 import { InvalidRequestError } from "../core/errors.js";
-import { integer } from "./parse-options.js";
+import { decimal, integer } from "./parse-options.js";
 
 /** How answers are scored: the workload's task, a prompted classifier's prompt and scoring, generation metrics. */
 export interface QualityOptions {
@@ -25,6 +26,10 @@ export interface QualityOptions {
   maxInputTokens?: number;
   metrics?: string[];
   schema?: string;
+  lengthBuckets?: number[];
+  perturb?: Perturbation;
+  embedModel?: string;
+  similarityThreshold: number;
 }
 
 const list = (value: string) =>
@@ -71,7 +76,40 @@ export function addQualityOptions(command: Command): Command {
     .option(
       "--schema <file>",
       "a JSON Schema every answer must satisfy (json_schema_valid), for rows without their own",
+    )
+    .option(
+      "--embed-model <id>",
+      "a configured embedding model: scores semantic_similarity (answer vs reference cosine) and its pass rate",
+    )
+    .option(
+      "--similarity-threshold <t>",
+      "the cosine at which semantic_similarity passes",
+      decimal(-1, 1),
+      0.75,
+    )
+    .option(
+      "--length-buckets <bounds>",
+      "quality by input length in estimated tokens, e.g. 0,256,1024,4096 (default: the dataset's quartiles)",
+      lengthBuckets,
+    )
+    .option(
+      "--perturb <list>",
+      `run every item again perturbed (${PERTURBATIONS.join(", ")}; typos=RATE, truncate=SHARE) and report quality and consistency`,
+      parsePerturbation,
     );
+}
+
+function lengthBuckets(value: string): number[] {
+  const bounds = value.split(",").map(Number);
+  const ascending = bounds.every(
+    (bound, i) => Number.isInteger(bound) && bound >= 0 && (i === 0 || bound > (bounds[i - 1] as number)),
+  );
+  if (!ascending || bounds.length === 0)
+    throw new InvalidRequestError(
+      `--length-buckets: expected ascending whole numbers like 0,256,1024, got '${value}'`,
+      "length_buckets",
+    );
+  return bounds;
 }
 
 /** The workload as the options have it scored: its task overridden, labels given, a schema for every row. */

@@ -36,6 +36,15 @@ export interface GenerateRequest {
    * OpenAI-format upstream gets `response_format` `json_schema`, a Gemini one `responseSchema`.
    */
   jsonSchema?: Readonly<Record<string, unknown>>;
+  /** Ask for the log-probabilities of this many likeliest tokens at each generated position (1-20). */
+  topLogprobs?: number;
+}
+
+/** One generated token's log-probability and the likeliest alternatives at its position. */
+export interface TokenLogprobs {
+  token: string;
+  logprob: number;
+  top: { token: string; logprob: number }[];
 }
 
 export type FinishReason = "stop" | "length";
@@ -54,6 +63,8 @@ export interface GenerateChunk {
   text: string;
   tokenIds: readonly number[];
   at: number;
+  /** With `topLogprobs`: one entry per token this chunk carries, where the runtime reports them. */
+  logprobs?: TokenLogprobs[];
   done?: { usage: Usage; finishReason: FinishReason };
 }
 

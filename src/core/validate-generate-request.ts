@@ -11,7 +11,12 @@ export const GENERATE_LIMITS = {
 } as const;
 
 export function validateGenerateRequest(request: GenerateRequest): void {
-  const { prompt, messages, maxTokens, temperature, topP, topK, seed, stop } = request;
+  const { prompt, messages, maxTokens, temperature, topP, topK, seed, stop, topLogprobs } = request;
+  if (topLogprobs !== undefined && !(Number.isInteger(topLogprobs) && topLogprobs >= 1 && topLogprobs <= 20))
+    throw new InvalidRequestError(
+      `top_logprobs must be an integer from 1 to 20, got ${topLogprobs}`,
+      "top_logprobs",
+    );
   if ((prompt === undefined) === (messages === undefined)) {
     throw new InvalidRequestError("give either a prompt or messages", "prompt");
   }

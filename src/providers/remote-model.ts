@@ -10,6 +10,7 @@ import type {
   GenerateRequest,
   MemoryReport,
   Perplexity,
+  TokenLogprobs,
   Usage,
 } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
@@ -30,6 +31,7 @@ export interface RemoteDelta {
   text: string;
   finishReason: FinishReason | null;
   usage: Usage | null;
+  logprobs?: TokenLogprobs[];
 }
 
 /** The final chunk's summary: usage as the upstream reports it, else the streamed chunk count for output tokens. */
@@ -50,6 +52,7 @@ export function wholeAnswerChunk(delta: RemoteDelta): GenerateChunk {
     text: delta.text,
     tokenIds: [],
     at: performance.now(),
+    ...(delta.logprobs && { logprobs: delta.logprobs }),
     done: finalSummary(delta.usage, delta.finishReason, 1),
   };
 }
@@ -84,7 +87,7 @@ export async function* streamedAnswer(
     usage = delta.usage ?? usage;
     if (delta.text) {
       chunks++;
-      yield { text: delta.text, tokenIds: [], at };
+      yield { text: delta.text, tokenIds: [], at, ...(delta.logprobs && { logprobs: delta.logprobs }) };
     }
   }
   if (endMarker !== undefined ? endedAt === undefined : finishReason === null) {

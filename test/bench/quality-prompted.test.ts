@@ -96,7 +96,14 @@ describe("loglik scoring on llama.cpp", async () => {
           prompt: { template: "{text}\nLabel:", labels: ["ham", "spam"], shots: [] },
           scoring: "constrained",
         },
+        machinePricePerHour: 3.6,
       }),
+    );
+    const cost = (3.6 / (report.metrics.requests_per_s * 3600)) * 1000;
+    assert.ok(Math.abs((report.metrics.cost_per_1k_items_usd ?? 0) - cost) < 1e-12);
+    assert.ok(
+      Math.abs((report.metrics.quality_per_usd ?? 0) - (report.metrics.accuracy?.accuracy ?? 0) / cost) <
+        1e-6,
     );
     assert.equal(report.metrics.accuracy?.scoring, "constrained");
     assert.equal(report.metrics.accuracy?.invalid_rate, 0);
@@ -119,7 +126,7 @@ describe("a prompted endpoint classifier, scored and compared", () => {
   const workload = withQualityTask({ name: "rules", items: rows }, String);
   const itemOf = (body: Record<string, unknown>) => {
     const prompt = String(body.prompt ?? JSON.stringify(body.contents ?? ""));
-    return Number(/email (\d+)/.exec(prompt)?.[1]);
+    return Number(/email\s+(\d+)/i.exec(prompt)?.[1]);
   };
   const ruleA = (i: number) =>
     i % 5 === 4 ? "I cannot tell" : i % 3 === 0 ? "Spam!" : i % 7 === 1 ? "spam" : "Ham.";
@@ -194,6 +201,11 @@ describe("a prompted endpoint classifier, scored and compared", () => {
       [comparison?.mcnemar?.only_first_correct, comparison?.mcnemar?.only_second_correct],
       [onlyFirst, onlySecond],
     );
+    assert.deepEqual(comparison?.win_tie_loss, {
+      win: onlyFirst,
+      tie: 40 - onlyFirst - onlySecond,
+      loss: onlySecond,
+    });
     const bootstrap = comparison?.bootstrap?.accuracy;
     assert.ok(bootstrap);
     assert.ok(
@@ -237,6 +249,106 @@ describe("a prompted endpoint classifier, scored and compared", () => {
     assert.equal(report.metrics.accuracy?.invalid_rate, 0);
   });
 
+  test("logprobs scoring reads the labels from the first token's alternatives, OpenAI and Gemini alike", async () => {
+    const registry = await registryPromise;
+    // Alternatives by rule: " Sp" leads on spam items, " ham" on the rest; an unrelated token comes first on item 0.
+    const top = (body: Record<string, unknown>) => {
+      const i = itemOf(body);
+      const spam = i % 3 === 0;
+      return [
+        ...(i === 0 ? [{ token: " The", logprob: -0.1 }] : []),
+        { token: spam ? " Sp" : " ham", logprob: -0.2 },
+        { token: spam ? " ham" : " spam", logprob: -2.5 },
+      ];
+    };
+    const openai = await startMockUpstream({ answerFor: () => " x", logprobsFor: top });
+    const google = await startMockUpstream({ answerFor: () => " x", logprobsFor: top }, { wire: "gemini" });
+    try {
+      const logprobs = {
+        prompt: { template: "{text}", labels: ["ham", "spam"], shots: [] },
+        scoring: "logprobs" as const,
+      };
+      for (const [url, api] of [
+        [openai.url, "openai"],
+        [google.url, "gemini"],
+      ] as const) {
+        const target = await openTarget(url, { registry, engines, model: "m", api });
+        const report = await benchmarkTarget(
+          target,
+          workload,
+          planFor(workload, { classification: logprobs }),
+        );
+        assert.equal(report.metrics.accuracy?.accuracy, 1, api);
+        assert.equal(report.metrics.accuracy?.scoring, "logprobs");
+        // softmax over the two labels' log-probabilities: e^-0.2 / (e^-0.2 + e^-2.5).
+        const expected = Math.exp(-0.2) / (Math.exp(-0.2) + Math.exp(-2.5));
+        assert.ok(Math.abs((report.items?.[1]?.scores?.ham ?? 0) - expected) < 1e-12, api);
+        assert.ok(report.metrics.calibration, api);
+      }
+      assert.equal(openai.received[0]?.logprobs, 20);
+      assert.equal(openai.received[0]?.max_tokens, 1);
+      const config = google.received[0]?.generationConfig as Record<string, unknown>;
+      assert.deepEqual([config.responseLogprobs, config.logprobs], [true, 20]);
+    } finally {
+      await openai.close();
+      await google.close();
+    }
+  });
+
+  test("robustness: the same items perturbed, quality and consistency against this test's own count", async () => {
+    const registry = await registryPromise;
+    // The rule reads the item number, which typos can break: an item whose number survives answers as before.
+    const target = await openTarget(a.url, { registry, engines, model: "m" });
+    const report = await benchmarkTarget(
+      target,
+      workload,
+      planFor(workload, { perturb: { case: true, whitespace: true } }),
+    );
+    const robustness = report.metrics.robustness;
+    assert.ok(robustness);
+    assert.equal(robustness.perturbation, "case,whitespace");
+    // Case and whitespace leave the item number and so the rule's answer unchanged: fully consistent, same accuracy.
+    assert.equal(robustness.consistency, 1);
+    assert.equal(robustness.items, 40);
+    assert.equal(robustness.accuracy, report.metrics.accuracy?.accuracy);
+    const truncated = await benchmarkTarget(
+      target,
+      workload,
+      planFor(workload, { perturb: { truncate: 0.1 } }),
+    );
+    // Cut to a tenth, "email N:" loses its number: the mock answers item NaN's rule ("Ham.") for every item.
+    const unchanged = rows.filter((_, i) => ruleA(i) === "Ham.").length;
+    assert.equal(truncated.metrics.robustness?.consistency, unchanged / 40);
+  });
+
+  test("quality by input length: quartile buckets of estimated tokens, the same items for every target", async () => {
+    const registry = await registryPromise;
+    const report = await benchmarkTarget(
+      await openTarget(b.url, { registry, engines, model: "m" }),
+      workload,
+      planFor(workload, { lengthBuckets: [0, 4, 6] }),
+    );
+    const byLength = report.metrics.quality_by_length;
+    assert.equal(byLength?.metric, "accuracy");
+    const estimate = (text: string) => Math.ceil(text.length / 4);
+    const inBucket = (from: number, to: number | null) =>
+      rows.filter((row) => estimate(row.text) >= from && (to === null || estimate(row.text) < to));
+    for (const bucket of byLength?.buckets ?? []) {
+      const items = inBucket(bucket.from, bucket.to);
+      assert.equal(bucket.items, items.length);
+      if (items.length > 0)
+        assert.equal(bucket.value, items.filter((row) => row.label === "spam").length / items.length);
+    }
+    assert.deepEqual(
+      byLength?.buckets.map((bucket) => [bucket.from, bucket.to]),
+      [
+        [0, 4],
+        [4, 6],
+        [6, null],
+      ],
+    );
+  });
+
   test("a mode the target cannot do is refused, naming the ones it can", async () => {
     const registry = await registryPromise;
     const target = await openTarget(a.url, { registry, engines, model: "m" });
@@ -251,7 +363,7 @@ describe("a prompted endpoint classifier, scored and compared", () => {
           },
         }),
       ),
-      /--scoring loglik: .* it can constrained, generate/,
+      /--scoring loglik: .* it can constrained, generate, logprobs/,
     );
   });
 });
@@ -286,6 +398,42 @@ describe("reference-scored generation against a rule-answering server", () => {
         token_f1: (1 + 2 / 3 + 1) / 3,
         rouge_l: (1 + 0.5 + 1) / 3,
       });
+      // semantic_similarity with an embedder of the test's own (letter counts): the cosine to the closest
+      // reference, and the share at or above the threshold.
+      const letters = (text: string) => {
+        const vector = new Float32Array(26);
+        for (const char of text.toLowerCase()) {
+          const code = char.charCodeAt(0) - 97;
+          if (code >= 0 && code < 26) vector[code] = (vector[code] ?? 0) + 1;
+        }
+        return vector;
+      };
+      const cosine = (x: Float32Array, y: Float32Array) => {
+        let dot = 0;
+        let nx = 0;
+        let ny = 0;
+        x.forEach((value, i) => {
+          dot += value * (y[i] ?? 0);
+          nx += value * value;
+          ny += (y[i] ?? 0) ** 2;
+        });
+        return dot / Math.sqrt(nx * ny);
+      };
+      const semantic = { embed: async (texts: readonly string[]) => texts.map(letters), threshold: 0.9 };
+      const embedded = await benchmarkTarget(target, workload, planFor(workload, { semantic }));
+      const similarities = items.map((item) =>
+        Math.max(
+          ...item.references.map((reference) =>
+            cosine(letters(answers[item.text] ?? ""), letters(reference)),
+          ),
+        ),
+      );
+      const mean = similarities.reduce((sum, value) => sum + value, 0) / 3;
+      assert.ok(Math.abs((embedded.metrics.quality?.semantic_similarity ?? 0) - mean) < 1e-6);
+      assert.equal(
+        embedded.metrics.quality?.semantic_similarity_pass,
+        similarities.filter((value) => value >= 0.9).length / 3,
+      );
     } finally {
       await engines.close();
       await upstream.close();

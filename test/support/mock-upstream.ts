@@ -23,6 +23,8 @@ export interface MockUpstreamBehaviour {
   reset?: boolean;
   /** Answer by a rule on the request body instead of `pieces` (one piece). */
   answerFor?: (body: Record<string, unknown>) => string;
+  /** The top alternatives at the first position, sent (in the wire's own shape) when a request asks for logprobs. */
+  logprobsFor?: (body: Record<string, unknown>) => { token: string; logprob: number }[];
 }
 
 /** A fault for one request. */
@@ -107,7 +109,8 @@ async function answer(
   const pieces = behaviour.answerFor ? [behaviour.answerFor(body)] : behaviour.pieces;
   if (speaker.embeddings) return json(res, 200, speaker.embeddings);
   if (!speaker.stream) {
-    const whole = speaker.whole(pieces.join(""), pieces.length);
+    const top = behaviour.logprobsFor?.(body);
+    const whole = speaker.whole(pieces.join(""), pieces.length, top);
     return behaviour.cutAfter === undefined ? json(res, 200, whole) : cutShort(res, whole);
   }
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
@@ -130,7 +133,7 @@ interface Speaker {
   stream: boolean;
   /** Set for an embeddings request: the whole answer. */
   embeddings?: unknown;
-  whole(text: string, tokens: number): unknown;
+  whole(text: string, tokens: number, top?: { token: string; logprob: number }[]): unknown;
   piece(text: string, first: boolean): unknown;
   /** The events that end a stream. */
   last(tokens: number): unknown[];
@@ -167,18 +170,32 @@ function openAiSpeaker(url: string, body: Record<string, unknown>): Speaker {
         usage: { prompt_tokens: inputs.length * 3, total_tokens: inputs.length * 3 },
       },
     }),
-    whole: (text, tokens) => ({
-      id,
-      object: chat ? "chat.completion" : "text_completion",
-      created,
-      model: body.model,
-      choices: [
-        chat
-          ? { index: 0, message: { role: "assistant", content: text }, logprobs: null, finish_reason: "stop" }
-          : { index: 0, text, logprobs: null, finish_reason: "stop" },
-      ],
-      usage: usage(tokens),
-    }),
+    whole: (text, tokens, top) => {
+      const asked = body.logprobs !== undefined && body.logprobs !== false && top && top.length > 0;
+      const chosen = top?.[0] ?? { token: text, logprob: 0 };
+      const logprobs = !asked
+        ? null
+        : chat
+          ? { content: [{ ...chosen, top_logprobs: top }] }
+          : {
+              tokens: [chosen.token],
+              token_logprobs: [chosen.logprob],
+              top_logprobs: [Object.fromEntries(top.map(({ token, logprob }) => [token, logprob]))],
+              text_offset: [0],
+            };
+      return {
+        id,
+        object: chat ? "chat.completion" : "text_completion",
+        created,
+        model: body.model,
+        choices: [
+          chat
+            ? { index: 0, message: { role: "assistant", content: text }, logprobs, finish_reason: "stop" }
+            : { index: 0, text, logprobs, finish_reason: "stop" },
+        ],
+        usage: usage(tokens),
+      };
+    },
     piece: (text, first) =>
       chunk(
         chat
@@ -225,11 +242,29 @@ function geminiSpeaker(url: string, body: Record<string, unknown>): Speaker {
         })),
       },
     }),
-    whole: (text, tokens) => ({
-      candidates: [candidate(text, true)],
-      usageMetadata: usage(tokens),
-      modelVersion: "mock",
-    }),
+    whole: (text, tokens, top) => {
+      const config = (body.generationConfig ?? {}) as { responseLogprobs?: boolean };
+      const asked = config.responseLogprobs === true && top && top.length > 0;
+      const asCandidate = ({ token, logprob }: { token: string; logprob: number }) => ({
+        token,
+        logProbability: logprob,
+      });
+      return {
+        candidates: [
+          {
+            ...candidate(text, true),
+            ...(asked && {
+              logprobsResult: {
+                topCandidates: [{ candidates: top.map(asCandidate) }],
+                chosenCandidates: [asCandidate(top[0] as { token: string; logprob: number })],
+              },
+            }),
+          },
+        ],
+        usageMetadata: usage(tokens),
+        modelVersion: "mock",
+      };
+    },
     piece: (text) => ({ candidates: [candidate(text, false)], modelVersion: "mock" }),
     last: (tokens) => [
       { candidates: [candidate("", true)], usageMetadata: usage(tokens), modelVersion: "mock" },

@@ -7,6 +7,8 @@ import type { GenerationMetric } from "./generation-metrics.js";
 /** One item as a target answered it: what `items.jsonl` holds. */
 export interface ItemOutcome {
   index: number;
+  /** The item's text, its first 120 characters, to recognise it by. */
+  preview: string;
   gold?: string | string[];
   output?: string;
   /** The label read from the answer; null when it named none. */
@@ -27,10 +29,52 @@ export interface TargetQuality {
   calibration?: Calibration;
   /** Mean over items of each generation metric. */
   quality?: Record<string, number>;
+  /** The main metric (accuracy, else the first generation metric) per input-length bucket. */
+  quality_by_length?: QualityByLength;
   /** Per workload item (null: not answered): the classification answer, and each generation metric's score. */
   answers?: (LabelledAnswer | null)[];
   scores?: (Record<string, number> | null)[];
   items: ItemOutcome[];
+}
+
+export interface QualityByLength {
+  metric: string;
+  /** How length is counted: an estimate every target shares, so the buckets hold the same items for all. */
+  unit: "estimated tokens (characters / 4)";
+  buckets: { from: number; to: number | null; items: number; value: number | null }[];
+}
+
+/** An item's length in estimated tokens: characters / 4, the same for every target (no tokenizer is shared). */
+export const estimatedTokens = (text: string) => Math.ceil(text.length / 4);
+
+/** Bucket bounds: those given (`0,256,1024` → [0,256), [256,1024), [1024,∞)), else the dataset's quartiles. */
+export function lengthBounds(workload: Workload, given?: readonly number[]): number[] {
+  if (given && given.length > 0) return [...given];
+  const lengths = workload.items.map((item) => estimatedTokens(item.text)).sort((a, b) => a - b);
+  const at = (q: number) => lengths[Math.min(lengths.length - 1, Math.floor(q * lengths.length))] ?? 0;
+  return [...new Set([0, at(0.25), at(0.5), at(0.75)])];
+}
+
+function qualityByLength(
+  workload: Workload,
+  metric: string,
+  perItem: readonly (number | null)[],
+  bounds: readonly number[],
+): QualityByLength {
+  const buckets = bounds.map((from, i) => {
+    const to = bounds[i + 1] ?? null;
+    let sum = 0;
+    let items = 0;
+    workload.items.forEach((item, index) => {
+      const length = estimatedTokens(item.text);
+      const value = perItem[index];
+      if (value === null || value === undefined || length < from || (to !== null && length >= to)) return;
+      sum += value;
+      items++;
+    });
+    return { from, to, items, value: items > 0 ? sum / items : null };
+  });
+  return { metric, unit: "estimated tokens (characters / 4)", buckets };
 }
 
 /** The last measured record of each workload item (a run may send an item more than once). */
@@ -48,14 +92,33 @@ export function scoreTarget(
   records: readonly RequestRecord[],
   metrics: Readonly<Record<string, GenerationMetric>>,
   scoring: string,
+  lengthBucketBounds?: readonly number[],
+  /** Per item, scores computed elsewhere (semantic similarity needs an embedding model), merged in. */
+  precomputed?: readonly (Readonly<Record<string, number>> | null)[],
 ): TargetQuality {
   const byItem = recordsByItem(workload, records);
   const items = workload.items.flatMap((item, index) => {
     const record = byItem[index];
     return record ? [outcomeOf(item, index, record)] : [];
   });
-  if (workload.task === "classify") return { ...classificationQuality(workload, byItem, scoring), items };
-  if (workload.task === "generate") return { ...generationQuality(workload, byItem, metrics), items };
+  const bounds = lengthBounds(workload, lengthBucketBounds);
+  if (workload.task === "classify") {
+    const quality = classificationQuality(workload, byItem, scoring);
+    const correct = (quality.answers ?? []).map((answer) =>
+      answer ? Number(answer.prediction === answer.label) : null,
+    );
+    return { ...quality, quality_by_length: qualityByLength(workload, "accuracy", correct, bounds), items };
+  }
+  if (workload.task === "generate") {
+    const quality = generationQuality(workload, byItem, metrics, precomputed);
+    const [main] = Object.keys(metrics);
+    const perItem = (quality.scores ?? []).map((row) => (row && main ? (row[main] ?? null) : null));
+    return {
+      ...quality,
+      ...(main && { quality_by_length: qualityByLength(workload, main, perItem, bounds) }),
+      items,
+    };
+  }
   return { items };
 }
 
@@ -107,8 +170,10 @@ function generationQuality(
   workload: Workload,
   byItem: readonly (RequestRecord | undefined)[],
   metrics: Readonly<Record<string, GenerationMetric>>,
+  precomputed: readonly (Readonly<Record<string, number>> | null)[] = [],
 ): Omit<TargetQuality, "items"> {
-  const names = Object.keys(metrics);
+  const extra = [...new Set(precomputed.flatMap((row) => Object.keys(row ?? {})))];
+  const names = [...Object.keys(metrics), ...extra];
   const scores = workload.items.map((item, index) => {
     const record = byItem[index];
     if (!record) return null;
@@ -120,10 +185,11 @@ function generationQuality(
       ...(item.schema && { schema: item.schema }),
     };
     return Object.fromEntries(
-      names.map((name) => [
-        name,
-        answer === undefined ? 0 : (metrics[name] as GenerationMetric)(answer, scoredItem),
-      ]),
+      names.map((name) => {
+        const metric = metrics[name];
+        if (answer === undefined) return [name, 0];
+        return [name, metric ? metric(answer, scoredItem) : (precomputed[index]?.[name] ?? 0)];
+      }),
     );
   });
   const present = scores.filter((row): row is Record<string, number> => row !== null);
@@ -140,6 +206,7 @@ function outcomeOf(item: WorkItem, index: number, record: RequestRecord): ItemOu
   const gold = item.label ?? item.references;
   return {
     index,
+    preview: item.text.slice(0, 120),
     ...(gold !== undefined && { gold }),
     ...(record.output !== undefined && { output: record.output }),
     ...(item.label !== undefined && {

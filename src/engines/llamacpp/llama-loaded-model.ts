@@ -70,6 +70,8 @@ export class LlamaLoadedModel implements LoadedModel {
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
+    if (request.topLogprobs !== undefined)
+      throw new InvalidRequestError("top_logprobs is not supported by local models yet", "top_logprobs");
     const input = completionInput(request);
     const prompt = this.tokenize(input.prompt);
     if (prompt.length + request.maxTokens > this.context.contextSize) {

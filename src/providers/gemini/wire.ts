@@ -13,6 +13,8 @@ export interface GeminiBody {
     seed?: number;
     stopSequences?: string[];
     responseMimeType?: "application/json";
+    responseLogprobs?: boolean;
+    logprobs?: number;
     responseSchema?: GeminiSchema;
   };
 }
@@ -86,6 +88,7 @@ export function toGeminiBody(request: GenerateRequest): GeminiBody {
       ...(request.topK !== undefined && { topK: request.topK }),
       ...(request.seed !== undefined && { seed: request.seed }),
       ...(request.stop && request.stop.length > 0 && { stopSequences: [...request.stop] }),
+      ...(request.topLogprobs !== undefined && { responseLogprobs: true, logprobs: request.topLogprobs }),
       ...(request.jsonSchema && {
         responseMimeType: "application/json" as const,
         responseSchema: toGeminiSchema(request.jsonSchema),
@@ -94,8 +97,20 @@ export function toGeminiBody(request: GenerateRequest): GeminiBody {
   };
 }
 
+interface LogprobCandidateWire {
+  token?: string;
+  logProbability?: number;
+}
+
 interface ResponseWire {
-  candidates?: { content?: { parts?: { text?: string }[] }; finishReason?: string }[];
+  candidates?: {
+    content?: { parts?: { text?: string }[] };
+    finishReason?: string;
+    logprobsResult?: {
+      topCandidates?: { candidates?: LogprobCandidateWire[] }[];
+      chosenCandidates?: LogprobCandidateWire[];
+    };
+  }[];
   usageMetadata?: { promptTokenCount?: number; candidatesTokenCount?: number };
 }
 
@@ -111,9 +126,19 @@ export function parseGeminiDelta(value: unknown): RemoteDelta {
         completionTokens: body.usageMetadata.candidatesTokenCount ?? 0,
       }
     : null;
+  const result = candidate?.logprobsResult;
+  const logprobs = result?.chosenCandidates?.map((chosen, i) => ({
+    token: chosen.token ?? "",
+    logprob: chosen.logProbability ?? Number.NEGATIVE_INFINITY,
+    top: (result.topCandidates?.[i]?.candidates ?? []).map((alternative) => ({
+      token: alternative.token ?? "",
+      logprob: alternative.logProbability ?? Number.NEGATIVE_INFINITY,
+    })),
+  }));
   return {
     text,
     finishReason: reason === undefined ? null : reason === "MAX_TOKENS" ? "length" : "stop",
     usage,
+    ...(logprobs && { logprobs }),
   };
 }

@@ -1,4 +1,4 @@
-import type { FinishReason, GenerateRequest } from "../../core/types.js";
+import type { FinishReason, GenerateRequest, TokenLogprobs } from "../../core/types.js";
 import type { RemoteDelta } from "../remote-model.js";
 
 /**
@@ -18,6 +18,9 @@ export interface OpenAiBody {
   stream: boolean;
   stream_options?: { include_usage: boolean };
   ignore_eos?: boolean;
+  /** Completions: the count of top log-probabilities; chat: `true`, with `top_logprobs`. */
+  logprobs?: number | boolean;
+  top_logprobs?: number;
   response_format?: {
     type: "json_schema";
     json_schema: { name: string; schema: Readonly<Record<string, unknown>>; strict: boolean };
@@ -40,6 +43,10 @@ export function toOpenAiBody(request: GenerateRequest, upstreamModel: string, st
     ...(stream && { stream_options: { include_usage: true } }),
     // vLLM's extension; sent only when asked for, as OpenAI itself refuses unknown fields.
     ...(request.ignoreEos && { ignore_eos: true }),
+    ...(request.topLogprobs !== undefined &&
+      (request.messages === undefined
+        ? { logprobs: request.topLogprobs }
+        : { logprobs: true, top_logprobs: request.topLogprobs })),
     ...(request.jsonSchema && {
       response_format: {
         type: "json_schema",
@@ -55,6 +62,39 @@ interface ChoiceWire {
   message?: { content?: string | null };
   delta?: { content?: string | null };
   finish_reason?: string | null;
+  logprobs?: CompletionLogprobsWire & ChatLogprobsWire;
+}
+
+/** Completions: parallel lists, the alternatives as one object per position. */
+interface CompletionLogprobsWire {
+  tokens?: string[];
+  token_logprobs?: (number | null)[];
+  top_logprobs?: (Record<string, number> | null)[];
+}
+
+/** Chat completions: one entry per token. */
+interface ChatLogprobsWire {
+  content?: { token: string; logprob: number; top_logprobs?: { token: string; logprob: number }[] }[] | null;
+}
+
+function logprobsOf(wire: ChoiceWire["logprobs"]): TokenLogprobs[] | undefined {
+  if (!wire) return undefined;
+  if (Array.isArray(wire.content))
+    return wire.content.map(({ token, logprob, top_logprobs }) => ({
+      token,
+      logprob,
+      top: top_logprobs ?? [],
+    }));
+  if (Array.isArray(wire.tokens))
+    return wire.tokens.map((token, i) => ({
+      token,
+      logprob: wire.token_logprobs?.[i] ?? Number.NEGATIVE_INFINITY,
+      top: Object.entries(wire.top_logprobs?.[i] ?? {}).map(([alternative, logprob]) => ({
+        token: alternative,
+        logprob,
+      })),
+    }));
+  return undefined;
 }
 
 interface ResponseWire {
@@ -71,7 +111,8 @@ export function parseOpenAiDelta(value: unknown): RemoteDelta {
   const usage = body.usage
     ? { promptTokens: body.usage.prompt_tokens ?? 0, completionTokens: body.usage.completion_tokens ?? 0 }
     : null;
-  return { text, finishReason: finishReasonOf(choice?.finish_reason), usage };
+  const logprobs = logprobsOf(choice?.logprobs);
+  return { text, finishReason: finishReasonOf(choice?.finish_reason), usage, ...(logprobs && { logprobs }) };
 }
 
 function finishReasonOf(reason: string | null | undefined): FinishReason | null {
