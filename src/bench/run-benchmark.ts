@@ -108,6 +108,11 @@ export async function benchmarkTarget(
   plan: LoadPlan,
   onRecord?: (record: RequestRecord) => void,
 ): Promise<TargetReport> {
+  if (workload.task === "classify" && target.task === "embed")
+    throw new InvalidRequestError(
+      `${target.name} is an embedding model; ${workload.name} is labelled, so it needs a classifier or a generative model`,
+      "target",
+    );
   if (workload.task === "generate" && target.task !== "generate")
     throw new InvalidRequestError(
       `${target.name} is a ${target.task} model; ${workload.name} is scored against references, so it needs a generative one`,
