@@ -50,7 +50,7 @@ export class ModelCache {
     report?: (outcome: CacheOutcome) => void,
   ): ServingModel {
     const semantic = this.semantic?.models.has(id) ? this.semantic : undefined;
-    return {
+    const wrapped: ServingModel = {
       runtime: model.runtime,
       tokenize: (text) => model.tokenize(text),
       classify: (texts) => model.classify(texts),
@@ -61,6 +61,9 @@ export class ModelCache {
         ? (request, signal) => this.#generate(model, label, request, signal, semantic, report)
         : (request, signal) => model.generate(request, signal),
     };
+    const count = model.countPromptTokens;
+    if (count) wrapped.countPromptTokens = (request) => count.call(model, request);
+    return wrapped;
   }
 
   async *#generate(

@@ -83,6 +83,12 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     if (model.default_precision && !(model.default_precision in variants)) {
       problems.push(`${at}.default_precision: '${model.default_precision}' is not among the variants`);
     }
+    const template = "chat_template" in model ? model.chat_template : undefined;
+    if (template !== undefined && template !== "auto" && template !== "transcript") {
+      const file = resolve(baseDir, template);
+      if (!existsSync(file)) problems.push(`${at}.chat_template: template file not found: ${file}`);
+      return { ...model, variants, default_precision: defaultPrecision, chat_template: file } as ModelSpec;
+    }
     return { ...model, variants, default_precision: defaultPrecision } as ModelSpec;
   });
   for (const [task, id] of Object.entries(parsed.data.defaults)) {

@@ -39,6 +39,11 @@ const llamaCppModel = z
     batch_invariant: z.boolean().default(false),
     /** CPU threads; `auto` measures the fastest count once per machine and model. */
     threads: z.union([z.literal("auto"), z.int().min(1).max(1024)]).default("auto"),
+    /**
+     * How chat requests are prompted: `auto` uses the GGUF's own chat template (the transcript when it has
+     * none), `transcript` always the documented `User:/Assistant:` transcript, else a Jinja template file.
+     */
+    chat_template: z.union([z.literal("auto"), z.literal("transcript"), z.string().min(1)]).default("auto"),
   })
   .strict();
 

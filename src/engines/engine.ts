@@ -34,6 +34,8 @@ export interface LoadedModel extends AsyncDisposable {
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>;
   /** Token ids the model sees for `text`, BOS included where the model adds one. */
   tokenize(text: string): readonly number[];
+  /** Tokens this model is prompted with for `request` (its chat template applied), where it can count them. */
+  countPromptTokens?(request: GenerateRequest): number;
   embed(texts: readonly string[]): Promise<Embeddings>;
   classify(texts: readonly string[]): Promise<ClassifyResult[]>;
   /**

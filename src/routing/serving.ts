@@ -4,7 +4,10 @@ import type { Task } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 
 /** What serves one request: a model, or a route standing in for the models behind it. */
-export type ServingModel = Pick<LoadedModel, "runtime" | "generate" | "tokenize" | "embed" | "classify">;
+export type ServingModel = Pick<
+  LoadedModel,
+  "runtime" | "generate" | "tokenize" | "countPromptTokens" | "embed" | "classify"
+>;
 
 /** A model (or route) admitted for one request; `release` must be called when the request is done. */
 export interface Admitted {

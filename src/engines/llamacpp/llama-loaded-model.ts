@@ -31,6 +31,7 @@ import type {
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
+import type { ChatPrompter } from "./chat-prompt.js";
 import { ResourcePool } from "./resource-pool.js";
 
 /** Grammars compiled from JSON Schemas, kept per schema text; a model sees few distinct schemas. */
@@ -56,6 +57,7 @@ export class LlamaLoadedModel implements LoadedModel {
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly stateBytes: number,
+    private readonly prompter: ChatPrompter,
   ) {
     const sequences: LlamaContextSequence[] = [];
     for (let i = 0; i < context.totalSequences; i++) sequences.push(context.getSequence());
@@ -68,12 +70,15 @@ export class LlamaLoadedModel implements LoadedModel {
     return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
   }
 
+  countPromptTokens(request: GenerateRequest): number {
+    return this.#promptOf(request).prompt.length;
+  }
+
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
     if (request.topLogprobs !== undefined)
       throw new InvalidRequestError("top_logprobs is not supported by local models yet", "top_logprobs");
-    const input = completionInput(request);
-    const prompt = this.tokenize(input.prompt);
+    const { prompt, stop } = this.#promptOf(request);
     if (prompt.length + request.maxTokens > this.context.contextSize) {
       throw new PromptTooLongError(prompt.length, request.maxTokens, this.context.contextSize);
     }
@@ -83,7 +88,7 @@ export class LlamaLoadedModel implements LoadedModel {
       // The whole prompt goes in as one batch, as the reference implementation computes it; splitting it (as
       // prefix reuse would) changes the floating-point sums enough to flip near-tied greedy choices.
       await sequence.clearHistory();
-      const stops = new StopStrings(input.stop);
+      const stops = new StopStrings(stop);
       const generated: Token[] = [];
       let unsent: Token[] = [];
       let undecoded: Token[] = [];
@@ -138,6 +143,20 @@ export class LlamaLoadedModel implements LoadedModel {
     } finally {
       this.#pool.release(sequence);
     }
+  }
+
+  /**
+   * The tokens a request is prompted with, and its stop strings: a completion's prompt (BOS added where the model
+   * wants it), or a chat rendered by the model's chat template, else the transcript (whose stop ends a turn).
+   */
+  #promptOf(request: GenerateRequest): { prompt: Token[]; stop: readonly string[] } {
+    const asked = request.stop ?? [];
+    if (request.messages !== undefined && this.prompter.render) {
+      const rendered = this.prompter.render(request.messages);
+      return { prompt: rendered.tokens, stop: [...asked, ...rendered.stop] };
+    }
+    const input = completionInput(request);
+    return { prompt: this.tokenize(input.prompt), stop: input.stop };
   }
 
   /** The JSON Schema as a GBNF grammar; a schema llama.cpp's converter cannot take is the client's error. */

@@ -1,8 +1,10 @@
+import { readFile } from "node:fs/promises";
 import { setTimeout } from "node:timers/promises";
 import type { CustomBatchingPrioritizationStrategy, Llama, LlamaModel } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
 import { ModelLoadError } from "../../core/errors.js";
 import type { Engine, LoadOptions } from "../engine.js";
+import { type ChatPrompter, chatPrompterFor } from "./chat-prompt.js";
 import { checkGgufFile } from "./check-gguf-file.js";
 import { LlamaLoadedModel } from "./llama-loaded-model.js";
 import { calibrateThreads } from "./thread-calibration.js";
@@ -71,6 +73,7 @@ export function createLlamaCppEngine(): LlamaCppEngine {
           modelGpuLayers: model.gpuLayers,
           includeGraphOverhead: false,
         });
+        const prompter = await chatPrompter(model, spec.chat_template);
         return new LlamaLoadedModel(
           ref,
           {
@@ -86,11 +89,13 @@ export function createLlamaCppEngine(): LlamaCppEngine {
             parallel: spec.parallel,
             batch_invariant: spec.batch_invariant,
             load_ms: Math.round(loadMs),
+            chat_template: prompter.name,
           },
           llamaInstance,
           model,
           context,
           state.cpuRam + state.gpuVram,
+          prompter,
         );
       } catch (error) {
         await model.dispose();
@@ -103,6 +108,17 @@ export function createLlamaCppEngine(): LlamaCppEngine {
       llama = undefined;
     },
   };
+}
+
+/** A template file is read and compiled at load; one that cannot be fails the load, naming it. */
+async function chatPrompter(model: LlamaModel, setting: string): Promise<ChatPrompter> {
+  if (setting === "auto" || setting === "transcript") return chatPrompterFor(model, setting);
+  try {
+    return chatPrompterFor(model, { jinja: await readFile(setting, "utf8") });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ModelLoadError(setting, `chat template: ${reason}`, { cause: error });
+  }
 }
 
 /** Each llama.cpp decode call carries one sequence's tokens, oldest first; see `batch_invariant`. */
