@@ -6,6 +6,7 @@ import {
   matchLabel,
   renderClassificationPrompt,
 } from "./quality/classification-prompt.js";
+import { argmax, softmax } from "./quality/label-scores.js";
 import type { TargetResult } from "./request-record.js";
 import type { Send } from "./scheduler.js";
 import type { WorkItem } from "./workload.js";
@@ -211,19 +212,4 @@ function fitText(target: BenchTarget, text: string, maxTokens?: number): string 
     else high = middle - 1;
   }
   return text.slice(0, low);
-}
-
-export function softmax(logprobs: Readonly<Record<string, number>>): Record<string, number> {
-  const top = Math.max(...Object.values(logprobs));
-  const weights = Object.entries(logprobs).map(([label, value]) => [label, Math.exp(value - top)] as const);
-  const total = weights.reduce((sum, [, weight]) => sum + weight, 0);
-  return Object.fromEntries(weights.map(([label, weight]) => [label, weight / total]));
-}
-
-function argmax(scores: Readonly<Record<string, number>>): string {
-  let best = "";
-  let bestScore = Number.NEGATIVE_INFINITY;
-  for (const [label, score] of Object.entries(scores))
-    if (score > bestScore) [best, bestScore] = [label, score];
-  return best;
 }

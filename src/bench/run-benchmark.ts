@@ -153,7 +153,7 @@ export async function benchmarkTarget(
   if (workload.task !== undefined) {
     const scoring =
       target.task === "classify" ? "classifier" : resolveScoring(target, plan.classification?.scoring);
-    const scorers = generationMetrics(plan.metrics, workload.items.map(scoredItemOf));
+    const scorers = generationMetrics(plan.metrics, workload.items);
     const semantic =
       plan.semantic && workload.task === "generate"
         ? await semanticScores(workload, recordsByItem(workload, records), plan.semantic)
@@ -274,14 +274,6 @@ function consistencyOf(
     if (answer(record) === answer(other)) same++;
   });
   return { consistency: items > 0 ? same / items : 0, items };
-}
-
-function scoredItemOf(item: Workload["items"][number]) {
-  return {
-    references: item.references ?? [],
-    ...(item.match !== undefined && { match: item.match }),
-    ...(item.schema && { schema: item.schema }),
-  };
 }
 
 /** An API's price for the tokens an item took, or the machine's price over the measured items per second. */

@@ -58,7 +58,7 @@ export function generationMetrics(
   items: readonly ScoredItem[],
 ): Record<string, GenerationMetric> {
   const names = asked ?? [
-    ...(items.some((item) => item.references.length > 0)
+    ...(items.some((item) => (item.references?.length ?? 0) > 0)
       ? ["exact_match", "quasi_exact_match", "token_f1", "rouge_l"]
       : []),
     ...(items.some((item) => item.match !== undefined) ? ["regex"] : []),

@@ -5,7 +5,7 @@
 
 /** What a metric sees of an item. */
 export interface ReferenceItem {
-  references: readonly string[];
+  references?: readonly string[];
   /** A regular expression the answer must match (row field `match`), for `regex`. */
   match?: string;
 }
@@ -26,7 +26,7 @@ export function squadNormalize(text: string): string {
 }
 
 const best = (item: ReferenceItem, score: (reference: string) => number) =>
-  item.references.reduce((top, reference) => Math.max(top, score(reference)), 0);
+  (item.references ?? []).reduce((top, reference) => Math.max(top, score(reference)), 0);
 
 /** The answer is a reference, but for surrounding whitespace (HELM's exact_match). */
 export const exactMatch: ReferenceMetric = (answer, item) =>

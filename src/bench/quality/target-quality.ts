@@ -3,6 +3,7 @@ import type { WorkItem, Workload } from "../workload.js";
 import { type Calibration, calibrationOf } from "./calibration.js";
 import { type AccuracyReport, accuracyOf, type LabelledAnswer } from "./classification-metrics.js";
 import type { GenerationMetric } from "./generation-metrics.js";
+import { argmax } from "./label-scores.js";
 
 /** One item as a target answered it: what `items.jsonl` holds. */
 export interface ItemOutcome {
@@ -154,14 +155,12 @@ function lengthNormalisedAccuracy(
   workload.items.forEach((item, index) => {
     const logprobs = byItem[index]?.logprobs;
     if (!logprobs || item.label === undefined) return;
-    let best = "";
-    let bestScore = Number.NEGATIVE_INFINITY;
-    for (const [label, logprob] of Object.entries(logprobs)) {
-      const perChar = logprob / (label.length + 1); // the continuation is " " + label
-      if (perChar > bestScore) [best, bestScore] = [label, perChar];
-    }
+    // Per character of the continuation, which is " " + label.
+    const perChar = Object.fromEntries(
+      Object.entries(logprobs).map(([label, lp]) => [label, lp / (label.length + 1)]),
+    );
     total++;
-    if (best === item.label) right++;
+    if (argmax(perChar) === item.label) right++;
   });
   return total > 0 ? right / total : undefined;
 }
@@ -179,16 +178,11 @@ function generationQuality(
     if (!record) return null;
     // A failed request scores 0 on every metric: it gave no answer.
     const answer = record.error === undefined ? (record.output ?? "") : undefined;
-    const scoredItem = {
-      references: item.references ?? [],
-      ...(item.match !== undefined && { match: item.match }),
-      ...(item.schema && { schema: item.schema }),
-    };
     return Object.fromEntries(
       names.map((name) => {
         const metric = metrics[name];
         if (answer === undefined) return [name, 0];
-        return [name, metric ? metric(answer, scoredItem) : (precomputed[index]?.[name] ?? 0)];
+        return [name, metric ? metric(answer, item) : (precomputed[index]?.[name] ?? 0)];
       }),
     );
   });
