@@ -120,13 +120,15 @@ export async function benchmarkTarget(
     );
   const cpuBefore = process.cpuUsage();
   const send = sendTo(target, plan.settings, workload, plan.classification);
-  const records = await runSchedule({
-    items: workload.items,
-    send,
-    strategy: plan.strategy,
-    constraints: plan.constraints,
-    ...(onRecord && { onRecord }),
-  });
+  const schedule = (items: Workload["items"]) =>
+    runSchedule({
+      items,
+      send,
+      strategy: plan.strategy,
+      constraints: plan.constraints,
+      ...(onRecord && { onRecord }),
+    });
+  const records = await schedule(workload.items);
   const cpu = process.cpuUsage(cpuBefore);
   const metrics: TargetReport["metrics"] = loadMetrics(records, {
     ...(plan.slo && { slo: plan.slo }),
@@ -167,13 +169,7 @@ export async function benchmarkTarget(
           text: perturbText(item.text, plan.perturb as Perturbation, i + 1),
         })),
       };
-      const again = await runSchedule({
-        items: perturbed.items,
-        send,
-        strategy: plan.strategy,
-        constraints: plan.constraints,
-        ...(onRecord && { onRecord }),
-      });
+      const again = await schedule(perturbed.items);
       const shifted = scoreTarget(perturbed, again, scorers, scoring, plan.lengthBuckets);
       metrics.robustness = {
         perturbation: describePerturbation(plan.perturb),

@@ -126,19 +126,20 @@ export function parseGeminiDelta(value: unknown): RemoteDelta {
         completionTokens: body.usageMetadata.candidatesTokenCount ?? 0,
       }
     : null;
-  const result = candidate?.logprobsResult;
-  const logprobs = result?.chosenCandidates?.map((chosen, i) => ({
-    token: chosen.token ?? "",
-    logprob: chosen.logProbability ?? Number.NEGATIVE_INFINITY,
-    top: (result.topCandidates?.[i]?.candidates ?? []).map((alternative) => ({
-      token: alternative.token ?? "",
-      logprob: alternative.logProbability ?? Number.NEGATIVE_INFINITY,
-    })),
-  }));
-  return {
+  const delta: RemoteDelta = {
     text,
     finishReason: reason === undefined ? null : reason === "MAX_TOKENS" ? "length" : "stop",
     usage,
-    ...(logprobs && { logprobs }),
   };
+  const result = candidate?.logprobsResult;
+  if (result?.chosenCandidates)
+    delta.logprobs = result.chosenCandidates.map((chosen, i) => ({
+      token: chosen.token ?? "",
+      logprob: chosen.logProbability ?? Number.NEGATIVE_INFINITY,
+      top: (result.topCandidates?.[i]?.candidates ?? []).map((alternative) => ({
+        token: alternative.token ?? "",
+        logprob: alternative.logProbability ?? Number.NEGATIVE_INFINITY,
+      })),
+    }));
+  return delta;
 }

@@ -112,7 +112,9 @@ export function parseOpenAiDelta(value: unknown): RemoteDelta {
     ? { promptTokens: body.usage.prompt_tokens ?? 0, completionTokens: body.usage.completion_tokens ?? 0 }
     : null;
   const logprobs = logprobsOf(choice?.logprobs);
-  return { text, finishReason: finishReasonOf(choice?.finish_reason), usage, ...(logprobs && { logprobs }) };
+  const delta: RemoteDelta = { text, finishReason: finishReasonOf(choice?.finish_reason), usage };
+  if (logprobs) delta.logprobs = logprobs;
+  return delta;
 }
 
 function finishReasonOf(reason: string | null | undefined): FinishReason | null {
