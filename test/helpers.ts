@@ -56,3 +56,16 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** A local GGUF model's config entry for tests: one q8_0 variant, two sequences, one thread. */
+export function localModel(id: string, file: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    task: "generate",
+    engine: "llamacpp",
+    variants: { q8_0: file },
+    parallel: 2,
+    threads: 1,
+    ...extra,
+  };
+}

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { CacheConfig } from "../config/schema.js";
 import { completionInput } from "../core/chat-template.js";
-import type { Embeddings, GenerateChunk, GenerateRequest } from "../core/types.js";
+import { ToolCallAssembler, toolCallDeltas } from "../core/tool-calls.js";
+import type { Embeddings, GenerateChunk, GenerateRequest, ToolCall } from "../core/types.js";
 import type { ServingModel } from "../routing/serving.js";
 import { topics } from "../telemetry/events.js";
 import type { GuardedStore } from "./guarded-store.js";
@@ -17,6 +18,7 @@ export interface CacheOutcome {
 /** A cached generation: the streamed pieces (so a hit still streams) and the final summary. */
 interface StoredAnswer {
   pieces: string[];
+  toolCalls?: ToolCall[];
   done: NonNullable<GenerateChunk["done"]>;
 }
 
@@ -33,7 +35,8 @@ export interface SemanticSettings {
  * Response and embedding caching in front of a model. Generations are cached when they repeat (temperature 0
  * or a fixed seed, unless `deterministic_only` is off), keyed by a SHA-256 of the normalized request: the
  * model variant, the prompt or messages, and the sampling fields that change the answer. Embeddings are cached
- * per text. With a semantic index for the model, a prompt close enough to a cached one gets its answer.
+ * per text. With a semantic index for the model, a prompt close enough to a cached one gets its answer. Requests
+ * for several choices or for log-probabilities go uncached: a replay could not give them back.
  */
 export class ModelCache {
   constructor(
@@ -74,7 +77,9 @@ export class ModelCache {
     semantic: SemanticSettings | undefined,
     report: ((outcome: CacheOutcome) => void) | undefined,
   ): AsyncIterable<GenerateChunk> {
-    if (this.settings.deterministic_only && request.temperature !== 0 && request.seed === undefined) {
+    const repeats =
+      !this.settings.deterministic_only || request.temperature === 0 || request.seed !== undefined;
+    if (!repeats || request.n !== undefined || request.topLogprobs !== undefined) {
       yield* model.generate(request, signal);
       return;
     }
@@ -105,10 +110,17 @@ export class ModelCache {
     report?.(outcome);
     topics.cacheLookup.publish({ cache: "response", result: outcome.result, count: 1 });
     const pieces: string[] = [];
+    let tools: ToolCallAssembler | undefined;
     for await (const chunk of model.generate(request, signal)) {
       if (chunk.text) pieces.push(chunk.text);
+      if (chunk.toolCalls) {
+        tools ??= new ToolCallAssembler();
+        tools.add(chunk.toolCalls);
+      }
       if (chunk.done && outcome.result === "miss") {
         const answer: StoredAnswer = { pieces, done: chunk.done };
+        const toolCalls = tools?.calls();
+        if (toolCalls) answer.toolCalls = toolCalls;
         void this.store.set(key, Buffer.from(JSON.stringify(answer)), this.settings.ttl_s * 1000);
         if (vector) semantic?.index.add(context, vector, key, Date.now() + this.settings.ttl_s * 1000);
       }
@@ -123,7 +135,9 @@ export class ModelCache {
   ): AsyncIterable<GenerateChunk> {
     report?.(outcome);
     topics.cacheLookup.publish({ cache: "response", result: outcome.result, count: 1 });
-    const { pieces, done } = JSON.parse(value.toString("utf8")) as StoredAnswer;
+    const { pieces, done, toolCalls } = JSON.parse(value.toString("utf8")) as StoredAnswer;
+    if (toolCalls)
+      yield { text: "", tokenIds: [], at: performance.now(), toolCalls: toolCallDeltas(toolCalls) };
     if (pieces.length === 0) {
       yield { text: "", tokenIds: [], at: performance.now(), done };
       return;
@@ -176,7 +190,25 @@ function samplingContext(label: string, request: GenerateRequest): string {
     [...(request.stop ?? [])].sort(),
     request.ignoreEos === true,
     request.messages === undefined ? "completion" : "chat",
+    answerShaping(request),
   ]);
+}
+
+/** The fields past sampling that change an answer, and the values of the fields infergate does not know. */
+function answerShaping(request: GenerateRequest): unknown[] {
+  const body = request.passthrough?.body;
+  return [
+    request.tools ?? null,
+    request.toolChoice ?? null,
+    request.parallelToolCalls ?? null,
+    request.jsonSchema ?? null,
+    request.jsonObject === true,
+    request.presencePenalty ?? null,
+    request.frequencyPenalty ?? null,
+    request.logitBias ?? null,
+    request.reasoningEffort ?? null,
+    (request.unknownFields ?? []).map((field) => [field, body?.[field] ?? null]),
+  ];
 }
 
 function digest(parts: unknown): string {

@@ -9,9 +9,51 @@ export const GGUF_PRECISIONS = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", 
 export const ONNX_PRECISIONS = ["fp32", "fp16", "int8", "uint8", "q8", "q4", "q4f16"] as const;
 export type Precision = (typeof GGUF_PRECISIONS)[number] | (typeof ONNX_PRECISIONS)[number];
 
+/** A non-text piece of a message, as the client gave it; `url` and `data` are never decoded here. */
+export type ContentPart =
+  | { type: "text"; text: string }
+  /** An https URL or a `data:<mime>;base64,…` URL. */
+  | { type: "image"; url: string; detail?: string }
+  /** Base64 audio and its format (`wav`, `mp3`, …). */
+  | { type: "audio"; data: string; format: string }
+  /** A file by content (`data:` URL or base64) or by an id the upstream issued. */
+  | { type: "file"; data?: string; fileId?: string; filename?: string };
+
+/** A function the model asked to call; `arguments` is the JSON text the model wrote. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 export interface ChatTurn {
   role: "system" | "developer" | "user" | "assistant" | "tool";
+  /** The message's text (its text parts joined), which is all a text-only runtime sees. */
   content: string;
+  /** Every part in order, when the message has a part that is not text. */
+  parts?: readonly ContentPart[];
+  /** The participant's name (OpenAI's `name`). */
+  name?: string;
+  /** An assistant turn's function calls. */
+  toolCalls?: readonly ToolCall[];
+  /** A tool turn: the call it answers. */
+  toolCallId?: string;
+}
+
+/** A function the model may call: its parameters are a JSON Schema. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: Readonly<Record<string, unknown>>;
+  strict?: boolean;
+}
+
+export type ToolChoice = "auto" | "none" | "required" | { name: string };
+
+/** A client's own request body, for an upstream that speaks the same format (it gets it with `model` replaced). */
+export interface Passthrough {
+  endpoint: "chat/completions" | "completions";
+  body: Readonly<Record<string, unknown>>;
 }
 
 /** A completion (`prompt`) or a chat (`messages`) request; exactly one of the two is set. */
@@ -36,8 +78,28 @@ export interface GenerateRequest {
    * OpenAI-format upstream gets `response_format` `json_schema`, a Gemini one `responseSchema`.
    */
   jsonSchema?: Readonly<Record<string, unknown>>;
-  /** Ask for the log-probabilities of this many likeliest tokens at each generated position (1-20). */
+  /** Any JSON object (OpenAI's `json_object`): a local engine constrains decoding with a JSON grammar. */
+  jsonObject?: boolean;
+  /**
+   * Report each generated token's log-probability and those of this many likeliest alternatives (0-20) at its
+   * position.
+   */
   topLogprobs?: number;
+  tools?: readonly ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  /** -2 to 2, as OpenAI defines them. */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Token id (in the model's own vocabulary) → bias added to its logit, -100 to 100. */
+  logitBias?: Readonly<Record<string, number>>;
+  /** Choices to generate; 1 unless asked. */
+  n?: number;
+  reasoningEffort?: string;
+  /** Request fields infergate does not know; only a runtime that gets the client's body verbatim can honour them. */
+  unknownFields?: readonly string[];
+  /** The client's body, when it spoke an OpenAI format. */
+  passthrough?: Passthrough;
 }
 
 /** One generated token's log-probability and the likeliest alternatives at its position. */
@@ -47,7 +109,15 @@ export interface TokenLogprobs {
   top: { token: string; logprob: number }[];
 }
 
-export type FinishReason = "stop" | "length";
+export type FinishReason = "stop" | "length" | "tool_calls";
+
+/** A piece of a function call as it streams: the first piece of call `index` carries its id and name. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
+}
 
 export interface Usage {
   promptTokens: number;
@@ -65,6 +135,12 @@ export interface GenerateChunk {
   at: number;
   /** With `topLogprobs`: one entry per token this chunk carries, where the runtime reports them. */
   logprobs?: TokenLogprobs[];
+  toolCalls?: ToolCallDelta[];
+  /**
+   * The upstream's own response body or stream event, when the request went through verbatim
+   * (`passthrough`): the client gets it as it is, `model` rewritten.
+   */
+  raw?: Record<string, unknown>;
   done?: { usage: Usage; finishReason: FinishReason };
 }
 

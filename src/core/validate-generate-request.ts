@@ -12,9 +12,9 @@ export const GENERATE_LIMITS = {
 
 export function validateGenerateRequest(request: GenerateRequest): void {
   const { prompt, messages, maxTokens, temperature, topP, topK, seed, stop, topLogprobs } = request;
-  if (topLogprobs !== undefined && !(Number.isInteger(topLogprobs) && topLogprobs >= 1 && topLogprobs <= 20))
+  if (topLogprobs !== undefined && !(Number.isInteger(topLogprobs) && topLogprobs >= 0 && topLogprobs <= 20))
     throw new InvalidRequestError(
-      `top_logprobs must be an integer from 1 to 20, got ${topLogprobs}`,
+      `top_logprobs must be an integer from 0 to 20, got ${topLogprobs}`,
       "top_logprobs",
     );
   if ((prompt === undefined) === (messages === undefined)) {

@@ -11,6 +11,7 @@ import type {
   MemoryReport,
   Perplexity,
   TokenLogprobs,
+  ToolCallDelta,
   Usage,
 } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
@@ -32,6 +33,7 @@ export interface RemoteDelta {
   finishReason: FinishReason | null;
   usage: Usage | null;
   logprobs?: TokenLogprobs[];
+  toolCalls?: ToolCallDelta[];
 }
 
 /** The final chunk's summary: usage as the upstream reports it, else the streamed chunk count for output tokens. */
@@ -46,8 +48,8 @@ function finalSummary(
   };
 }
 
-/** An unstreamed answer as the one chunk that carries it. */
-export function wholeAnswerChunk(delta: RemoteDelta): GenerateChunk {
+/** An unstreamed answer as the one chunk that carries it (and, passed through, the body itself). */
+export function wholeAnswerChunk(delta: RemoteDelta, raw?: Record<string, unknown>): GenerateChunk {
   const chunk: GenerateChunk = {
     text: delta.text,
     tokenIds: [],
@@ -55,18 +57,22 @@ export function wholeAnswerChunk(delta: RemoteDelta): GenerateChunk {
     done: finalSummary(delta.usage, delta.finishReason, 1),
   };
   if (delta.logprobs) chunk.logprobs = delta.logprobs;
+  if (delta.toolCalls) chunk.toolCalls = delta.toolCalls;
+  if (raw) chunk.raw = raw;
   return chunk;
 }
 
 /**
  * A streamed answer as chunks, event by event, ending with its summary. It is complete only at `endMarker`
  * (OpenAI's `[DONE]`) or, for a format without one (Gemini), once a finish reason arrived: a stream that ends
- * otherwise may be cut short and fails rather than pass for complete. An error event fails it too.
+ * otherwise may be cut short and fails rather than pass for complete. An error event fails it too. Passed through
+ * (`passthrough`), every event becomes a chunk carrying it as `raw`, whether it has text or not.
  */
 export async function* streamedAnswer(
   body: UpstreamBody,
   parse: (value: unknown) => RemoteDelta,
   endMarker?: string,
+  passthrough = false,
 ): AsyncIterable<GenerateChunk> {
   let chunks = 0;
   let finishReason: FinishReason | null = null;
@@ -86,11 +92,13 @@ export async function* streamedAnswer(
     const delta = parse(value);
     finishReason = delta.finishReason ?? finishReason;
     usage = delta.usage ?? usage;
-    if (delta.text) {
-      chunks++;
+    if (delta.text) chunks++;
+    if (delta.text || delta.toolCalls || passthrough) {
       // Built field by field: this runs once per streamed event (object spreads are slow on Node 20's V8).
       const chunk: GenerateChunk = { text: delta.text, tokenIds: [], at };
       if (delta.logprobs) chunk.logprobs = delta.logprobs;
+      if (delta.toolCalls) chunk.toolCalls = delta.toolCalls;
+      if (passthrough) chunk.raw = value as Record<string, unknown>;
       yield chunk;
     }
   }

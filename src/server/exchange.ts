@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InfergateError, RequestAbortedError } from "../core/errors.js";
-import type { GenerateChunk } from "../core/types.js";
+import { ToolCallAssembler } from "../core/tool-calls.js";
+import type { GenerateChunk, TokenLogprobs, ToolCall } from "../core/types.js";
 import type { RouteRecord } from "../routing/serving.js";
 import { roundMs } from "../telemetry/events.js";
 
@@ -40,7 +41,7 @@ export async function* recorded(
 ): AsyncIterable<GenerateChunk> {
   let firstAt: number | undefined;
   for await (const chunk of chunks) {
-    if (firstAt === undefined && chunk.text && !chunk.done) {
+    if (firstAt === undefined && (chunk.text || chunk.toolCalls) && !chunk.done) {
       firstAt = chunk.at;
       exchange.record.ttftMs = roundMs(chunk.at - exchange.startedAt);
     }
@@ -65,17 +66,44 @@ export function causeOf(exchange: Exchange, error: unknown): unknown {
   return error instanceof RequestAbortedError && reason instanceof InfergateError ? reason : error;
 }
 
-/** The rest of a generation whose first step was already read, as one text and its final chunk's summary. */
+/** A whole answer: its text, function calls, log-probabilities, and the upstream's own body when passed through. */
+export interface WholeAnswer {
+  text: string;
+  done: NonNullable<GenerateChunk["done"]>;
+  toolCalls?: ToolCall[];
+  logprobs?: TokenLogprobs[];
+  raw?: Record<string, unknown>;
+}
+
+/** The rest of a generation whose first step was already read, as one answer. */
 export async function wholeAnswer(
   first: IteratorResult<GenerateChunk>,
   chunks: AsyncIterator<GenerateChunk>,
-): Promise<{ text: string; done: NonNullable<GenerateChunk["done"]> }> {
+): Promise<WholeAnswer> {
   let text = "";
   let done: GenerateChunk["done"];
+  let tools: ToolCallAssembler | undefined;
+  let logprobs: TokenLogprobs[] | undefined;
+  let raw: Record<string, unknown> | undefined;
   for (let step = first; !step.done; step = await chunks.next()) {
-    text += step.value.text;
-    done = step.value.done ?? done;
+    const chunk = step.value;
+    text += chunk.text;
+    done = chunk.done ?? done;
+    if (chunk.toolCalls) {
+      tools ??= new ToolCallAssembler();
+      tools.add(chunk.toolCalls);
+    }
+    if (chunk.logprobs) {
+      logprobs ??= [];
+      logprobs.push(...chunk.logprobs);
+    }
+    raw = chunk.raw ?? raw;
   }
   if (!done) throw new Error("generation ended without a final chunk");
-  return { text, done };
+  const answer: WholeAnswer = { text, done };
+  const calls = tools?.calls();
+  if (calls) answer.toolCalls = calls;
+  if (logprobs) answer.logprobs = logprobs;
+  if (raw) answer.raw = raw;
+  return answer;
 }

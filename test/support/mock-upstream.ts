@@ -25,6 +25,17 @@ export interface MockUpstreamBehaviour {
   answerFor?: (body: Record<string, unknown>) => string;
   /** The top alternatives at the first position, sent (in the wire's own shape) when a request asks for logprobs. */
   logprobsFor?: (body: Record<string, unknown>) => { token: string; logprob: number }[];
+  /**
+   * Answer with these function calls instead of text: OpenAI's `tool_calls` (streamed as deltas, arguments in two
+   * pieces, the first delta also carrying a `reasoning_content` field no schema knows) or Gemini's `functionCall`.
+   */
+  toolCalls?: MockToolCall[];
+}
+
+export interface MockToolCall {
+  name: string;
+  /** JSON text. */
+  arguments: string;
 }
 
 /** A fault for one request. */
@@ -108,6 +119,14 @@ async function answer(
   const speaker = wire === "openai" ? openAiSpeaker(req.url ?? "", body) : geminiSpeaker(req.url ?? "", body);
   const pieces = behaviour.answerFor ? [behaviour.answerFor(body)] : behaviour.pieces;
   if (speaker.embeddings) return json(res, 200, speaker.embeddings);
+  if (behaviour.toolCalls) {
+    if (!speaker.stream) return json(res, 200, speaker.calls(behaviour.toolCalls, false)[0]);
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    for (const event of speaker.calls(behaviour.toolCalls, true))
+      res.write(`data: ${JSON.stringify(event)}\n\n`);
+    res.end(wire === "openai" ? "data: [DONE]\n\n" : undefined);
+    return;
+  }
   if (!speaker.stream) {
     const top = behaviour.logprobsFor?.(body);
     const whole = speaker.whole(pieces.join(""), pieces.length, top);
@@ -137,6 +156,8 @@ interface Speaker {
   piece(text: string, first: boolean): unknown;
   /** The events that end a stream. */
   last(tokens: number): unknown[];
+  /** An answer made of function calls: the whole body, or the stream's events. */
+  calls(calls: MockToolCall[], stream: boolean): unknown[];
 }
 
 function openAiSpeaker(url: string, body: Record<string, unknown>): Speaker {
@@ -218,6 +239,63 @@ function openAiSpeaker(url: string, body: Record<string, unknown>): Speaker {
         ? [finish, { ...finish, choices: [], usage: usage(tokens) }]
         : [finish];
     },
+    calls: (calls, stream) => {
+      const wireCalls = calls.map((call, index) => ({
+        id: `call_${index}`,
+        type: "function",
+        function: { name: call.name, arguments: call.arguments },
+      }));
+      if (!stream)
+        return [
+          {
+            id,
+            object: "chat.completion",
+            created,
+            model: body.model,
+            choices: [
+              {
+                index: 0,
+                message: { role: "assistant", content: null, tool_calls: wireCalls, refusal: null },
+                logprobs: null,
+                finish_reason: "tool_calls",
+              },
+            ],
+            usage: usage(calls.length),
+          },
+        ];
+      const events: unknown[] = [
+        chunk({
+          index: 0,
+          delta: {
+            role: "assistant",
+            content: null,
+            reasoning_content: "calling a tool",
+            tool_calls: wireCalls.map((call, index) => ({
+              index,
+              id: call.id,
+              type: "function",
+              function: { name: call.function.name, arguments: "" },
+            })),
+          },
+          logprobs: null,
+          finish_reason: null,
+        }),
+      ];
+      for (const [index, call] of calls.entries()) {
+        const half = call.arguments.length >> 1;
+        for (const piece of [call.arguments.slice(0, half), call.arguments.slice(half)])
+          events.push(
+            chunk({
+              index: 0,
+              delta: { tool_calls: [{ index, function: { arguments: piece } }] },
+              logprobs: null,
+              finish_reason: null,
+            }),
+          );
+      }
+      events.push(chunk({ index: 0, delta: {}, logprobs: null, finish_reason: "tool_calls" }));
+      return events;
+    },
   };
 }
 
@@ -268,6 +346,24 @@ function geminiSpeaker(url: string, body: Record<string, unknown>): Speaker {
     piece: (text) => ({ candidates: [candidate(text, false)], modelVersion: "mock" }),
     last: (tokens) => [
       { candidates: [candidate("", true)], usageMetadata: usage(tokens), modelVersion: "mock" },
+    ],
+    calls: (calls) => [
+      {
+        candidates: [
+          {
+            content: {
+              role: "model",
+              parts: calls.map((call) => ({
+                functionCall: { name: call.name, args: JSON.parse(call.arguments) },
+              })),
+            },
+            finishReason: "STOP",
+            index: 0,
+          },
+        ],
+        usageMetadata: usage(calls.length),
+        modelVersion: "mock",
+      },
     ],
   };
 }

@@ -7,6 +7,7 @@ import {
   type LlamaGrammar,
   LlamaGrammarEvaluationState,
   type LlamaModel,
+  type SequenceEvaluateOptions,
   type Token,
 } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
@@ -27,11 +28,14 @@ import type {
   GenerateRequest,
   MemoryReport,
   Perplexity,
+  TokenLogprobs,
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
-import type { ModelRef } from "../../models/model-registry.js";
+import { type ModelRef, modelLabel } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
 import type { ChatPrompter } from "./chat-prompt.js";
+import { refuseUnenforceable } from "./grammar-schema.js";
+import { refuseUnhonoured } from "./local-request-support.js";
 import { ResourcePool } from "./resource-pool.js";
 
 /** Grammars compiled from JSON Schemas, kept per schema text; a model sees few distinct schemas. */
@@ -76,13 +80,17 @@ export class LlamaLoadedModel implements LoadedModel {
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
-    if (request.topLogprobs !== undefined)
-      throw new InvalidRequestError("top_logprobs is not supported by local models yet", "top_logprobs");
+    refuseUnhonoured(request, modelLabel(this.ref));
     const { prompt, stop } = this.#promptOf(request);
     if (prompt.length + request.maxTokens > this.context.contextSize) {
       throw new PromptTooLongError(prompt.length, request.maxTokens, this.context.contextSize);
     }
-    const grammar = request.jsonSchema && (await this.#grammarFor(request.jsonSchema));
+    const grammar = request.jsonSchema
+      ? await this.#grammarFor(request.jsonSchema)
+      : request.jsonObject
+        ? await this.llama.getGrammarFor("json")
+        : undefined;
+    const topLogprobs = request.topLogprobs;
     const sequence = await this.#pool.acquire(signal);
     try {
       // The whole prompt goes in as one batch, as the reference implementation computes it; splitting it (as
@@ -92,8 +100,10 @@ export class LlamaLoadedModel implements LoadedModel {
       const generated: Token[] = [];
       let unsent: Token[] = [];
       let undecoded: Token[] = [];
+      // With logprobs asked for: one entry per token in `unsent`.
+      let unsentLogprobs: TokenLogprobs[] | undefined = topLogprobs === undefined ? undefined : [];
       let finishReason: FinishReason = "length";
-      const tokens = sequence.evaluate(prompt, {
+      const options: SequenceEvaluateOptions = {
         temperature: request.temperature,
         topP: request.topP,
         topK: request.topK,
@@ -102,9 +112,28 @@ export class LlamaLoadedModel implements LoadedModel {
         ...(grammar && {
           grammarEvaluationState: new LlamaGrammarEvaluationState({ model: this.model, grammar }),
         }),
-      });
-      for await (const token of tokens) {
+        ...((request.presencePenalty !== undefined || request.frequencyPenalty !== undefined) && {
+          // OpenAI's penalties, over the tokens generated so far (llama.cpp's repeat penalty itself off).
+          repeatPenalty: {
+            punishTokens: () => generated,
+            maxPunishTokens: request.maxTokens,
+            penalty: 1,
+            presencePenalty: request.presencePenalty ?? 0,
+            frequencyPenalty: request.frequencyPenalty ?? 0,
+          },
+        }),
+      };
+      const steps =
+        topLogprobs === undefined
+          ? sequence.evaluate(prompt, options)
+          : sequence.evaluateWithMetadata(
+              prompt,
+              { confidence: true, probabilities: topLogprobs > 0 },
+              options,
+            );
+      for await (const step of steps) {
         if (signal?.aborted) throw new RequestAbortedError();
+        const token = typeof step === "number" ? step : step.token;
         if (this.model.isEogToken(token) && request.ignoreEos !== true) {
           finishReason = "stop";
           break;
@@ -112,6 +141,10 @@ export class LlamaLoadedModel implements LoadedModel {
         generated.push(token);
         unsent.push(token);
         undecoded.push(token);
+        if (unsentLogprobs && typeof step !== "number") {
+          const before = generated.length > 1 ? generated.slice(-5, -1) : prompt.slice(-4);
+          unsentLogprobs.push(this.#logprobsOf(token, step, topLogprobs ?? 0, before));
+        }
         // The tokens before decide whether a leading "▁" becomes a space.
         const decodedUpTo = generated.length - undecoded.length;
         const before =
@@ -123,26 +156,58 @@ export class LlamaLoadedModel implements LoadedModel {
         const { text, stopped } = stops.push(complete ? decoded : "");
         if (stopped) {
           finishReason = "stop";
-          if (text) yield { text, tokenIds: unsent, at: performance.now() };
+          if (text) yield this.#chunk(text, unsent, unsentLogprobs);
           unsent = [];
           break;
         }
         if (text) {
-          yield { text, tokenIds: unsent, at: performance.now() };
+          yield this.#chunk(text, unsent, unsentLogprobs);
           unsent = [];
+          if (unsentLogprobs) unsentLogprobs = [];
         }
         if (generated.length >= request.maxTokens) break;
       }
       if (signal?.aborted) throw new RequestAbortedError();
-      yield {
-        text: finishReason === "length" ? stops.flush() : "",
-        tokenIds: unsent,
-        at: performance.now(),
-        done: { usage: { promptTokens: prompt.length, completionTokens: generated.length }, finishReason },
+      const last = this.#chunk(finishReason === "length" ? stops.flush() : "", unsent, undefined);
+      // Tokens held back (a possible stop string that never completed) are returned now, with their logprobs.
+      if (unsentLogprobs && unsent.length > 0 && last.text) last.logprobs = unsentLogprobs;
+      last.done = {
+        usage: { promptTokens: prompt.length, completionTokens: generated.length },
+        finishReason,
       };
+      yield last;
     } finally {
       this.#pool.release(sequence);
     }
+  }
+
+  /** A streamed chunk; its tokens' log-probabilities go with it when they were asked for. */
+  #chunk(text: string, tokenIds: Token[], logprobs: TokenLogprobs[] | undefined): GenerateChunk {
+    const chunk: GenerateChunk = { text, tokenIds, at: performance.now() };
+    if (logprobs) chunk.logprobs = logprobs;
+    return chunk;
+  }
+
+  /**
+   * A generated token's log-probability and its position's likeliest alternatives, from the distribution it was
+   * drawn from: the model's own when greedy, after temperature and top-k/top-p otherwise (as llama.cpp's server
+   * reports post-sampling probabilities).
+   */
+  #logprobsOf(
+    token: Token,
+    step: { confidence: number; probabilities?: ReadonlyMap<Token, number> },
+    top: number,
+    before: Token[],
+  ): TokenLogprobs {
+    // Each token's text after the tokens before it, which decide whether a leading "▁" is a space.
+    const text = (id: Token) => this.model.detokenize([id], false, before);
+    const alternatives: TokenLogprobs["top"] = [];
+    if (step.probabilities)
+      for (const [alternative, probability] of step.probabilities) {
+        if (alternatives.length >= top) break;
+        alternatives.push({ token: text(alternative), logprob: Math.log(probability) });
+      }
+    return { token: text(token), logprob: Math.log(step.confidence), top: alternatives };
   }
 
   /**
@@ -164,6 +229,7 @@ export class LlamaLoadedModel implements LoadedModel {
     const key = JSON.stringify(schema);
     let grammar = this.#grammars.get(key);
     if (!grammar) {
+      refuseUnenforceable(schema);
       // The schema's type is the converter's to check at run time: it comes from a client or a dataset.
       grammar = this.llama.createGrammarForJsonSchema(schema as never).catch((error: unknown) => {
         this.#grammars.delete(key);

@@ -5,7 +5,7 @@ import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest } from 
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import { RemoteModel, streamedAnswer, wholeAnswerChunk } from "../remote-model.js";
-import { parseGeminiDelta, toGeminiBody } from "./wire.js";
+import { geminiDeltaParser, toGeminiBody } from "./wire.js";
 
 /**
  * A model behind the Gemini API (or infergate's Gemini routes), over a keep-alive pool. Chat and completion
@@ -26,15 +26,15 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
-    const body = toGeminiBody(request);
+    const body = toGeminiBody(request, this.ref.spec.id);
     if (request.whole === true) {
       const response = await this.post(`${this.#modelPath}:generateContent`, body, signal);
-      yield wholeAnswerChunk(parseGeminiDelta(await response.body.json()));
+      yield wholeAnswerChunk(geminiDeltaParser()(await response.body.json()));
       return;
     }
     const response = await this.post(`${this.#modelPath}:streamGenerateContent?alt=sse`, body, signal);
     // Gemini streams have no [DONE]: a finish reason is what says the answer is complete.
-    yield* streamedAnswer(response.body, parseGeminiDelta);
+    yield* streamedAnswer(response.body, geminiDeltaParser());
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {

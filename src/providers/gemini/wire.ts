@@ -1,10 +1,24 @@
-import type { GenerateRequest } from "../../core/types.js";
+import { InvalidRequestError } from "../../core/errors.js";
+import type { ChatTurn, GenerateRequest, ToolCallDelta, ToolChoice } from "../../core/types.js";
 import type { RemoteDelta } from "../remote-model.js";
 
-/** Gemini's wire format as pure functions: request bodies from typed requests, typed deltas from responses. */
+/** Gemini's wire format: request bodies from the request model, typed deltas from responses. */
+export type GeminiPart =
+  | { text: string }
+  | { inlineData: { mimeType: string; data: string } }
+  | { functionCall: { name: string; args: unknown; id?: string } }
+  | { functionResponse: { name: string; response: Record<string, unknown>; id?: string } };
+
+export interface GeminiContent {
+  role: "user" | "model";
+  parts: GeminiPart[];
+}
+
 export interface GeminiBody {
-  contents: { role: "user" | "model"; parts: { text: string }[] }[];
+  contents: GeminiContent[];
   systemInstruction?: { parts: { text: string }[] };
+  tools?: { functionDeclarations: { name: string; description?: string; parameters?: GeminiSchema }[] }[];
+  toolConfig?: { functionCallingConfig: { mode: "AUTO" | "ANY" | "NONE"; allowedFunctionNames?: string[] } };
   generationConfig: {
     maxOutputTokens: number;
     temperature: number;
@@ -12,6 +26,8 @@ export interface GeminiBody {
     topK?: number;
     seed?: number;
     stopSequences?: string[];
+    presencePenalty?: number;
+    frequencyPenalty?: number;
     responseMimeType?: "application/json";
     responseLogprobs?: boolean;
     logprobs?: number;
@@ -68,19 +84,50 @@ export function toGeminiSchema(schema: Readonly<Record<string, unknown>>): Gemin
   return converted;
 }
 
-export function toGeminiBody(request: GenerateRequest): GeminiBody {
+/**
+ * The Gemini body for a request: system turns become `systemInstruction`, tool calls and results
+ * `functionCall`/`functionResponse` parts, images and audio `inlineData`, tools `functionDeclarations`. What
+ * Gemini has no field for is refused by name.
+ */
+export function toGeminiBody(request: GenerateRequest, model: string): GeminiBody {
+  refuseUntranslatable(request, model);
   const messages = request.messages ?? [{ role: "user" as const, content: request.prompt ?? "" }];
   const system = messages.filter((message) => message.role === "system" || message.role === "developer");
-  return {
-    contents: messages
-      .filter((message) => message.role !== "system" && message.role !== "developer")
-      .map((message) => ({
-        role: message.role === "assistant" ? "model" : "user",
-        parts: [{ text: message.content }],
-      })),
+  const contents: GeminiContent[] = [];
+  const callNames = new Map<string, string>();
+  for (const [index, message] of messages.entries()) {
+    if (message.role === "system" || message.role === "developer") continue;
+    const role = message.role === "assistant" ? "model" : "user";
+    const parts: GeminiPart[] =
+      message.role === "tool" ? [functionResponse(message, index, callNames)] : contentParts(message, index);
+    for (const call of message.toolCalls ?? []) {
+      callNames.set(call.id, call.name);
+      parts.push({ functionCall: { name: call.name, args: parseArguments(call.arguments, index) } });
+    }
+    const previous = contents.at(-1);
+    // Gemini takes a turn's function results together, as one user turn.
+    const resultsSoFar =
+      previous?.role === "user" && !previous.parts.some((part) => !("functionResponse" in part));
+    if (message.role === "tool" && previous && resultsSoFar) previous.parts.push(...parts);
+    else contents.push({ role, parts });
+  }
+  const body: GeminiBody = {
+    contents,
     ...(system.length > 0 && {
       systemInstruction: { parts: system.map((message) => ({ text: message.content })) },
     }),
+    ...(request.tools && {
+      tools: [
+        {
+          functionDeclarations: request.tools.map((tool) => ({
+            name: tool.name,
+            ...(tool.description !== undefined && { description: tool.description }),
+            ...(tool.parameters !== undefined && { parameters: toGeminiSchema(tool.parameters) }),
+          })),
+        },
+      ],
+    }),
+    ...(request.toolChoice && { toolConfig: { functionCallingConfig: functionCalling(request.toolChoice) } }),
     generationConfig: {
       maxOutputTokens: request.maxTokens,
       temperature: request.temperature,
@@ -88,13 +135,122 @@ export function toGeminiBody(request: GenerateRequest): GeminiBody {
       ...(request.topK !== undefined && { topK: request.topK }),
       ...(request.seed !== undefined && { seed: request.seed }),
       ...(request.stop && request.stop.length > 0 && { stopSequences: [...request.stop] }),
-      ...(request.topLogprobs !== undefined && { responseLogprobs: true, logprobs: request.topLogprobs }),
-      ...(request.jsonSchema && {
-        responseMimeType: "application/json" as const,
-        responseSchema: toGeminiSchema(request.jsonSchema),
+      ...(request.presencePenalty !== undefined && { presencePenalty: request.presencePenalty }),
+      ...(request.frequencyPenalty !== undefined && { frequencyPenalty: request.frequencyPenalty }),
+      ...(request.topLogprobs !== undefined && {
+        responseLogprobs: true,
+        ...(request.topLogprobs > 0 && { logprobs: request.topLogprobs }),
       }),
+      ...(request.jsonSchema
+        ? {
+            responseMimeType: "application/json" as const,
+            responseSchema: toGeminiSchema(request.jsonSchema),
+          }
+        : request.jsonObject && { responseMimeType: "application/json" as const }),
     },
   };
+  return body;
+}
+
+function refuseUntranslatable(request: GenerateRequest, model: string): void {
+  const unknown = request.unknownFields;
+  if (unknown && unknown.length > 0)
+    throw new InvalidRequestError(
+      `model '${model}' is a Gemini upstream and cannot take ${unknown.map((field) => `'${field}'`).join(", ")}: fields infergate does not know go only to OpenAI-format upstreams, verbatim`,
+      unknown[0],
+    );
+  if (request.n !== undefined && request.n > 1)
+    throw new InvalidRequestError(`n > 1 through a Gemini upstream ('${model}') is not supported yet`, "n");
+  if (request.logitBias)
+    throw new InvalidRequestError(
+      `model '${model}' is a Gemini upstream; Gemini has no logit_bias`,
+      "logit_bias",
+    );
+  if (request.reasoningEffort !== undefined)
+    throw new InvalidRequestError(
+      `model '${model}' is a Gemini upstream; reasoning_effort has no Gemini equivalent infergate maps yet`,
+      "reasoning_effort",
+    );
+  if (request.parallelToolCalls !== undefined)
+    throw new InvalidRequestError(
+      `model '${model}' is a Gemini upstream; Gemini has no parallel_tool_calls setting`,
+      "parallel_tool_calls",
+    );
+}
+
+function contentParts(message: ChatTurn, index: number): GeminiPart[] {
+  if (!message.parts) return message.content === "" && message.toolCalls ? [] : [{ text: message.content }];
+  return message.parts.map((part, position): GeminiPart => {
+    const param = `messages[${index}].content[${position}]`;
+    switch (part.type) {
+      case "text":
+        return { text: part.text };
+      case "image":
+        return { inlineData: inlineData(part.url, param, "an image") };
+      case "audio":
+        return { inlineData: { mimeType: `audio/${part.format}`, data: part.data } };
+      case "file":
+        if (part.data === undefined)
+          throw new InvalidRequestError(
+            `${param}: a Gemini upstream takes files by content, not by file_id`,
+            param,
+          );
+        return { inlineData: inlineData(part.data, param, "a file") };
+      default:
+        return part satisfies never;
+    }
+  });
+}
+
+/** A `data:` URL as Gemini's inline data; Gemini cannot fetch a URL itself. */
+function inlineData(url: string, param: string, what: string): { mimeType: string; data: string } {
+  const match = /^data:([\w.+-]+\/[\w.+-]+);base64,(.*)$/s.exec(url);
+  if (!match)
+    throw new InvalidRequestError(
+      `${param}: a Gemini upstream takes ${what} as a data: URL (base64), not by link`,
+      param,
+    );
+  return { mimeType: match[1] as string, data: match[2] as string };
+}
+
+function functionResponse(
+  message: ChatTurn,
+  index: number,
+  callNames: ReadonlyMap<string, string>,
+): GeminiPart {
+  const name = message.toolCallId === undefined ? undefined : callNames.get(message.toolCallId);
+  if (name === undefined)
+    throw new InvalidRequestError(
+      `messages[${index}].tool_call_id: no earlier assistant turn made a call with id '${message.toolCallId ?? ""}'`,
+      `messages[${index}].tool_call_id`,
+    );
+  let response: Record<string, unknown> = { result: message.content };
+  try {
+    const parsed: unknown = JSON.parse(message.content);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+      response = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: the result is the text itself.
+  }
+  return { functionResponse: { name, response } };
+}
+
+function parseArguments(text: string, index: number): unknown {
+  try {
+    return JSON.parse(text === "" ? "{}" : text);
+  } catch {
+    throw new InvalidRequestError(
+      `messages[${index}].tool_calls: a call's arguments are not JSON`,
+      `messages[${index}].tool_calls`,
+    );
+  }
+}
+
+function functionCalling(choice: ToolChoice): NonNullable<GeminiBody["toolConfig"]>["functionCallingConfig"] {
+  if (choice === "auto") return { mode: "AUTO" };
+  if (choice === "none") return { mode: "NONE" };
+  if (choice === "required") return { mode: "ANY" };
+  return { mode: "ANY", allowedFunctionNames: [choice.name] };
 }
 
 interface LogprobCandidateWire {
@@ -104,7 +260,13 @@ interface LogprobCandidateWire {
 
 interface ResponseWire {
   candidates?: {
-    content?: { parts?: { text?: string }[] };
+    content?: {
+      parts?: {
+        text?: string;
+        thought?: boolean;
+        functionCall?: { name?: string; args?: unknown; id?: string };
+      }[];
+    };
     finishReason?: string;
     logprobsResult?: {
       topCandidates?: { candidates?: LogprobCandidateWire[] }[];
@@ -114,32 +276,54 @@ interface ResponseWire {
   usageMetadata?: { promptTokenCount?: number; candidatesTokenCount?: number };
 }
 
-/** A generateContent response, whole or one streamed event of it. */
-export function parseGeminiDelta(value: unknown): RemoteDelta {
-  const body = value as ResponseWire;
-  const candidate = body.candidates?.[0];
-  const text = candidate?.content?.parts?.map((part) => part.text ?? "").join("") ?? "";
-  const reason = candidate?.finishReason;
-  const usage = body.usageMetadata
-    ? {
-        promptTokens: body.usageMetadata.promptTokenCount ?? 0,
-        completionTokens: body.usageMetadata.candidatesTokenCount ?? 0,
-      }
-    : null;
-  const delta: RemoteDelta = {
-    text,
-    finishReason: reason === undefined ? null : reason === "MAX_TOKENS" ? "length" : "stop",
-    usage,
+/**
+ * A parser for one answer's generateContent responses, whole or streamed event by event. It numbers function
+ * calls across the answer's events (each arrives whole), and an answer that called a function finishes with
+ * `tool_calls`, as OpenAI's do.
+ */
+export function geminiDeltaParser(): (value: unknown) => RemoteDelta {
+  let calls = 0;
+  return (value) => {
+    const body = value as ResponseWire;
+    const candidate = body.candidates?.[0];
+    let text = "";
+    let toolCalls: ToolCallDelta[] | undefined;
+    for (const part of candidate?.content?.parts ?? []) {
+      if (part.functionCall) {
+        const index = calls++;
+        toolCalls ??= [];
+        toolCalls.push({
+          index,
+          id: part.functionCall.id ?? `call_${index}`,
+          name: part.functionCall.name ?? "",
+          arguments: JSON.stringify(part.functionCall.args ?? {}),
+        });
+      } else if (part.text && part.thought !== true) text += part.text;
+    }
+    const reason = candidate?.finishReason;
+    const usage = body.usageMetadata
+      ? {
+          promptTokens: body.usageMetadata.promptTokenCount ?? 0,
+          completionTokens: body.usageMetadata.candidatesTokenCount ?? 0,
+        }
+      : null;
+    const delta: RemoteDelta = {
+      text,
+      finishReason:
+        reason === undefined ? null : reason === "MAX_TOKENS" ? "length" : calls > 0 ? "tool_calls" : "stop",
+      usage,
+    };
+    if (toolCalls) delta.toolCalls = toolCalls;
+    const result = candidate?.logprobsResult;
+    if (result?.chosenCandidates)
+      delta.logprobs = result.chosenCandidates.map((chosen, i) => ({
+        token: chosen.token ?? "",
+        logprob: chosen.logProbability ?? Number.NEGATIVE_INFINITY,
+        top: (result.topCandidates?.[i]?.candidates ?? []).map((alternative) => ({
+          token: alternative.token ?? "",
+          logprob: alternative.logProbability ?? Number.NEGATIVE_INFINITY,
+        })),
+      }));
+    return delta;
   };
-  const result = candidate?.logprobsResult;
-  if (result?.chosenCandidates)
-    delta.logprobs = result.chosenCandidates.map((chosen, i) => ({
-      token: chosen.token ?? "",
-      logprob: chosen.logProbability ?? Number.NEGATIVE_INFINITY,
-      top: (result.topCandidates?.[i]?.candidates ?? []).map((alternative) => ({
-        token: alternative.token ?? "",
-        logprob: alternative.logProbability ?? Number.NEGATIVE_INFINITY,
-      })),
-    }));
-  return delta;
 }

@@ -25,18 +25,22 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
-    const path = `${this.basePath}/${request.messages === undefined ? "completions" : "chat/completions"}`;
-    const stream = request.whole !== true;
+    const passthrough = request.passthrough;
+    const endpoint =
+      passthrough?.endpoint ?? (request.messages === undefined ? "completions" : "chat/completions");
+    // Passed through, the client's own `stream` decides, as the client reads the upstream's answer as it is.
+    const stream = passthrough ? passthrough.body.stream === true : request.whole !== true;
     const response = await this.post(
-      path,
+      `${this.basePath}/${endpoint}`,
       toOpenAiBody(request, this.ref.spec.upstream_model, stream),
       signal,
     );
     if (!stream) {
-      yield wholeAnswerChunk(parseOpenAiDelta(await response.body.json()));
+      const body = (await response.body.json()) as Record<string, unknown>;
+      yield wholeAnswerChunk(parseOpenAiDelta(body), passthrough && body);
       return;
     }
-    yield* streamedAnswer(response.body, parseOpenAiDelta, "[DONE]");
+    yield* streamedAnswer(response.body, parseOpenAiDelta, "[DONE]", passthrough !== undefined);
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {

@@ -1,4 +1,12 @@
-import type { FinishReason, GenerateRequest, TokenLogprobs } from "../../core/types.js";
+import type {
+  ChatTurn,
+  ContentPart,
+  FinishReason,
+  GenerateRequest,
+  TokenLogprobs,
+  ToolCallDelta,
+  ToolDefinition,
+} from "../../core/types.js";
 import type { RemoteDelta } from "../remote-model.js";
 
 /**
@@ -8,59 +16,144 @@ import type { RemoteDelta } from "../remote-model.js";
 export interface OpenAiBody {
   model: string;
   prompt?: string;
-  messages?: { role: string; content: string }[];
+  messages?: Record<string, unknown>[];
   max_tokens: number;
   temperature: number;
   top_p?: number;
   top_k?: number;
   seed?: number;
   stop?: string[];
+  n?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  logit_bias?: Readonly<Record<string, number>>;
   stream: boolean;
   stream_options?: { include_usage: boolean };
   ignore_eos?: boolean;
   /** Completions: the count of top log-probabilities; chat: `true`, with `top_logprobs`. */
   logprobs?: number | boolean;
   top_logprobs?: number;
-  response_format?: {
-    type: "json_schema";
-    json_schema: { name: string; schema: Readonly<Record<string, unknown>>; strict: boolean };
-  };
+  response_format?:
+    | { type: "json_object" }
+    | {
+        type: "json_schema";
+        json_schema: { name: string; schema: Readonly<Record<string, unknown>>; strict: boolean };
+      };
+  tools?: { type: "function"; function: ToolDefinition }[];
+  tool_choice?: "auto" | "none" | "required" | { type: "function"; function: { name: string } };
+  parallel_tool_calls?: boolean;
+  reasoning_effort?: string;
 }
 
-export function toOpenAiBody(request: GenerateRequest, upstreamModel: string, stream: boolean): OpenAiBody {
-  return {
+/**
+ * The body for a request from the request model: the client's own, `model` replaced, when it spoke this
+ * format (`passthrough`), else one built from the typed fields.
+ */
+export function toOpenAiBody(
+  request: GenerateRequest,
+  upstreamModel: string,
+  stream: boolean,
+): OpenAiBody | Record<string, unknown> {
+  if (request.passthrough) return { ...request.passthrough.body, model: upstreamModel };
+  const chat = request.messages !== undefined;
+  const body: OpenAiBody = {
     model: upstreamModel,
     ...(request.messages === undefined
       ? { prompt: request.prompt ?? "" }
-      : { messages: request.messages.map(({ role, content }) => ({ role, content })) }),
+      : { messages: request.messages.map(toOpenAiMessage) }),
     max_tokens: request.maxTokens,
     temperature: request.temperature,
     ...(request.topP !== undefined && { top_p: request.topP }),
     ...(request.topK !== undefined && { top_k: request.topK }),
     ...(request.seed !== undefined && { seed: request.seed }),
     ...(request.stop && request.stop.length > 0 && { stop: [...request.stop] }),
+    ...(request.n !== undefined && { n: request.n }),
+    ...(request.presencePenalty !== undefined && { presence_penalty: request.presencePenalty }),
+    ...(request.frequencyPenalty !== undefined && { frequency_penalty: request.frequencyPenalty }),
+    ...(request.logitBias && { logit_bias: request.logitBias }),
     stream,
     ...(stream && { stream_options: { include_usage: true } }),
     // vLLM's extension; sent only when asked for, as OpenAI itself refuses unknown fields.
     ...(request.ignoreEos && { ignore_eos: true }),
     ...(request.topLogprobs !== undefined &&
-      (request.messages === undefined
-        ? { logprobs: request.topLogprobs }
-        : { logprobs: true, top_logprobs: request.topLogprobs })),
-    ...(request.jsonSchema && {
-      response_format: {
-        type: "json_schema",
-        json_schema: { name: "answer", schema: request.jsonSchema, strict: true },
-      },
+      (chat ? { logprobs: true, top_logprobs: request.topLogprobs } : { logprobs: request.topLogprobs })),
+    ...(request.jsonSchema
+      ? {
+          response_format: {
+            type: "json_schema",
+            json_schema: { name: "answer", schema: request.jsonSchema, strict: true },
+          },
+        }
+      : request.jsonObject && { response_format: { type: "json_object" } }),
+    ...(request.tools && {
+      tools: request.tools.map((tool) => ({ type: "function" as const, function: tool })),
     }),
+    ...(request.toolChoice && {
+      tool_choice:
+        typeof request.toolChoice === "string"
+          ? request.toolChoice
+          : { type: "function" as const, function: { name: request.toolChoice.name } },
+    }),
+    ...(request.parallelToolCalls !== undefined && { parallel_tool_calls: request.parallelToolCalls }),
+    ...(request.reasoningEffort !== undefined && { reasoning_effort: request.reasoningEffort }),
   };
+  return body;
+}
+
+function toOpenAiMessage(message: ChatTurn): Record<string, unknown> {
+  const wire: Record<string, unknown> = {
+    role: message.role,
+    content: message.parts ? message.parts.map(toOpenAiPart) : message.content,
+  };
+  if (message.name) wire.name = message.name;
+  if (message.toolCalls) {
+    wire.tool_calls = message.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    }));
+    if (message.content === "") wire.content = null;
+  }
+  if (message.toolCallId) wire.tool_call_id = message.toolCallId;
+  return wire;
+}
+
+function toOpenAiPart(part: ContentPart): Record<string, unknown> {
+  switch (part.type) {
+    case "text":
+      return { type: "text", text: part.text };
+    case "image":
+      return {
+        type: "image_url",
+        image_url: part.detail ? { url: part.url, detail: part.detail } : { url: part.url },
+      };
+    case "audio":
+      return { type: "input_audio", input_audio: { data: part.data, format: part.format } };
+    case "file":
+      return {
+        type: "file",
+        file: {
+          ...(part.data !== undefined && { file_data: part.data }),
+          ...(part.fileId !== undefined && { file_id: part.fileId }),
+          ...(part.filename !== undefined && { filename: part.filename }),
+        },
+      };
+    default:
+      return part satisfies never;
+  }
 }
 
 /** What one response body or stream event carries, whichever endpoint produced it. */
+interface ToolCallWire {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
 interface ChoiceWire {
   text?: string | null;
-  message?: { content?: string | null };
-  delta?: { content?: string | null };
+  message?: { content?: string | null; tool_calls?: ToolCallWire[] | null };
+  delta?: { content?: string | null; tool_calls?: ToolCallWire[] | null };
   finish_reason?: string | null;
   logprobs?: CompletionLogprobsWire & ChatLogprobsWire;
 }
@@ -114,10 +207,19 @@ export function parseOpenAiDelta(value: unknown): RemoteDelta {
   const logprobs = logprobsOf(choice?.logprobs);
   const delta: RemoteDelta = { text, finishReason: finishReasonOf(choice?.finish_reason), usage };
   if (logprobs) delta.logprobs = logprobs;
+  const calls = choice?.message?.tool_calls ?? choice?.delta?.tool_calls;
+  if (calls && calls.length > 0) delta.toolCalls = calls.map(toolCallDelta);
+  return delta;
+}
+
+function toolCallDelta(call: ToolCallWire, position: number): ToolCallDelta {
+  const delta: ToolCallDelta = { index: call.index ?? position, arguments: call.function?.arguments ?? "" };
+  if (call.id) delta.id = call.id;
+  if (call.function?.name) delta.name = call.function.name;
   return delta;
 }
 
 function finishReasonOf(reason: string | null | undefined): FinishReason | null {
   if (reason === null || reason === undefined) return null;
-  return reason === "length" ? "length" : "stop";
+  return reason === "length" ? "length" : reason === "tool_calls" ? "tool_calls" : "stop";
 }

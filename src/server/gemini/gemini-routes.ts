@@ -44,7 +44,11 @@ export async function handleGemini(exchange: Exchange, context: GatewayContext):
   }
 }
 
-const FINISH_REASONS: Record<FinishReason, string> = { stop: "STOP", length: "MAX_TOKENS" };
+const FINISH_REASONS: Record<FinishReason, string> = {
+  stop: "STOP",
+  length: "MAX_TOKENS",
+  tool_calls: "STOP",
+};
 
 function toMessages(body: GenerateContentRequest): ChatTurn[] {
   const system = body.systemInstruction?.parts.map((part) => part.text).join("") ?? "";

@@ -1,75 +1,140 @@
 import { randomUUID } from "node:crypto";
-import type { FinishReason, GenerateChunk } from "../../core/types.js";
+import type { FinishReason, GenerateChunk, GenerateRequest } from "../../core/types.js";
 import { errorResponse } from "../error-body.js";
-import type { Exchange } from "../exchange.js";
+import type { Exchange, WholeAnswer } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
 import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
-import { chatRequestSchema, completionRequestSchema, parseBody } from "./schemas.js";
+import { applyChatFields, applyCompletionFields, chatTurns } from "./chat-request.js";
+import { chatLogprobs, completionLogprobs, toolCallsWire } from "./response-wire.js";
+import {
+  CHAT_FIELDS,
+  COMPLETION_FIELDS,
+  chatRequestSchema,
+  completionRequestSchema,
+  parseBody,
+  unknownFields,
+} from "./schemas.js";
 
 /** How one OpenAI endpoint spells its responses; everything else about serving them is shared. */
 interface OpenAiShape {
   idPrefix: string;
   object: string;
   chunkObject: string;
-  /** The choice of a streamed chunk carrying `text` (`first`: the stream's opening chunk). */
-  chunkChoice(text: string, first: boolean, finishReason: FinishReason | null): Record<string, unknown>;
-  choice(text: string, finishReason: FinishReason): Record<string, unknown>;
+  /** The choice of a streamed chunk (`first`: the stream's opening chunk). */
+  chunkChoice(
+    chunk: GenerateChunk,
+    first: boolean,
+    finishReason: FinishReason | null,
+  ): Record<string, unknown>;
+  choice(answer: WholeAnswer): Record<string, unknown>;
 }
 
 const completionShape: OpenAiShape = {
   idPrefix: "cmpl-",
   object: "text_completion",
   chunkObject: "text_completion",
-  chunkChoice: (text, _first, finishReason) => ({
+  chunkChoice: (chunk, _first, finishReason) => ({
     index: 0,
-    text,
-    logprobs: null,
+    text: chunk.text,
+    logprobs: chunk.logprobs ? completionLogprobs(chunk.logprobs) : null,
     finish_reason: finishReason,
   }),
-  choice: (text, finishReason) => ({ index: 0, text, logprobs: null, finish_reason: finishReason }),
+  choice: (answer) => ({
+    index: 0,
+    text: answer.text,
+    logprobs: answer.logprobs ? completionLogprobs(answer.logprobs) : null,
+    finish_reason: answer.done.finishReason,
+  }),
 };
 
 const chatShape: OpenAiShape = {
   idPrefix: "chatcmpl-",
   object: "chat.completion",
   chunkObject: "chat.completion.chunk",
-  chunkChoice: (text, first, finishReason) => ({
-    index: 0,
-    delta: finishReason !== null ? {} : first ? { role: "assistant", content: text } : { content: text },
-    logprobs: null,
-    finish_reason: finishReason,
-  }),
-  choice: (text, finishReason) => ({
-    index: 0,
-    message: { role: "assistant", content: text, refusal: null },
-    logprobs: null,
-    finish_reason: finishReason,
-  }),
+  chunkChoice: (chunk, first, finishReason) => {
+    const delta: Record<string, unknown> = {};
+    if (finishReason === null) {
+      if (first) delta.role = "assistant";
+      if (chunk.text || first) delta.content = chunk.text;
+      if (chunk.toolCalls) delta.tool_calls = toolCallsWire(chunk.toolCalls);
+    }
+    return {
+      index: 0,
+      delta,
+      logprobs: chunk.logprobs ? chatLogprobs(chunk.logprobs) : null,
+      finish_reason: finishReason,
+    };
+  },
+  choice: (answer) => {
+    const message: Record<string, unknown> = {
+      role: "assistant",
+      content: answer.toolCalls && !answer.text ? null : answer.text,
+      refusal: null,
+    };
+    if (answer.toolCalls)
+      message.tool_calls = answer.toolCalls.map((call) => ({
+        id: call.id,
+        type: "function",
+        function: { name: call.name, arguments: call.arguments },
+      }));
+    return {
+      index: 0,
+      message,
+      logprobs: answer.logprobs ? chatLogprobs(answer.logprobs) : null,
+      finish_reason: answer.done.finishReason,
+    };
+  },
 };
 
 export async function handleCompletions(exchange: Exchange, context: GatewayContext): Promise<void> {
-  const body = parseBody(
-    completionRequestSchema,
-    await readJsonBody(exchange.req, context.limits.max_body_bytes),
-  );
+  const raw = await readJsonBody(exchange.req, context.limits.max_body_bytes);
+  const body = parseBody(completionRequestSchema, raw);
   const prompt = typeof body.prompt === "string" ? body.prompt : (body.prompt[0] ?? "");
   // OpenAI's default for the legacy completions endpoint.
-  await serveGeneration(exchange, context, body, { prompt }, body.max_tokens ?? 16, completionShape);
+  await serveGeneration(
+    exchange,
+    context,
+    body,
+    { prompt },
+    body.max_tokens ?? 16,
+    completionShape,
+    (request) => {
+      applyCompletionFields(request, body);
+      finishRequest(request, raw, COMPLETION_FIELDS, "completions");
+    },
+  );
 }
 
 export async function handleChatCompletions(exchange: Exchange, context: GatewayContext): Promise<void> {
-  const body = parseBody(chatRequestSchema, await readJsonBody(exchange.req, context.limits.max_body_bytes));
+  const raw = await readJsonBody(exchange.req, context.limits.max_body_bytes);
+  const body = parseBody(chatRequestSchema, raw);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  const messages = body.messages.map((message) => ({
-    role: message.role,
-    content:
-      typeof message.content === "string"
-        ? message.content
-        : (message.content ?? []).map((part) => part.text).join(""),
-  }));
-  await serveGeneration(exchange, context, body, { messages }, maxTokens, chatShape);
+  await serveGeneration(
+    exchange,
+    context,
+    body,
+    { messages: chatTurns(body.messages) },
+    maxTokens,
+    chatShape,
+    (request) => {
+      applyChatFields(request, body);
+      finishRequest(request, raw, CHAT_FIELDS, "chat/completions");
+    },
+  );
+}
+
+/** The client's body goes along verbatim, for an OpenAI-format upstream; fields no schema knows are named. */
+function finishRequest(
+  request: GenerateRequest,
+  raw: unknown,
+  known: ReadonlySet<string>,
+  endpoint: "completions" | "chat/completions",
+): void {
+  const unknown = unknownFields(raw, known);
+  if (unknown) request.unknownFields = unknown;
+  request.passthrough = { endpoint, body: raw as Record<string, unknown> };
 }
 
 type GenerationBody = Parameters<typeof toGenerateRequest>[4] & {
@@ -86,10 +151,12 @@ async function serveGeneration(
   input: Parameters<typeof toGenerateRequest>[2],
   maxTokens: number | null | undefined,
   shape: OpenAiShape,
+  complete: (request: GenerateRequest) => void,
 ): Promise<void> {
   const admitted = await admitFor(exchange, context, body.model, "generate", body.user);
   try {
     const request = toGenerateRequest(context, admitted.model, input, maxTokens, body);
+    complete(request);
     const chunks = recorded(exchange, admitted.model.generate(request, exchange.signal))[
       Symbol.asyncIterator
     ]();
@@ -112,11 +179,17 @@ async function serveGeneration(
       );
       return;
     }
-    const { text, done } = await wholeAnswer(first, chunks);
+    const answer = await wholeAnswer(first, chunks);
+    if (answer.raw) {
+      // The upstream's own answer, as it sent it, under the name the client asked for.
+      answer.raw.model = envelope.model;
+      sendJson(exchange.res, 200, answer.raw);
+      return;
+    }
     sendJson(
       exchange.res,
       200,
-      responseObject(envelope, shape.object, [shape.choice(text, done.finishReason)], usageOf(done)),
+      responseObject(envelope, shape.object, [shape.choice(answer)], usageOf(answer.done)),
     );
   } finally {
     admitted.release();
@@ -136,13 +209,24 @@ async function streamResponse(
   const event = (choice: Record<string, unknown>) =>
     responseObject(envelope, shape.chunkObject, [choice], includeUsage ? null : undefined);
   let opening = true;
+  let passedThrough = false;
   try {
     for (let step = first; !step.done; step = await chunks.next()) {
       const chunk = step.value;
-      if (chunk.text || opening) await sse.data(event(shape.chunkChoice(chunk.text, opening, null)));
+      if (chunk.raw) {
+        // Passed through: the upstream's own events are the stream, its finish and usage events included.
+        chunk.raw.model = envelope.model;
+        await sse.data(chunk.raw);
+        passedThrough = true;
+        continue;
+      }
+      // A passed-through stream's closing summary: its events said it all.
+      if (passedThrough) continue;
+      if (chunk.text || chunk.toolCalls || chunk.logprobs || opening)
+        await sse.data(event(shape.chunkChoice(chunk, opening, null)));
       opening = false;
       if (chunk.done) {
-        await sse.data(event(shape.chunkChoice("", false, chunk.done.finishReason)));
+        await sse.data(event(shape.chunkChoice(EMPTY_CHUNK, false, chunk.done.finishReason)));
         if (includeUsage) {
           await sse.data(responseObject(envelope, shape.chunkObject, [], usageOf(chunk.done)));
         }
@@ -157,6 +241,8 @@ async function streamResponse(
     throw error;
   }
 }
+
+const EMPTY_CHUNK: GenerateChunk = { text: "", tokenIds: [], at: 0 };
 
 interface Envelope {
   id: string;

@@ -9,19 +9,11 @@ import { renderChatPrompt } from "../../../src/core/chat-template.js";
 import type { ChatTurn } from "../../../src/core/types.js";
 import { createEngines } from "../../../src/engines/engines.js";
 import { ModelRegistry } from "../../../src/models/model-registry.js";
-import { collect, repoRoot } from "../../helpers.js";
+import { collect, localModel, repoRoot } from "../../helpers.js";
 
 const CHAT_FIXTURE = "models/lm-small-chat-q8_0.gguf";
 const TEMPLATE_FILE = "models/lm-small-chat-template.jinja";
-const model = (id: string, file: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  task: "generate",
-  engine: "llamacpp",
-  variants: { q8_0: file },
-  parallel: 2,
-  threads: 1,
-  ...extra,
-});
+const model = localModel;
 
 describe("chat requests on local models: the GGUF's own chat template, else the transcript", () => {
   const config = parseConfig(

@@ -1,0 +1,56 @@
+import { InvalidRequestError } from "../../core/errors.js";
+import type { ContentPart, GenerateRequest } from "../../core/types.js";
+
+const PART_NAMES: Record<Exclude<ContentPart["type"], "text">, string> = {
+  image: "an image_url",
+  audio: "an input_audio",
+  file: "a file",
+};
+
+/**
+ * Refuses, by name, every field of a request a local llama.cpp model cannot honour, so nothing is dropped
+ * silently: the client learns which field to take out, or to send to an upstream that honours it.
+ */
+export function refuseUnhonoured(request: GenerateRequest, model: string): void {
+  const unknown = request.unknownFields;
+  if (unknown && unknown.length > 0)
+    throw new InvalidRequestError(
+      `model '${model}' is local and cannot honour ${unknown.map((field) => `'${field}'`).join(", ")}: fields infergate does not know go only to OpenAI-format upstreams, verbatim`,
+      unknown[0],
+    );
+  if (request.n !== undefined && request.n > 1)
+    throw new InvalidRequestError(
+      `model '${model}' is local and generates one choice per request; n must be 1`,
+      "n",
+    );
+  if (request.tools && request.toolChoice !== "none")
+    throw new InvalidRequestError(
+      `model '${model}' is local and cannot call tools yet; serve tools through an OpenAI- or Gemini-format upstream`,
+      "tools",
+    );
+  if (request.logitBias)
+    throw new InvalidRequestError(
+      `logit_bias is not supported by local models yet (model '${model}')`,
+      "logit_bias",
+    );
+  if (request.reasoningEffort !== undefined)
+    throw new InvalidRequestError(
+      `model '${model}' is local and has no reasoning effort to set`,
+      "reasoning_effort",
+    );
+  for (const [index, message] of (request.messages ?? []).entries()) {
+    if (message.toolCalls)
+      throw new InvalidRequestError(
+        `messages[${index}].tool_calls: model '${model}' is local and cannot call tools yet`,
+        `messages[${index}].tool_calls`,
+      );
+    for (const [position, part] of (message.parts ?? []).entries()) {
+      if (part.type === "text") continue;
+      const param = `messages[${index}].content[${position}]`;
+      throw new InvalidRequestError(
+        `${param}: model '${model}' takes text only and cannot take ${PART_NAMES[part.type]} part`,
+        param,
+      );
+    }
+  }
+}

@@ -1,0 +1,278 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Ajv } from "ajv";
+import {
+  type ControlledEvaluateInputItem,
+  getLlama,
+  JinjaTemplateChatWrapper,
+  type Token,
+} from "node-llama-cpp";
+import OpenAI from "openai";
+import { collect, localModel, repoRoot } from "../helpers.js";
+import { API_KEY, authorized, type RunningGateway, startGateway } from "./gateway-harness.js";
+
+const local = (id: string, file: string) => localModel(id, file, { context_size: 512 });
+
+const schema = {
+  type: "object",
+  properties: {
+    name: { type: "string", maxLength: 32 },
+    wild: { type: "boolean" },
+    habitat: { enum: ["sea", "land", "air"] },
+  },
+  required: ["name", "wild", "habitat"],
+  additionalProperties: false,
+};
+
+describe("the chat surface on local models: honoured, or refused by name", () => {
+  let running: RunningGateway;
+  let client: OpenAI;
+  before(async () => {
+    running = await startGateway({
+      raw: {
+        models: [local("chat", "models/lm-small-chat-q8_0.gguf"), local("base", "models/lm-small-q8_0.gguf")],
+      },
+    });
+    client = new OpenAI({ baseURL: `${running.url}/v1`, apiKey: API_KEY, maxRetries: 0 });
+  });
+  after(() => running.close());
+
+  test("response_format json_schema reaches the grammar (the engine's own test covers 10 prompts); a keyword it cannot enforce is refused", async () => {
+    const validate = new Ajv().compile(schema);
+    const completion = await client.chat.completions.create({
+      model: "chat",
+      messages: [{ role: "user", content: "Describe a whale as JSON." }],
+      response_format: { type: "json_schema", json_schema: { name: "animal", schema, strict: true } },
+      max_tokens: 96,
+      temperature: 0,
+    });
+    const content = completion.choices[0]?.message.content ?? "";
+    assert.ok(validate(JSON.parse(content)), content);
+    const bounded = {
+      ...schema,
+      properties: { ...schema.properties, legs: { type: "integer", minimum: 0 } },
+    };
+    await assert.rejects(
+      client.chat.completions.create({
+        model: "chat",
+        messages: [{ role: "user", content: "Describe a whale as JSON." }],
+        response_format: { type: "json_schema", json_schema: { name: "animal", schema: bounded } },
+        max_tokens: 8,
+      }),
+      (error: unknown) =>
+        error instanceof OpenAI.BadRequestError &&
+        /'minimum' \(at schema\.properties\.legs\)/.test(error.message),
+    );
+  });
+
+  test("response_format json_object: valid JSON, by a JSON grammar", async () => {
+    const completion = await client.chat.completions.create({
+      model: "chat",
+      messages: [{ role: "user", content: "Give me an object." }],
+      response_format: { type: "json_object" },
+      max_tokens: 64,
+      temperature: 0,
+    });
+    const content = completion.choices[0]?.message.content ?? "";
+    assert.equal(completion.choices[0]?.finish_reason, "stop", content);
+    assert.doesNotThrow(() => JSON.parse(content), content);
+  });
+
+  test("a chat request is prompted with the GGUF's template: its prompt tokens are node-llama-cpp's rendering", async () => {
+    const messages = [
+      { role: "system" as const, content: "You answer briefly." },
+      { role: "user" as const, content: "Name a sea animal." },
+    ];
+    const completion = await client.chat.completions.create({
+      model: "chat",
+      messages,
+      max_tokens: 4,
+      temperature: 0,
+    });
+    const llama = await getLlama({ gpu: false, build: "never" });
+    const model = await llama.loadModel({ modelPath: join(repoRoot, "models/lm-small-chat-q8_0.gguf") });
+    const wrapper = new JinjaTemplateChatWrapper({
+      template: readFileSync(join(repoRoot, "models/lm-small-chat-template.jinja"), "utf8"),
+      tokenizer: model.tokenizer,
+    });
+    const { contextText } = wrapper.generateContextState({
+      chatHistory: [
+        { type: "system", text: "You answer briefly." },
+        { type: "user", text: "Name a sea animal." },
+        { type: "model", response: [] },
+      ],
+    });
+    assert.equal(completion.usage?.prompt_tokens, contextText.tokenize(model.tokenizer).length);
+    await model.dispose();
+  });
+
+  test("logprobs: each token's log-probability and top alternatives are the model's own distribution", async () => {
+    const prompt = "The whale";
+    const completion = await client.completions.create({
+      model: "base",
+      prompt,
+      max_tokens: 6,
+      temperature: 0,
+      logprobs: 3,
+    });
+    const logprobs = completion.choices[0]?.logprobs;
+    assert.ok(logprobs?.tokens && logprobs.token_logprobs && logprobs.top_logprobs);
+    assert.equal(logprobs.tokens.join(""), completion.choices[0]?.text);
+
+    // Independently: the prompt and the answer evaluated by node-llama-cpp, the distribution at each position.
+    const llama = await getLlama({ gpu: false, build: "never" });
+    const model = await llama.loadModel({ modelPath: join(repoRoot, "models/lm-small-q8_0.gguf") });
+    const context = await model.createContext({ contextSize: 128, threads: 1 });
+    const sequence = context.getSequence();
+    const bos = model.tokens.bos as Token;
+    // The answer's token ids, from the engine the gateway serves with (greedy, so the same answer).
+    const engine = await running.engines.load(running.registry.resolve("base:q8_0"));
+    const answer = (await collect(engine.generate({ prompt, maxTokens: 6, temperature: 0 })))
+      .tokenIds as Token[];
+    assert.equal(answer.length, logprobs.tokens.length);
+    const input = [bos, ...model.tokenize(prompt), ...answer];
+    const next = {
+      generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } },
+    };
+    const steps = await sequence.controlledEvaluate(
+      input.map(
+        (token, i): ControlledEvaluateInputItem =>
+          i >= input.length - answer.length - 1 ? [token, next] : token,
+      ),
+    );
+    const distributions = steps
+      .slice(input.length - answer.length - 1)
+      .map((step) => step?.next.probabilities);
+    answer.forEach((token, i) => {
+      const distribution = distributions[i] as ReadonlyMap<Token, number>;
+      const expected = Math.log(distribution.get(token) ?? 0);
+      const reportedLogprob = logprobs.token_logprobs?.[i] ?? 0;
+      assert.ok(Math.abs(reportedLogprob - expected) < 1e-4, `token ${i}: ${reportedLogprob} vs ${expected}`);
+      const before = [bos, ...model.tokenize(prompt), ...answer.slice(0, i)].slice(-4);
+      const top = [...distribution.entries()]
+        .slice(0, 3)
+        .map(([id, p]) => [model.detokenize([id], false, before), Math.log(p)] as const);
+      const reported = Object.entries(logprobs.top_logprobs?.[i] ?? {});
+      assert.deepEqual(
+        reported.map(([text]) => text),
+        top.map(([text]) => text),
+      );
+      for (const [k, [, logprob]] of reported.entries())
+        assert.ok(Math.abs(logprob - (top[k]?.[1] ?? 0)) < 1e-4);
+    });
+    await context.dispose();
+    await model.dispose();
+
+    // Chat: OpenAI's per-token shape, top_logprobs alternatives each.
+    const chat = await client.chat.completions.create({
+      model: "chat",
+      messages: [{ role: "user", content: "Hi" }],
+      max_tokens: 4,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    const content = chat.choices[0]?.logprobs?.content ?? [];
+    assert.ok(content.length > 0);
+    assert.equal(content.map((entry) => entry.token).join(""), chat.choices[0]?.message.content);
+    for (const entry of content) {
+      assert.equal(entry.top_logprobs.length, 2);
+      assert.ok(entry.logprob <= 0 && entry.logprob >= (entry.top_logprobs[1]?.logprob ?? 0) - 1e-9);
+    }
+  });
+
+  test("presence and frequency penalties are honoured: a penalised greedy answer repeats less", async () => {
+    const ask = async (penalty: number) =>
+      (
+        await client.completions.create({
+          model: "base",
+          prompt: "the the the the",
+          max_tokens: 24,
+          temperature: 0,
+          frequency_penalty: penalty,
+          presence_penalty: penalty,
+        })
+      ).choices[0]?.text ?? "";
+    const repeats = (text: string) => {
+      const words = text.trim().split(/\s+/);
+      return words.length - new Set(words).size;
+    };
+    const plain = await ask(0);
+    const penalised = await ask(2);
+    assert.notEqual(penalised, plain);
+    assert.ok(
+      repeats(penalised) < repeats(plain),
+      `${JSON.stringify(plain)} vs ${JSON.stringify(penalised)}`,
+    );
+  });
+
+  test("every field or part a local model cannot honour gets a 400 naming it", async () => {
+    const refusals: [Record<string, unknown>, string][] = [
+      [{ tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }] }, "tools"],
+      [{ n: 2 }, "n"],
+      [{ logit_bias: { "5": 1 } }, "logit_bias"],
+      [{ reasoning_effort: "low" }, "reasoning_effort"],
+      [{ chat_template_kwargs: { enable_thinking: false } }, "chat_template_kwargs"],
+      [
+        {
+          messages: [
+            { role: "user", content: "Hi" },
+            {
+              role: "assistant",
+              content: null,
+              tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }],
+            },
+          ],
+        },
+        "messages[1].tool_calls",
+      ],
+      [
+        {
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "What is it?" },
+                { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+              ],
+            },
+          ],
+        },
+        "messages[0].content[1]",
+      ],
+      [
+        {
+          messages: [
+            {
+              role: "user",
+              content: [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }],
+            },
+          ],
+        },
+        "messages[0].content[0]",
+      ],
+      [
+        { messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-1" } }] }] },
+        "messages[0].content[0]",
+      ],
+    ];
+    for (const [fields, param] of refusals) {
+      const response = await fetch(`${running.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: authorized(),
+        body: JSON.stringify({
+          model: "chat",
+          messages: [{ role: "user", content: "Hi" }],
+          max_tokens: 4,
+          ...fields,
+        }),
+      });
+      const body = (await response.json()) as { error: { param: string; message: string } };
+      assert.equal(response.status, 400, `${param}: ${JSON.stringify(body)}`);
+      assert.equal(body.error.param, param);
+      assert.match(body.error.message, /chat:q8_0/);
+    }
+  });
+});
