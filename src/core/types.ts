@@ -50,9 +50,12 @@ export interface ToolDefinition {
 
 export type ToolChoice = "auto" | "none" | "required" | { name: string };
 
-/** A client's own request body, for an upstream that speaks the same format (it gets it with `model` replaced). */
+/**
+ * A client's own request body, for an upstream that speaks the same format: OpenAI's (it gets the body with
+ * `model` replaced) or Gemini's `generateContent` (the model is in the path; the body goes as it is).
+ */
 export interface Passthrough {
-  endpoint: "chat/completions" | "completions";
+  endpoint: "chat/completions" | "completions" | "generateContent";
   body: Readonly<Record<string, unknown>>;
 }
 
@@ -98,7 +101,7 @@ export interface GenerateRequest {
   reasoningEffort?: string;
   /** Request fields infergate does not know; only a runtime that gets the client's body verbatim can honour them. */
   unknownFields?: readonly string[];
-  /** The client's body, when it spoke an OpenAI format. */
+  /** The client's body, as it sent it. */
   passthrough?: Passthrough;
 }
 

@@ -4,6 +4,7 @@ import { UnsupportedTaskError } from "../../core/errors.js";
 import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
+import { passthroughFor } from "../passthrough.js";
 import { RemoteModel, streamedAnswer, wholeAnswerChunk } from "../remote-model.js";
 import { geminiDeltaParser, toGeminiBody } from "./wire.js";
 
@@ -26,15 +27,18 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
-    const body = toGeminiBody(request, this.ref.spec.id);
+    // A Gemini client's own body goes as it is: the model is named in the path.
+    const passthrough = passthroughFor(request, "gemini");
+    const body = passthrough ? passthrough.body : toGeminiBody(request, this.ref.spec.id);
     if (request.whole === true) {
       const response = await this.post(`${this.#modelPath}:generateContent`, body, signal);
-      yield wholeAnswerChunk(geminiDeltaParser()(await response.body.json()));
+      const answer = (await response.body.json()) as Record<string, unknown>;
+      yield wholeAnswerChunk(geminiDeltaParser()(answer), passthrough && answer);
       return;
     }
     const response = await this.post(`${this.#modelPath}:streamGenerateContent?alt=sse`, body, signal);
     // Gemini streams have no [DONE]: a finish reason is what says the answer is complete.
-    yield* streamedAnswer(response.body, geminiDeltaParser());
+    yield* streamedAnswer(response.body, geminiDeltaParser(), undefined, passthrough !== undefined);
   }
 
   async embed(texts: readonly string[]): Promise<Embeddings> {

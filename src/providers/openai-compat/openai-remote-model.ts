@@ -3,6 +3,7 @@ import type { OpenAiModelSpec } from "../../config/load-config.js";
 import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
+import { passthroughFor } from "../passthrough.js";
 import { RemoteModel, streamedAnswer, wholeAnswerChunk } from "../remote-model.js";
 import { parseOpenAiDelta, toOpenAiBody } from "./wire.js";
 
@@ -25,14 +26,16 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
-    const passthrough = request.passthrough;
+    const passthrough = passthroughFor(request, "openai");
     const endpoint =
       passthrough?.endpoint ?? (request.messages === undefined ? "completions" : "chat/completions");
     // Passed through, the client's own `stream` decides, as the client reads the upstream's answer as it is.
     const stream = passthrough ? passthrough.body.stream === true : request.whole !== true;
     const response = await this.post(
       `${this.basePath}/${endpoint}`,
-      toOpenAiBody(request, this.ref.spec.upstream_model, stream),
+      passthrough
+        ? { ...passthrough.body, model: this.ref.spec.upstream_model }
+        : toOpenAiBody(request, this.ref.spec.id, this.ref.spec.upstream_model, stream),
       signal,
     );
     if (!stream) {

@@ -1,3 +1,4 @@
+import { InvalidRequestError } from "../../core/errors.js";
 import type {
   ChatTurn,
   ContentPart,
@@ -46,15 +47,21 @@ export interface OpenAiBody {
 }
 
 /**
- * The body for a request from the request model: the client's own, `model` replaced, when it spoke this
- * format (`passthrough`), else one built from the typed fields.
+ * The body for a request the client sent in another format (or that infergate made), from its typed fields.
+ * Fields of that format no schema knows cannot be translated, and are refused by name.
  */
 export function toOpenAiBody(
   request: GenerateRequest,
+  model: string,
   upstreamModel: string,
   stream: boolean,
-): OpenAiBody | Record<string, unknown> {
-  if (request.passthrough) return { ...request.passthrough.body, model: upstreamModel };
+): OpenAiBody {
+  const unknown = request.unknownFields;
+  if (unknown && unknown.length > 0)
+    throw new InvalidRequestError(
+      `model '${model}' is an OpenAI-format upstream and cannot take ${unknown.map((field) => `'${field}'`).join(", ")}: infergate cannot translate fields it does not know`,
+      unknown[0],
+    );
   const chat = request.messages !== undefined;
   const body: OpenAiBody = {
     model: upstreamModel,

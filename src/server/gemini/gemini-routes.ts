@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { InvalidRequestError, RouteNotFoundError } from "../../core/errors.js";
-import type { ChatTurn, FinishReason, GenerateChunk } from "../../core/types.js";
+import { ToolCallAssembler } from "../../core/tool-calls.js";
+import type { FinishReason, GenerateChunk, TokenLogprobs, ToolCall } from "../../core/types.js";
 import { errorResponse } from "../error-body.js";
 import type { Exchange } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
@@ -8,10 +9,11 @@ import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
 import { parseBody } from "../openai/schemas.js";
+import { applyGeminiFields, geminiTurns, unknownGeminiFields } from "./gemini-request.js";
 import {
   batchEmbedContentsSchema,
+  camelCaseFields,
   embedContentSchema,
-  type GenerateContentRequest,
   generateContentSchema,
 } from "./schemas.js";
 
@@ -50,34 +52,21 @@ const FINISH_REASONS: Record<FinishReason, string> = {
   tool_calls: "STOP",
 };
 
-function toMessages(body: GenerateContentRequest): ChatTurn[] {
-  const system = body.systemInstruction?.parts.map((part) => part.text).join("") ?? "";
-  return [
-    ...(system ? [{ role: "system" as const, content: system }] : []),
-    ...body.contents.map((content) => ({
-      role: content.role === "model" ? ("assistant" as const) : ("user" as const),
-      content: content.parts.map((part) => part.text).join(""),
-    })),
-  ];
-}
-
 async function generateContent(
   exchange: Exchange,
   context: GatewayContext,
   modelId: string,
   stream: boolean,
 ) {
-  const body = parseBody(
-    generateContentSchema,
-    await readJsonBody(exchange.req, context.limits.max_body_bytes),
-  );
+  const raw = camelCaseFields(await readJsonBody(exchange.req, context.limits.max_body_bytes));
+  const body = parseBody(generateContentSchema, raw);
   const admitted = await admitFor(exchange, context, modelId, "generate");
   try {
     const config = body.generationConfig;
     const request = toGenerateRequest(
       context,
       admitted.model,
-      { messages: toMessages(body) },
+      { messages: geminiTurns(body) },
       config?.maxOutputTokens,
       {
         temperature: config?.temperature,
@@ -88,27 +77,57 @@ async function generateContent(
         stream,
       },
     );
+    applyGeminiFields(request, body);
+    const unknown = unknownGeminiFields(raw as Record<string, unknown>);
+    if (unknown) request.unknownFields = unknown;
+    request.passthrough = { endpoint: "generateContent", body: raw as Record<string, unknown> };
     const chunks = recorded(exchange, admitted.model.generate(request, exchange.signal))[
       Symbol.asyncIterator
     ]();
     const first = await chunks.next();
     const envelope = { modelVersion: admitted.name, responseId: randomUUID() };
     if (!stream) {
-      const { text, done } = await wholeAnswer(first, chunks);
+      const answer = await wholeAnswer(first, chunks);
+      if (answer.raw) {
+        answer.raw.modelVersion = envelope.modelVersion;
+        sendJson(exchange.res, 200, answer.raw);
+        return;
+      }
       sendJson(exchange.res, 200, {
-        candidates: [candidate(text, done.finishReason)],
-        usageMetadata: usageOf(done),
+        candidates: [
+          candidate(answerParts(answer.text, answer.toolCalls), answer.done.finishReason, answer.logprobs),
+        ],
+        usageMetadata: usageOf(answer.done),
         ...envelope,
       });
       return;
     }
     const sse = new SseStream(exchange.res);
     try {
+      // Function calls go out whole, in the event that ends the answer.
+      const tools = new ToolCallAssembler();
+      let passedThrough = false;
       for (let step = first; !step.done; step = await chunks.next()) {
-        const { text, done } = step.value;
+        const chunk = step.value;
+        if (chunk.raw) {
+          chunk.raw.modelVersion = envelope.modelVersion;
+          await sse.data(chunk.raw);
+          passedThrough = true;
+          continue;
+        }
+        // A passed-through stream's closing summary: its events said it all.
+        if (passedThrough) continue;
+        if (chunk.toolCalls) tools.add(chunk.toolCalls);
+        const { text, done } = chunk;
         if (!text && !done) continue;
         await sse.data({
-          candidates: [candidate(text, done?.finishReason)],
+          candidates: [
+            candidate(
+              answerParts(text, done ? tools.calls() : undefined),
+              done?.finishReason,
+              chunk.logprobs,
+            ),
+          ],
           ...(done && { usageMetadata: usageOf(done) }),
           ...envelope,
         });
@@ -124,11 +143,33 @@ async function generateContent(
   }
 }
 
-function candidate(text: string, finishReason: FinishReason | undefined) {
+function answerParts(text: string, toolCalls: readonly ToolCall[] | undefined): Record<string, unknown>[] {
+  const parts: Record<string, unknown>[] = [];
+  if (text || !toolCalls) parts.push({ text });
+  for (const call of toolCalls ?? [])
+    parts.push({ functionCall: { id: call.id, name: call.name, args: JSON.parse(call.arguments || "{}") } });
+  return parts;
+}
+
+function candidate(
+  parts: Record<string, unknown>[],
+  finishReason: FinishReason | undefined,
+  logprobs: readonly TokenLogprobs[] | undefined,
+) {
   return {
-    content: { role: "model", parts: [{ text }] },
+    content: { role: "model", parts },
     ...(finishReason && { finishReason: FINISH_REASONS[finishReason] }),
+    ...(logprobs && { logprobsResult: logprobsResult(logprobs) }),
     index: 0,
+  };
+}
+
+function logprobsResult(logprobs: readonly TokenLogprobs[]) {
+  return {
+    topCandidates: logprobs.map(({ top }) => ({
+      candidates: top.map(({ token, logprob }) => ({ token, logProbability: logprob })),
+    })),
+    chosenCandidates: logprobs.map(({ token, logprob }) => ({ token, logProbability: logprob })),
   };
 }
 
