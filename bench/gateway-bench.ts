@@ -11,7 +11,7 @@ import { ModelRegistry } from "../src/models/model-registry.js";
 import { Route } from "../src/routing/route.js";
 import type { ServingModel } from "../src/routing/serving.js";
 import { median, percentile, writeResults } from "./bench-output.js";
-import { firstLine, root, startGatewayProcess, startProcess } from "./gateway-process.js";
+import { firstLine, root, startGatewayProcess, startProcess, treeCpuMicros } from "./gateway-process.js";
 
 const { values } = parseArgs({
   options: { seconds: { type: "string", default: "10" }, workers: { type: "string", default: "1" } },
@@ -35,6 +35,8 @@ routes:
     timeout_ms: {first_token: 2000, total: 30000}`,
   { workers },
 );
+const bare = startProcess([join(root, "bench/bare-proxy-main.ts"), upstreamUrl]);
+const bareUrl = `${(JSON.parse(await firstLine(bare)) as { url: string }).url}/v1`;
 const direct = upstreamUrl;
 const through = `${gateway.url}/v1`;
 const completion = JSON.stringify({ model: "up", prompt: "hi", max_tokens: 4 });
@@ -45,10 +47,12 @@ async function throughput(
   base: string,
   body: string,
   duration: number,
-): Promise<{ rps: number; gatewayCpuUs: number }> {
+  endpoint = "completions",
+): Promise<{ rps: number; gatewayCpuUs: number; bareCpuUs: number }> {
   const cpuBefore = gateway.cpuMicros();
+  const bareCpuBefore = treeCpuMicros(bare.pid as number);
   const result = await autocannon({
-    url: `${base}/completions`,
+    url: `${base}/${endpoint}`,
     method: "POST",
     headers: { "content-type": "application/json" },
     body,
@@ -60,6 +64,7 @@ async function throughput(
   return {
     rps: result.requests.average,
     gatewayCpuUs: (gateway.cpuMicros() - cpuBefore) / result.requests.total,
+    bareCpuUs: (treeCpuMicros(bare.pid as number) - bareCpuBefore) / result.requests.total,
   };
 }
 
@@ -101,13 +106,41 @@ async function latencies(
 await throughput(direct, directCompletion, 2);
 await throughput(through, completion, 3);
 
-const rps = { direct: [] as number[], through: [] as number[] };
+await throughput(bareUrl, directCompletion, 2);
+
+const rps = { direct: [] as number[], bare: [] as number[], through: [] as number[] };
 const gatewayCpuUs: number[] = [];
+const bareCpuUs: number[] = [];
 for (let round = 0; round < 2; round++) {
   rps.direct.push((await throughput(direct, directCompletion, seconds / 2)).rps);
+  const bareRun = await throughput(bareUrl, directCompletion, seconds / 2);
+  rps.bare.push(bareRun.rps);
+  bareCpuUs.push(bareRun.bareCpuUs);
   const run = await throughput(through, completion, seconds / 2);
   rps.through.push(run.rps);
   gatewayCpuUs.push(run.gatewayCpuUs);
+}
+
+// Streamed chat with the fields agents send (tools, response_format), through the full request model.
+const chatBody = (model: string) =>
+  JSON.stringify({
+    model,
+    messages: [
+      { role: "system", content: "You are terse." },
+      { role: "user", content: "hi" },
+    ],
+    max_tokens: 4,
+    stream: true,
+    tools: [
+      { type: "function", function: { name: "lookup", parameters: { type: "object", properties: {} } } },
+    ],
+    tool_choice: "auto",
+  });
+const streamRps = { bare: [] as number[], through: [] as number[] };
+await throughput(through, chatBody("up"), 2, "chat/completions");
+for (let round = 0; round < 2; round++) {
+  streamRps.bare.push((await throughput(bareUrl, chatBody("mock"), seconds / 2, "chat/completions")).rps);
+  streamRps.through.push((await throughput(through, chatBody("up"), seconds / 2, "chat/completions")).rps);
 }
 
 const single = { direct: [] as number[], through: [] as number[] };
@@ -190,16 +223,26 @@ for (let round = 0; round < 5; round++) {
 
 await streamClient.close();
 upstream.kill("SIGTERM");
-await Promise.all([gateway.stop(), once(upstream, "exit")]);
+bare.kill("SIGTERM");
+await Promise.all([gateway.stop(), once(upstream, "exit"), once(bare, "exit")]);
 
 const us = (ms: number) => Math.round(ms * 1000);
 const figures = {
   gateway_workers: workers,
   proxy_requests_per_s_32_connections: {
     direct: median(rps.direct),
+    bare_node_proxy: median(rps.bare),
     through_infergate: median(rps.through),
+    infergate_to_bare_proxy: median(rps.through) / median(rps.bare),
     gateway_cpu_us_per_request: median(gatewayCpuUs),
+    bare_proxy_cpu_us_per_request: median(bareCpuUs),
     samples: rps,
+  },
+  streamed_chat_with_tools_requests_per_s_32_connections: {
+    bare_node_proxy: median(streamRps.bare),
+    through_infergate: median(streamRps.through),
+    infergate_to_bare_proxy: median(streamRps.through) / median(streamRps.bare),
+    samples: streamRps,
   },
   latency_1_connection_us: {
     direct: { p50: us(percentile(single.direct, 50)), p99: us(percentile(single.direct, 99)) },
@@ -234,8 +277,13 @@ const latency = figures.latency_1_connection_us;
 console.log(
   `bench:gateway  (mock upstream, infergate with ${workers} worker(s) and the load generator are separate processes)`,
 );
+const proxy = figures.proxy_requests_per_s_32_connections;
+const streamed = figures.streamed_chat_with_tools_requests_per_s_32_connections;
 console.log(
-  `  proxy, 32 connections     direct ${figures.proxy_requests_per_s_32_connections.direct.toFixed(0)} req/s   through infergate ${figures.proxy_requests_per_s_32_connections.through_infergate.toFixed(0)} req/s (gateway CPU ${figures.proxy_requests_per_s_32_connections.gateway_cpu_us_per_request.toFixed(1)} µs/request)`,
+  `  proxy, 32 connections     direct ${proxy.direct.toFixed(0)} req/s   bare Node proxy ${proxy.bare_node_proxy.toFixed(0)} req/s   through infergate ${proxy.through_infergate.toFixed(0)} req/s = ${proxy.infergate_to_bare_proxy.toFixed(2)}x the bare proxy (CPU per request: infergate ${proxy.gateway_cpu_us_per_request.toFixed(1)} µs with its access log, bare proxy ${proxy.bare_proxy_cpu_us_per_request.toFixed(1)} µs)`,
+);
+console.log(
+  `  streamed chat + tools     bare Node proxy ${streamed.bare_node_proxy.toFixed(0)} req/s   through infergate ${streamed.through_infergate.toFixed(0)} req/s = ${streamed.infergate_to_bare_proxy.toFixed(2)}x`,
 );
 console.log(
   `  latency, 1 connection     direct p50 ${latency.direct.p50} µs p99 ${latency.direct.p99} µs; through p50 ${latency.through_infergate.p50} µs p99 ${latency.through_infergate.p99} µs; added p50 ${latency.added.p50} µs, p99 ${latency.added.p99} µs`,

@@ -82,7 +82,7 @@ export async function startGatewayProcess(
 }
 
 /** The CPU time of a process and its descendants (cluster workers), from /proc, in µs. */
-function treeCpuMicros(pid: number): number {
+export function treeCpuMicros(pid: number): number {
   const ticksPerSecond = 100; // USER_HZ on Linux
   let fields: string[];
   try {

@@ -66,10 +66,18 @@ export function sendText(res: ServerResponse, status: number, text: string, cont
 }
 
 /**
- * A server-sent-events response: each `data` call is one event, written and flushed at once (no buffering
- * delay), waiting for the socket when the client reads slowly.
+ * A server-sent-events response: each `data` call is one event, sent without buffering delay, waiting for the
+ * socket when the client reads slowly. Events written in the same tick (those parsed from one upstream packet)
+ * leave in one write: the socket is corked until the tick ends, which costs no latency and saves a syscall per
+ * event. The headers go with the first event (the stream starts once its first event is known).
  */
 export class SseStream {
+  #corked = false;
+  readonly #uncork = () => {
+    this.#corked = false;
+    this.res.uncork();
+  };
+
   constructor(private readonly res: ServerResponse) {
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
@@ -77,7 +85,6 @@ export class SseStream {
       connection: "keep-alive",
       "x-accel-buffering": "no",
     });
-    res.flushHeaders();
   }
 
   async data(value: unknown): Promise<void> {
@@ -91,6 +98,11 @@ export class SseStream {
 
   async #write(text: string): Promise<void> {
     if (this.res.writableEnded || this.res.destroyed) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.res.cork();
+      process.nextTick(this.#uncork);
+    }
     if (!this.res.write(text)) await Promise.race([once(this.res, "drain"), once(this.res, "close")]);
   }
 }

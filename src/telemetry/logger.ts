@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from "pino";
+import { accessLogWriter } from "./access-log.js";
 import { topics } from "./events.js";
 import { redactDeep, redactText } from "./redact.js";
 
@@ -30,7 +31,7 @@ let isoMillisecond = 0;
 let isoField = "";
 
 /** pino's ISO time field, formatted once per millisecond rather than once per line. */
-function isoTime(): string {
+export function isoTime(): string {
   const now = Date.now();
   if (now !== isoMillisecond) {
     isoMillisecond = now;
@@ -42,10 +43,7 @@ function isoTime(): string {
 /** One access-log line per request, one line per model load and per routing incident; returns the unsubscribe function. */
 export function logEvents(logger: Logger): () => void {
   const unsubscribes = [
-    topics.requestEnd.subscribe((event) => {
-      const level = event.status >= 500 ? "error" : event.status >= 400 ? "warn" : "info";
-      logger[level]({ event: "request", ...event }, "request");
-    }),
+    topics.requestEnd.subscribe(accessLogWriter(logger, isoTime)),
     topics.modelLoaded.subscribe((event) => logger.info({ event: "model_loaded", ...event }, "model loaded")),
     topics.fallback.subscribe((event) => logger.warn({ event: "fallback", ...event }, "fell back")),
     topics.retry.subscribe((event) => logger.info({ event: "retry", ...event }, "retrying")),

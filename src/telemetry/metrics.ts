@@ -125,22 +125,69 @@ function requestMetrics(registry: Registry): Unsubscribe[] {
     labelNames: ["model", "public_model", "arm", "direction"] as const,
     registers,
   });
+  const series = new LabelledSeries();
   return [
     topics.requestEnd.subscribe((event) => {
       const model = event.model;
       const public_model = event.publicModel ?? "";
       const arm = event.arm ?? "";
-      requests.inc({ route: event.route, model, public_model, arm, status: String(event.status) });
-      duration.observe({ route: event.route, model, public_model, arm }, event.durationMs / 1000);
-      if (event.ttftMs !== undefined) ttft.observe({ model, public_model, arm }, event.ttftMs / 1000);
+      const who = `${model}\0${public_model}\0${arm}`;
+      const where = `${event.route}\0${who}`;
+      series
+        .of(requests, `${where}\0${event.status}`, () => ({
+          route: event.route,
+          model,
+          public_model,
+          arm,
+          status: String(event.status),
+        }))
+        .inc();
+      series
+        .of(duration, where, () => ({ route: event.route, model, public_model, arm }))
+        .observe(event.durationMs / 1000);
+      if (event.ttftMs !== undefined)
+        series.of(ttft, who, () => ({ model, public_model, arm })).observe(event.ttftMs / 1000);
       if (event.timePerOutputTokenMs !== undefined)
-        tpot.observe({ model, public_model, arm }, event.timePerOutputTokenMs / 1000);
+        series.of(tpot, who, () => ({ model, public_model, arm })).observe(event.timePerOutputTokenMs / 1000);
       if (event.promptTokens)
-        tokens.inc({ model, public_model, arm, direction: "prompt" }, event.promptTokens);
+        series
+          .of(tokens, `${who}\0prompt`, () => ({ model, public_model, arm, direction: "prompt" }))
+          .inc(event.promptTokens);
       if (event.completionTokens)
-        tokens.inc({ model, public_model, arm, direction: "completion" }, event.completionTokens);
+        series
+          .of(tokens, `${who}\0completion`, () => ({ model, public_model, arm, direction: "completion" }))
+          .inc(event.completionTokens);
     }),
   ];
+}
+
+/** Past this many series per metric, children are no longer kept (the labels come from requests). */
+const MAX_KEPT_SERIES = 4096;
+
+/**
+ * Each metric's labelled children, kept by their label values: prom-client hashes the label object (sorting its
+ * keys) on every `inc` and `observe`, about 2 µs a call, several calls a request.
+ */
+class LabelledSeries {
+  readonly #children = new Map<object, Map<string, unknown>>();
+
+  of<L extends string, C>(
+    metric: { labels(labels: Partial<Record<L, string>>): C },
+    key: string,
+    labels: () => Partial<Record<L, string>>,
+  ): C {
+    let children = this.#children.get(metric);
+    if (!children) {
+      children = new Map();
+      this.#children.set(metric, children);
+    }
+    let child = children.get(key) as C | undefined;
+    if (child === undefined) {
+      child = metric.labels(labels());
+      if (children.size < MAX_KEPT_SERIES) children.set(key, child);
+    }
+    return child;
+  }
 }
 
 function modelGauges(registry: Registry, sources: MetricsSources): void {

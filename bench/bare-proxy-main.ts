@@ -1,0 +1,47 @@
+/**
+ * The floor for a Node gateway: node:http in, one undici pool out, the body forwarded untouched, no parsing, no
+ * logs. Takes the upstream's origin as its argument; prints {url} once it listens.
+ */
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Pool } from "undici";
+
+const pool = new Pool(new URL(process.argv[2] ?? "").origin, { connections: 256 });
+
+/** What goes on: the body's type and length; the connection's own headers stay with each hop. */
+function forwarded(headers: IncomingHttpHeaders): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of ["content-type", "content-length", "authorization"]) {
+    const value = headers[name];
+    if (typeof value === "string") kept[name] = value;
+  }
+  return kept;
+}
+
+const server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, res) => {
+  pool
+    .request({
+      path: req.url ?? "/",
+      method: req.method as "POST",
+      headers: forwarded(req.headers),
+      body: req,
+    })
+    .then(({ statusCode, headers, body }) => {
+      const type = headers["content-type"];
+      res.writeHead(statusCode, typeof type === "string" ? { "content-type": type } : {});
+      body.pipe(res);
+    })
+    .catch(() => {
+      res.writeHead(502);
+      res.end();
+    });
+});
+server.listen(0, "127.0.0.1", () => {
+  process.stdout.write(
+    `${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`,
+  );
+});
+process.on("SIGTERM", () => {
+  server.close();
+  void pool.close().then(() => process.exit(0));
+});
