@@ -172,8 +172,9 @@ describe("the @google/genai SDK through infergate: the Gemini surface, translate
     );
   });
 
-  test("fields a runtime cannot take are refused by name: unknown ones for a local model, several allowed functions", async () => {
-    const cases: [Record<string, unknown>, string][] = [
+  test("what a runtime cannot take is refused by name: unknown fields for a local model, several allowed functions, several candidates through a translation", async () => {
+    const cases: [Record<string, unknown>, string, string?][] = [
+      [{ generationConfig: { candidateCount: 2 } }, "several choices", "openai-up"],
       [
         { safetySettings: [{ category: "HARM_CATEGORY_HARASSMENT", threshold: "BLOCK_NONE" }] },
         "safetySettings",
@@ -184,8 +185,8 @@ describe("the @google/genai SDK through infergate: the Gemini surface, translate
         "toolConfig.functionCallingConfig.allowedFunctionNames",
       ],
     ];
-    for (const [fields, param] of cases) {
-      const response = await fetch(`${running.url}/v1beta/models/chat:generateContent`, {
+    for (const [fields, param, model = "chat"] of cases) {
+      const response = await fetch(`${running.url}/v1beta/models/${model}:generateContent`, {
         method: "POST",
         headers: { "x-goog-api-key": API_KEY, "content-type": "application/json" },
         body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "Hi" }] }], ...fields }),

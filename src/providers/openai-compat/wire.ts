@@ -24,7 +24,6 @@ export interface OpenAiBody {
   top_k?: number;
   seed?: number;
   stop?: string[];
-  n?: number;
   presence_penalty?: number;
   frequency_penalty?: number;
   logit_bias?: Readonly<Record<string, number>>;
@@ -62,6 +61,12 @@ export function toOpenAiBody(
       `model '${model}' is an OpenAI-format upstream and cannot take ${unknown.map((field) => `'${field}'`).join(", ")}: infergate cannot translate fields it does not know`,
       unknown[0],
     );
+  // Only the first choice of a translated answer is read back; several are served only verbatim.
+  if (request.n !== undefined && request.n > 1)
+    throw new InvalidRequestError(
+      `model '${model}': several choices through an OpenAI-format upstream are served only to OpenAI clients (verbatim)`,
+      "n",
+    );
   const chat = request.messages !== undefined;
   const body: OpenAiBody = {
     model: upstreamModel,
@@ -74,7 +79,6 @@ export function toOpenAiBody(
     ...(request.topK !== undefined && { top_k: request.topK }),
     ...(request.seed !== undefined && { seed: request.seed }),
     ...(request.stop && request.stop.length > 0 && { stop: [...request.stop] }),
-    ...(request.n !== undefined && { n: request.n }),
     ...(request.presencePenalty !== undefined && { presence_penalty: request.presencePenalty }),
     ...(request.frequencyPenalty !== undefined && { frequency_penalty: request.frequencyPenalty }),
     ...(request.logitBias && { logit_bias: request.logitBias }),
