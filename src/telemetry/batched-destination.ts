@@ -7,24 +7,32 @@ export interface FlushableStream {
   flushSync(): void;
 }
 
+/** How long lines are gathered before they are handed on, at most. */
+const GATHER_MS = 10;
+/** Lines gathered past this many are handed on at once. */
+const MAX_GATHERED_LINES = 1024;
+
 /**
- * Log lines gathered over one turn of the event loop and handed on as one string. Sonic-boom measures the byte
- * length of its whole pending buffer on every write, which flattens kilobytes of string per line at the gateway's
- * rates; once per turn it is cheap. Flushing hands the gathered lines on first, so nothing is lost at exit.
+ * Log lines gathered for up to 10 ms and handed on as one string. Sonic-boom measures the byte length of its whole
+ * pending buffer on every write, which flattens kilobytes of string per line at the gateway's rates; and handing
+ * on once per event-loop turn (setImmediate) cost the gateway 8 µs a request, a zero-timeout poll per turn.
+ * Flushing hands the gathered lines on first, so nothing is lost at exit.
  */
 export class BatchedDestination implements DestinationStream {
   #lines: string[] = [];
-  #scheduled = false;
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly target: FlushableStream) {
+  constructor(
+    private readonly target: FlushableStream,
+    private readonly gatherMs = GATHER_MS,
+  ) {
     process.once("exit", () => this.flushSync());
   }
 
   write(line: string): void {
     this.#lines.push(line);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(this.#handOn);
+    if (this.#lines.length >= MAX_GATHERED_LINES) this.#handOn();
+    else if (!this.#timer) this.#timer = setTimeout(this.#handOn, this.gatherMs).unref();
   }
 
   flush(callback?: (error?: Error) => void): void {
@@ -38,7 +46,8 @@ export class BatchedDestination implements DestinationStream {
   }
 
   readonly #handOn = (): void => {
-    this.#scheduled = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#lines.length === 0) return;
     const text = this.#lines.join("");
     this.#lines = [];

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { BatchedDestination, type FlushableStream } from "../../src/telemetry/batched-destination.js";
 
 function recordingStream(): FlushableStream & { writes: string[]; flushes: number } {
@@ -24,15 +24,25 @@ function recordingStream(): FlushableStream & { writes: string[]; flushes: numbe
   };
 }
 
-test("lines written in one turn of the event loop reach the stream as one write, in order", async () => {
+test("lines written within the gathering time reach the stream as one write, in order", async () => {
   const stream = recordingStream();
-  const destination = new BatchedDestination(stream);
-  for (const line of ["a\n", "b\n", "c\n"]) destination.write(line);
+  const destination = new BatchedDestination(stream, 30);
+  for (const line of ["a\n", "b\n"]) destination.write(line);
+  await nextTurn();
+  destination.write("c\n");
   assert.deepEqual(stream.writes, []);
-  await nextTurn();
+  await sleep(60);
   destination.write("d\n");
-  await nextTurn();
+  await sleep(60);
   assert.deepEqual(stream.writes, ["a\nb\nc\n", "d\n"]);
+});
+
+test("a burst of lines is handed on without waiting for the timer", () => {
+  const stream = recordingStream();
+  const destination = new BatchedDestination(stream, 60_000);
+  for (let i = 0; i < 1024; i++) destination.write(`${i}\n`);
+  assert.equal(stream.writes.length, 1);
+  destination.flushSync();
 });
 
 test("flush and flushSync hand the gathered lines on before flushing the stream", () => {
