@@ -218,6 +218,11 @@ describe("a faithful gateway: the whole chat surface reaches the upstream", () =
         },
         "messages[0].content[0]",
       ],
+      [
+        { messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-abc" } }] }] },
+        "messages[0].content[0]",
+      ],
+      [{ messages: [{ role: "tool", tool_call_id: "nowhere", content: "{}" }] }, "messages[0].tool_call_id"],
     ];
     for (const [fields, param] of refusals) {
       const response = await fetch(`${running.url}/v1/chat/completions`, {

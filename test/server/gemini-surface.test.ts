@@ -175,6 +175,15 @@ describe("the @google/genai SDK through infergate: the Gemini surface, translate
   test("what a runtime cannot take is refused by name: unknown fields for a local model, several allowed functions, several candidates through a translation", async () => {
     const cases: [Record<string, unknown>, string, string?][] = [
       [{ generationConfig: { candidateCount: 2 } }, "several choices", "openai-up"],
+      [{ safetySettings: [] }, "'safetySettings'", "openai-up"],
+      [
+        {
+          contents: [
+            { role: "user", parts: [{ fileData: { mimeType: "application/pdf", fileUri: "gs://b/f.pdf" } }] },
+          ],
+        },
+        "contents[0].parts[0]",
+      ],
       [
         { safetySettings: [{ category: "HARM_CATEGORY_HARASSMENT", threshold: "BLOCK_NONE" }] },
         "safetySettings",

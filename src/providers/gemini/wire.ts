@@ -221,7 +221,7 @@ function functionResponse(
   const name = message.toolCallId === undefined ? undefined : callNames.get(message.toolCallId);
   if (name === undefined)
     throw new InvalidRequestError(
-      `messages[${index}].tool_call_id: no earlier assistant turn made a call with id '${message.toolCallId ?? ""}'`,
+      `messages[${index}].tool_call_id: a Gemini upstream names the function a result answers, and no earlier assistant turn made a call with id '${message.toolCallId ?? ""}'`,
       `messages[${index}].tool_call_id`,
     );
   let response: Record<string, unknown> = { result: message.content };
