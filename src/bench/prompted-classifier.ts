@@ -172,7 +172,11 @@ export function labelLogprobs(
     const piece = token.trim().toLowerCase();
     if (piece === "") continue;
     for (const label of labels)
-      if (label.toLowerCase().startsWith(piece) && logprob > (found[label] ?? Number.NEGATIVE_INFINITY))
+      if (
+        logprob !== null &&
+        label.toLowerCase().startsWith(piece) &&
+        logprob > (found[label] ?? Number.NEGATIVE_INFINITY)
+      )
         found[label] = logprob;
   }
   return found;

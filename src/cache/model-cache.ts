@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { CacheConfig } from "../config/schema.js";
 import { completionInput } from "../core/chat-template.js";
 import { ToolCallAssembler, toolCallDeltas } from "../core/tool-calls.js";
-import type { Embeddings, GenerateChunk, GenerateRequest, ToolCall } from "../core/types.js";
+import type { Embeddings, EmbedOptions, GenerateChunk, GenerateRequest, ToolCall } from "../core/types.js";
 import type { ServingModel } from "../routing/serving.js";
 import { topics } from "../telemetry/events.js";
 import type { GuardedStore } from "./guarded-store.js";
@@ -58,8 +58,8 @@ export class ModelCache {
       tokenize: (text) => model.tokenize(text),
       classify: (texts) => model.classify(texts),
       embed: this.settings.embeddings
-        ? (texts) => this.#embed(model, label, texts, report)
-        : (texts) => model.embed(texts),
+        ? (texts, options) => this.#embed(model, label, texts, options, report)
+        : (texts, options) => model.embed(texts, options),
       generate: this.settings.responses
         ? (request, signal) => this.#generate(model, label, request, signal, semantic, report)
         : (request, signal) => model.generate(request, signal),
@@ -152,9 +152,13 @@ export class ModelCache {
     model: ServingModel,
     label: string,
     texts: readonly string[],
+    options: EmbedOptions | undefined,
     report: ((outcome: CacheOutcome) => void) | undefined,
   ): Promise<Embeddings> {
-    const keys = texts.map((text) => digest(["embed", label, text]));
+    const dimensions = options?.dimensions;
+    const keys = texts.map((text) =>
+      digest(dimensions === undefined ? ["embed", label, text] : ["embed", label, text, dimensions]),
+    );
     const found = await Promise.all(keys.map((key) => this.store.get(key)));
     const vectors: (Float32Array | undefined)[] = found.map((lookup) =>
       "value" in lookup ? toVector(lookup.value) : undefined,
@@ -166,7 +170,10 @@ export class ModelCache {
     topics.cacheLookup.publish({ cache: "embedding", result: "bypass", count: bypassed });
     report?.({ result: missing.length === 0 ? "hit" : bypassed > 0 ? "bypass" : "miss" });
     if (missing.length === 0) return { vectors: vectors as Float32Array[], promptTokens: 0 };
-    const computed = await model.embed(missing.map((index) => texts[index] as string));
+    const computed = await model.embed(
+      missing.map((index) => texts[index] as string),
+      options,
+    );
     missing.forEach((index, i) => {
       const vector = computed.vectors[i] as Float32Array;
       vectors[index] = vector;
@@ -203,6 +210,7 @@ function answerShaping(request: GenerateRequest): unknown[] {
     request.parallelToolCalls ?? null,
     request.jsonSchema ?? null,
     request.jsonObject === true,
+    request.echo === true,
     request.presencePenalty ?? null,
     request.frequencyPenalty ?? null,
     request.logitBias ?? null,

@@ -81,6 +81,11 @@ export interface GenerateRequest {
    * OpenAI-format upstream gets `response_format` `json_schema`, a Gemini one `responseSchema`.
    */
   jsonSchema?: Readonly<Record<string, unknown>>;
+  /**
+   * The answer starts with the prompt itself (completions' `echo`); with `topLogprobs`, the prompt's tokens carry
+   * their log-probabilities too, what lm-evaluation-harness scores continuations with.
+   */
+  echo?: boolean;
   /** Any JSON object (OpenAI's `json_object`): a local engine constrains decoding with a JSON grammar. */
   jsonObject?: boolean;
   /**
@@ -108,7 +113,8 @@ export interface GenerateRequest {
 /** One generated token's log-probability and the likeliest alternatives at its position. */
 export interface TokenLogprobs {
   token: string;
-  logprob: number;
+  /** null for an echoed prompt's first token when nothing precedes it (no BOS): it has no context to be scored in. */
+  logprob: number | null;
   top: { token: string; logprob: number }[];
 }
 
@@ -145,6 +151,14 @@ export interface GenerateChunk {
    */
   raw?: Record<string, unknown>;
   done?: { usage: Usage; finishReason: FinishReason };
+}
+
+export interface EmbedOptions {
+  /**
+   * Vector length asked for: an upstream that can shorten its embeddings does (OpenAI's `dimensions`, Gemini's
+   * `outputDimensionality`); a local model refuses any length but its own.
+   */
+  dimensions?: number;
 }
 
 export interface Embeddings {

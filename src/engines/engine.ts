@@ -3,6 +3,7 @@ import type {
   ClassifyResult,
   ContinuationScores,
   Embeddings,
+  EmbedOptions,
   GenerateChunk,
   GenerateRequest,
   MemoryReport,
@@ -36,7 +37,7 @@ export interface LoadedModel extends AsyncDisposable {
   tokenize(text: string): readonly number[];
   /** Tokens this model is prompted with for `request` (its chat template applied), where it can count them. */
   countPromptTokens?(request: GenerateRequest): number;
-  embed(texts: readonly string[]): Promise<Embeddings>;
+  embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings>;
   classify(texts: readonly string[]): Promise<ClassifyResult[]>;
   /**
    * How likely each continuation is after `prompt`; the prompt is evaluated once and its state reused for every

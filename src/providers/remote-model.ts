@@ -5,6 +5,7 @@ import type {
   ClassifyResult,
   ContinuationScores,
   Embeddings,
+  EmbedOptions,
   FinishReason,
   GenerateChunk,
   GenerateRequest,
@@ -130,7 +131,7 @@ export abstract class RemoteModel<S extends RemoteModelSpec> implements LoadedMo
   }
 
   abstract generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>;
-  abstract embed(texts: readonly string[]): Promise<Embeddings>;
+  abstract embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings>;
   abstract classify(texts: readonly string[]): Promise<ClassifyResult[]>;
 
   scoreContinuations(): Promise<ContinuationScores> {

@@ -1,5 +1,11 @@
 import { RequestAbortedError, UnsupportedTaskError } from "../core/errors.js";
-import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest } from "../core/types.js";
+import type {
+  ClassifyResult,
+  Embeddings,
+  EmbedOptions,
+  GenerateChunk,
+  GenerateRequest,
+} from "../core/types.js";
 import { roomInContext } from "./context-room.js";
 import { Deadline } from "./deadline.js";
 import type { Route, Served } from "./route.js";
@@ -54,8 +60,8 @@ export class RoutedRequest implements Admitted, ServingModel {
     }
   }
 
-  embed(texts: readonly string[]): Promise<Embeddings> {
-    return this.#answer((model) => model.embed(texts));
+  embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {
+    return this.#answer((model) => model.embed(texts, options));
   }
 
   classify(texts: readonly string[]): Promise<ClassifyResult[]> {

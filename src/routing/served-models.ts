@@ -110,18 +110,24 @@ export class ServedModels implements TargetSource {
     return { model: served, name, release };
   }
 
+  /** Every name a client may send, with its task and, for a local LM, its context size. */
+  catalog(): { id: string; task: Task; contextSize?: number }[] {
+    const entries = this.registry.list().flatMap((spec) => {
+      const contextSize = "context_size" in spec ? spec.context_size : undefined;
+      const names = [
+        spec.id,
+        ...("variants" in spec ? Object.keys(spec.variants).map((p) => `${spec.id}:${p}`) : []),
+      ];
+      return names.map((id) =>
+        contextSize === undefined ? { id, task: spec.task } : { id, task: spec.task, contextSize },
+      );
+    });
+    const routes = [...this.#routes.values()].map((route) => ({ id: route.name, task: route.task }));
+    return [...entries, ...routes];
+  }
+
   ids(): string[] {
-    return [
-      ...this.registry
-        .list()
-        .flatMap((spec) => [
-          spec.id,
-          ...("variants" in spec
-            ? Object.keys(spec.variants).map((precision) => `${spec.id}:${precision}`)
-            : []),
-        ]),
-      ...this.#routes.keys(),
-    ];
+    return this.catalog().map((entry) => entry.id);
   }
 
   *loadStates(): Iterable<ModelLoadState> {

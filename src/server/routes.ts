@@ -2,7 +2,15 @@ import type { ErrorFormat } from "./error-body.js";
 import type { Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { handleGemini, matchGeminiPath } from "./gemini/gemini-routes.js";
-import { handleClassify, handleEmbeddings, handleListModels } from "./openai/encoder-routes.js";
+import {
+  handleGeminiGetModel,
+  handleGeminiListModels,
+  handleGetModel,
+  handleListModels,
+  matchGeminiModelPath,
+  matchOpenAiModelPath,
+} from "./model-listing.js";
+import { handleClassify, handleEmbeddings } from "./openai/encoder-routes.js";
 import { handleChatCompletions, handleCompletions } from "./openai/generation-routes.js";
 
 export interface Route {
@@ -48,6 +56,29 @@ export const API_ROUTES: readonly Route[] = [
     handle: handleClassify,
   },
   { method: "GET", path: "/v1/models", authenticated: true, errorFormat: "openai", handle: handleListModels },
+  {
+    method: "GET",
+    path: "/v1/models/{model}",
+    match: matchOpenAiModelPath,
+    authenticated: true,
+    errorFormat: "openai",
+    handle: handleGetModel,
+  },
+  {
+    method: "GET",
+    path: "/v1beta/models",
+    authenticated: true,
+    errorFormat: "gemini",
+    handle: handleGeminiListModels,
+  },
+  {
+    method: "GET",
+    path: "/v1beta/models/{model}",
+    match: matchGeminiModelPath,
+    authenticated: true,
+    errorFormat: "gemini",
+    handle: handleGeminiGetModel,
+  },
   {
     method: "POST",
     path: "/v1beta/models/{model}:{action}",

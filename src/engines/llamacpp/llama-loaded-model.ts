@@ -23,6 +23,7 @@ import type {
   ClassifyResult,
   ContinuationScores,
   Embeddings,
+  EmbedOptions,
   FinishReason,
   GenerateChunk,
   GenerateRequest,
@@ -33,6 +34,7 @@ import type {
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import { type ModelRef, modelLabel } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
+import { ownDimensionsOnly } from "../native-dimensions.js";
 import type { ChatPrompter } from "./chat-prompt.js";
 import { refuseUnenforceable } from "./grammar-schema.js";
 import { refuseUnhonoured } from "./local-request-support.js";
@@ -96,6 +98,16 @@ export class LlamaLoadedModel implements LoadedModel {
       // The whole prompt goes in as one batch, as the reference implementation computes it; splitting it (as
       // prefix reuse would) changes the floating-point sums enough to flip near-tied greedy choices.
       await sequence.clearHistory();
+      // Echoed with logprobs, the prompt is scored first, all but its last token, which generation evaluates.
+      let input = prompt;
+      if (request.echo) {
+        const echo: GenerateChunk = { text: request.prompt ?? "", tokenIds: [], at: performance.now() };
+        if (topLogprobs !== undefined) {
+          echo.logprobs = await this.#promptLogprobs(sequence, prompt, topLogprobs);
+          input = prompt.slice(-1);
+        }
+        yield echo;
+      }
       const stops = new StopStrings(stop);
       const generated: Token[] = [];
       let unsent: Token[] = [];
@@ -125,9 +137,9 @@ export class LlamaLoadedModel implements LoadedModel {
       };
       const steps =
         topLogprobs === undefined
-          ? sequence.evaluate(prompt, options)
+          ? sequence.evaluate(input, options)
           : sequence.evaluateWithMetadata(
-              prompt,
+              input,
               { confidence: true, probabilities: topLogprobs > 0 },
               options,
             );
@@ -189,6 +201,40 @@ export class LlamaLoadedModel implements LoadedModel {
   }
 
   /**
+   * The prompt's own tokens (BOS left out) with their log-probabilities under the model's own distribution, each
+   * given the tokens before it; the first has none when no BOS precedes it. The sequence is left holding every
+   * prompt token but the last.
+   */
+  async #promptLogprobs(
+    sequence: LlamaContextSequence,
+    prompt: Token[],
+    top: number,
+  ): Promise<TokenLogprobs[]> {
+    const next = { generateNext: { probabilities: true, options: MODEL_DISTRIBUTION } };
+    const steps = await sequence.controlledEvaluate(
+      prompt.slice(0, -1).map((token): ControlledEvaluateInputItem => [token, next]),
+    );
+    const first = prompt[0] === this.model.tokens.bos ? 1 : 0;
+    return prompt.slice(first).map((token, offset) => {
+      const at = first + offset;
+      const text = (id: Token) =>
+        this.model.detokenize([id], false, prompt.slice(Math.max(first, at - 4), at));
+      const distribution = at > 0 ? steps[at - 1]?.next.probabilities : undefined;
+      if (!distribution) return { token: text(token), logprob: null, top: [] };
+      const alternatives: TokenLogprobs["top"] = [];
+      for (const [alternative, probability] of distribution) {
+        if (alternatives.length >= top) break;
+        alternatives.push({ token: text(alternative), logprob: Math.log(probability) });
+      }
+      return {
+        token: text(token),
+        logprob: Math.log(distribution.get(token) || Number.MIN_VALUE),
+        top: alternatives,
+      };
+    });
+  }
+
+  /**
    * A generated token's log-probability and its position's likeliest alternatives, from the distribution it was
    * drawn from: the model's own when greedy, after temperature and top-k/top-p otherwise (as llama.cpp's server
    * reports post-sampling probabilities).
@@ -245,7 +291,7 @@ export class LlamaLoadedModel implements LoadedModel {
     return grammar;
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
+  async embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {
     this.#embeddingContext ??= this.model.createEmbeddingContext({
       contextSize: Math.min(this.ref.spec.context_size, this.model.trainContextSize),
       threads: this.context.idealThreads,
@@ -259,7 +305,7 @@ export class LlamaLoadedModel implements LoadedModel {
       const embedding = await context.getEmbeddingFor(tokens);
       vectors.push(Float32Array.from(embedding.vector));
     }
-    return { vectors, promptTokens };
+    return ownDimensionsOnly({ vectors, promptTokens }, options, modelLabel(this.ref));
   }
 
   async scoreContinuations(

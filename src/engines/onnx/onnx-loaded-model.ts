@@ -5,12 +5,14 @@ import type {
   ClassifyResult,
   ContinuationScores,
   Embeddings,
+  EmbedOptions,
   GenerateChunk,
   MemoryReport,
   Perplexity,
 } from "../../core/types.js";
-import type { ModelRef } from "../../models/model-registry.js";
+import { type ModelRef, modelLabel } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
+import { ownDimensionsOnly } from "../native-dimensions.js";
 
 const MAX_TEXTS_PER_CALL = 4096;
 
@@ -75,14 +77,14 @@ export class OnnxLoadedModel implements LoadedModel {
     });
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
+  async embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {
     let promptTokens = 0;
     const vectors = await this.#forward(texts, (outputs, row, mask) => {
       const pooled = meanPool(outputs.last_hidden_state, row, mask);
       promptTokens += pooled.tokens;
       return pooled.vector;
     });
-    return { vectors, promptTokens };
+    return ownDimensionsOnly({ vectors, promptTokens }, options, modelLabel(this.ref));
   }
 
   async memory(): Promise<MemoryReport> {

@@ -1,7 +1,13 @@
 import type { Pool } from "undici";
 import type { GeminiModelSpec } from "../../config/load-config.js";
 import { UnsupportedTaskError } from "../../core/errors.js";
-import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest } from "../../core/types.js";
+import type {
+  ClassifyResult,
+  Embeddings,
+  EmbedOptions,
+  GenerateChunk,
+  GenerateRequest,
+} from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import { passthroughFor } from "../passthrough.js";
@@ -41,10 +47,15 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
     yield* streamedAnswer(response.body, geminiDeltaParser(), undefined, passthrough !== undefined);
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
+  async embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {
     const model = `models/${this.ref.spec.upstream_model}`;
+    const dimensions = options?.dimensions;
     const response = await this.post(`${this.#modelPath}:batchEmbedContents`, {
-      requests: texts.map((text) => ({ model, content: { parts: [{ text }] } })),
+      requests: texts.map((text) =>
+        dimensions === undefined
+          ? { model, content: { parts: [{ text }] } }
+          : { model, content: { parts: [{ text }] }, outputDimensionality: dimensions },
+      ),
     });
     const body = (await response.body.json()) as { embeddings?: { values?: number[] }[] };
     // Gemini reports no token usage for embeddings.

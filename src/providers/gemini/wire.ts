@@ -171,6 +171,11 @@ function refuseUntranslatable(request: GenerateRequest, model: string): void {
       `model '${model}' is a Gemini upstream; reasoning_effort has no Gemini equivalent infergate maps yet`,
       "reasoning_effort",
     );
+  if (request.echo === true)
+    throw new InvalidRequestError(
+      `model '${model}' is a Gemini upstream; Gemini cannot echo the prompt`,
+      "echo",
+    );
   if (request.parallelToolCalls !== undefined)
     throw new InvalidRequestError(
       `model '${model}' is a Gemini upstream; Gemini has no parallel_tool_calls setting`,

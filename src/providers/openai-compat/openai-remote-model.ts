@@ -1,6 +1,12 @@
 import type { Pool } from "undici";
 import type { OpenAiModelSpec } from "../../config/load-config.js";
-import type { ClassifyResult, Embeddings, GenerateChunk, GenerateRequest } from "../../core/types.js";
+import type {
+  ClassifyResult,
+  Embeddings,
+  EmbedOptions,
+  GenerateChunk,
+  GenerateRequest,
+} from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import { passthroughFor } from "../passthrough.js";
@@ -46,11 +52,12 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
     yield* streamedAnswer(response.body, parseOpenAiDelta, "[DONE]", passthrough !== undefined);
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
+  async embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {
     const response = await this.post(`${this.basePath}/embeddings`, {
       model: this.ref.spec.upstream_model,
       input: texts,
       encoding_format: "float",
+      ...(options?.dimensions !== undefined && { dimensions: options.dimensions }),
     });
     const body = (await response.body.json()) as {
       data?: { index: number; embedding: number[] }[];

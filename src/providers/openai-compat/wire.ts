@@ -30,6 +30,7 @@ export interface OpenAiBody {
   stream: boolean;
   stream_options?: { include_usage: boolean };
   ignore_eos?: boolean;
+  echo?: boolean;
   /** Completions: the count of top log-probabilities; chat: `true`, with `top_logprobs`. */
   logprobs?: number | boolean;
   top_logprobs?: number;
@@ -86,6 +87,7 @@ export function toOpenAiBody(
     ...(stream && { stream_options: { include_usage: true } }),
     // vLLM's extension; sent only when asked for, as OpenAI itself refuses unknown fields.
     ...(request.ignoreEos && { ignore_eos: true }),
+    ...(request.echo && { echo: true }),
     ...(request.topLogprobs !== undefined &&
       (chat ? { logprobs: true, top_logprobs: request.topLogprobs } : { logprobs: request.topLogprobs })),
     ...(request.jsonSchema

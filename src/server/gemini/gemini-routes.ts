@@ -37,6 +37,8 @@ export async function handleGemini(exchange: Exchange, context: GatewayContext):
         throw new InvalidRequestError("streamGenerateContent needs ?alt=sse (server-sent events)", "alt");
       }
       return generateContent(exchange, context, model, true);
+    case "countTokens":
+      return countTokens(exchange, context, model);
     case "embedContent":
       return embedContent(exchange, context, model);
     case "batchEmbedContents":
@@ -180,6 +182,38 @@ function usageOf(done: NonNullable<GenerateChunk["done"]>) {
     candidatesTokenCount: completionTokens,
     totalTokenCount: promptTokens + completionTokens,
   };
+}
+
+/**
+ * The tokens the model would be prompted with for `contents` (or a whole `generateContentRequest`), its chat
+ * template applied. Only a local model can count; a remote model or a route over several is refused.
+ */
+async function countTokens(exchange: Exchange, context: GatewayContext, modelId: string) {
+  const raw = (await readJsonBody(exchange.req, context.limits.max_body_bytes)) as Record<
+    string,
+    unknown
+  > | null;
+  const inner =
+    raw && typeof raw === "object" && "generateContentRequest" in raw ? raw.generateContentRequest : raw;
+  const body = parseBody(generateContentSchema, camelCaseFields(inner));
+  const admitted = await admitFor(exchange, context, modelId, "generate");
+  try {
+    const count = admitted.model.countPromptTokens;
+    if (!count)
+      throw new InvalidRequestError(
+        `model '${admitted.name}' cannot count tokens here: it is remote, or a route over several models`,
+        "model",
+      );
+    if (body.tools)
+      throw new InvalidRequestError(
+        "countTokens with tools is not supported (local models take no tools)",
+        "tools",
+      );
+    const request = toGenerateRequest(context, admitted.model, { messages: geminiTurns(body) }, 1, {});
+    sendJson(exchange.res, 200, { totalTokens: count.call(admitted.model, request) });
+  } finally {
+    admitted.release();
+  }
 }
 
 async function embedTexts(exchange: Exchange, context: GatewayContext, modelId: string, texts: string[]) {

@@ -72,6 +72,7 @@ function contentPart(part: Exclude<WirePart, { type: "text" | "refusal" }>): Con
 export function applyCompletionFields(request: GenerateRequest, body: CompletionRequest): void {
   applyCommonFields(request, body);
   if (body.logprobs !== null && body.logprobs !== undefined) request.topLogprobs = body.logprobs;
+  if (body.echo === true) request.echo = true;
 }
 
 /** A chat body's fields past sampling: tools, structured output, logprobs, penalties, `n`. */

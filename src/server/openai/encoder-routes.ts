@@ -11,7 +11,10 @@ export async function handleEmbeddings(exchange: Exchange, context: GatewayConte
   const inputs = [body.input].flat();
   const admitted = await admitFor(exchange, context, body.model, "embed", body.user);
   try {
-    const { vectors, promptTokens } = await admitted.model.embed(inputs);
+    const { vectors, promptTokens } = await admitted.model.embed(
+      inputs,
+      body.dimensions ? { dimensions: body.dimensions } : undefined,
+    );
     exchange.record.promptTokens = promptTokens;
     sendJson(exchange.res, 200, {
       object: "list",
@@ -54,12 +57,4 @@ export async function handleClassify(exchange: Exchange, context: GatewayContext
   } finally {
     admitted.release();
   }
-}
-
-export function handleListModels(exchange: Exchange, context: GatewayContext): Promise<void> {
-  sendJson(exchange.res, 200, {
-    object: "list",
-    data: context.models.ids().map((id) => ({ id, object: "model", created: 0, owned_by: "infergate" })),
-  });
-  return Promise.resolve();
 }

@@ -40,7 +40,8 @@ export const completionRequestSchema = z.object({
   ]),
   /** The completions endpoint's logprobs: how many alternatives per position (0-5). */
   logprobs: z.int().min(0).max(5).nullish(),
-  echo: z.literal(false, { error: "echo is not supported" }).nullish(),
+  /** The prompt is returned before the completion (with `logprobs`, its tokens' log-probabilities too). */
+  echo: z.boolean().nullish(),
 });
 
 const contentPart = z.discriminatedUnion("type", [
@@ -135,6 +136,7 @@ export const embeddingRequestSchema = z.object({
   user: z.string().max(256).nullish(),
   input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
   encoding_format: z.enum(["float", "base64"]).nullish(),
+  dimensions: z.int().min(1).max(65_536).nullish(),
 });
 
 export const classifyRequestSchema = z.object({
