@@ -3,14 +3,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Ajv } from "ajv";
-import {
-  type ControlledEvaluateInputItem,
-  getLlama,
-  JinjaTemplateChatWrapper,
-  type Token,
-} from "node-llama-cpp";
+import { getLlama, JinjaTemplateChatWrapper, type Token } from "node-llama-cpp";
 import OpenAI from "openai";
 import { collect, localModel, repoRoot } from "../helpers.js";
+import { withReferenceDistributions } from "../support/reference-distributions.js";
 import { API_KEY, authorized, type RunningGateway, startGateway } from "./gateway-harness.js";
 
 const local = (id: string, file: string) => localModel(id, file, { context_size: 512 });
@@ -121,49 +117,39 @@ describe("the chat surface on local models: honoured, or refused by name", () =>
     assert.ok(logprobs?.tokens && logprobs.token_logprobs && logprobs.top_logprobs);
     assert.equal(logprobs.tokens.join(""), completion.choices[0]?.text);
 
-    // Independently: the prompt and the answer evaluated by node-llama-cpp, the distribution at each position.
-    const llama = await getLlama({ gpu: false, build: "never" });
-    const model = await llama.loadModel({ modelPath: join(repoRoot, "models/lm-small-q8_0.gguf") });
-    const context = await model.createContext({ contextSize: 128, threads: 1 });
-    const sequence = context.getSequence();
-    const bos = model.tokens.bos as Token;
     // The answer's token ids, from the engine the gateway serves with (greedy, so the same answer).
     const engine = await running.engines.load(running.registry.resolve("base:q8_0"));
     const answer = (await collect(engine.generate({ prompt, maxTokens: 6, temperature: 0 })))
       .tokenIds as Token[];
     assert.equal(answer.length, logprobs.tokens.length);
-    const input = [bos, ...model.tokenize(prompt), ...answer];
-    const next = {
-      generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } },
-    };
-    const steps = await sequence.controlledEvaluate(
-      input.map(
-        (token, i): ControlledEvaluateInputItem =>
-          i >= input.length - answer.length - 1 ? [token, next] : token,
-      ),
+    // Independently: the prompt and the answer evaluated by node-llama-cpp, the distribution at each position.
+    await withReferenceDistributions(
+      "models/lm-small-q8_0.gguf",
+      (model) => [model.tokens.bos as Token, ...model.tokenize(prompt), ...answer],
+      (model, input, distributions) => {
+        const promptLength = input.length - answer.length;
+        answer.forEach((token, i) => {
+          const distribution = distributions[promptLength - 1 + i] as ReadonlyMap<Token, number>;
+          const expected = Math.log(distribution.get(token) ?? 0);
+          const reportedLogprob = logprobs.token_logprobs?.[i] ?? 0;
+          assert.ok(
+            Math.abs(reportedLogprob - expected) < 1e-4,
+            `token ${i}: ${reportedLogprob} vs ${expected}`,
+          );
+          const before = input.slice(0, promptLength + i).slice(-4);
+          const top = [...distribution.entries()]
+            .slice(0, 3)
+            .map(([id, p]) => [model.detokenize([id], false, before), Math.log(p)] as const);
+          const reported = Object.entries(logprobs.top_logprobs?.[i] ?? {});
+          assert.deepEqual(
+            reported.map(([text]) => text),
+            top.map(([text]) => text),
+          );
+          for (const [k, [, logprob]] of reported.entries())
+            assert.ok(Math.abs(logprob - (top[k]?.[1] ?? 0)) < 1e-4);
+        });
+      },
     );
-    const distributions = steps
-      .slice(input.length - answer.length - 1)
-      .map((step) => step?.next.probabilities);
-    answer.forEach((token, i) => {
-      const distribution = distributions[i] as ReadonlyMap<Token, number>;
-      const expected = Math.log(distribution.get(token) ?? 0);
-      const reportedLogprob = logprobs.token_logprobs?.[i] ?? 0;
-      assert.ok(Math.abs(reportedLogprob - expected) < 1e-4, `token ${i}: ${reportedLogprob} vs ${expected}`);
-      const before = [bos, ...model.tokenize(prompt), ...answer.slice(0, i)].slice(-4);
-      const top = [...distribution.entries()]
-        .slice(0, 3)
-        .map(([id, p]) => [model.detokenize([id], false, before), Math.log(p)] as const);
-      const reported = Object.entries(logprobs.top_logprobs?.[i] ?? {});
-      assert.deepEqual(
-        reported.map(([text]) => text),
-        top.map(([text]) => text),
-      );
-      for (const [k, [, logprob]] of reported.entries())
-        assert.ok(Math.abs(logprob - (top[k]?.[1] ?? 0)) < 1e-4);
-    });
-    await context.dispose();
-    await model.dispose();
 
     // Chat: OpenAI's per-token shape, top_logprobs alternatives each.
     const chat = await client.chat.completions.create({

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { GoogleGenAI } from "@google/genai";
-import { type ControlledEvaluateInputItem, getLlama, type Token } from "node-llama-cpp";
+import type { Token } from "node-llama-cpp";
 import OpenAI from "openai";
-import { localModel, repoRoot } from "../helpers.js";
+import { localModel } from "../helpers.js";
 import { type MockUpstream, startMockUpstream } from "../support/mock-upstream.js";
+import { withReferenceDistributions } from "../support/reference-distributions.js";
 import { API_KEY, type RunningGateway, startGateway } from "./gateway-harness.js";
 
 describe("the endpoints clients probe: model listing, countTokens, completions echo with logprobs", () => {
@@ -64,28 +64,25 @@ describe("the endpoints clients probe: model listing, countTokens, completions e
     const logprobs = choice?.logprobs;
     assert.ok(choice?.text.startsWith(prompt), choice?.text);
     assert.ok(logprobs?.tokens && logprobs.token_logprobs && logprobs.text_offset);
+    const tokens = logprobs.tokens;
+    const tokenLogprobs = logprobs.token_logprobs;
+    const textOffset = logprobs.text_offset;
 
-    const llama = await getLlama({ gpu: false, build: "never" });
-    const model = await llama.loadModel({ modelPath: join(repoRoot, "models/lm-small-q8_0.gguf") });
-    const context = await model.createContext({ contextSize: 128, threads: 1 });
-    const ids = [model.tokens.bos as Token, ...model.tokenize(prompt)];
-    const next = {
-      generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } },
-    };
-    const steps = await context
-      .getSequence()
-      .controlledEvaluate(ids.slice(0, -1).map((token): ControlledEvaluateInputItem => [token, next]));
-    // The prompt's tokens (BOS left out), then the one generated token.
-    assert.equal(logprobs.tokens.length, ids.length);
-    assert.equal(logprobs.tokens.slice(0, -1).join(""), prompt);
-    for (let i = 1; i < ids.length; i++) {
-      const expected = Math.log(steps[i - 1]?.next.probabilities?.get(ids[i] as Token) ?? 0);
-      const reported = logprobs.token_logprobs[i - 1] ?? Number.NaN;
-      assert.ok(Math.abs(reported - expected) < 1e-4, `token ${i}: ${reported} vs ${expected}`);
-    }
-    assert.equal(logprobs.text_offset[1], logprobs.tokens[0]?.length);
-    await context.dispose();
-    await model.dispose();
+    await withReferenceDistributions(
+      "models/lm-small-q8_0.gguf",
+      (model) => [model.tokens.bos as Token, ...model.tokenize(prompt)],
+      (_model, ids, distributions) => {
+        // The prompt's tokens (BOS left out), then the one generated token.
+        assert.equal(tokens.length, ids.length);
+        assert.equal(tokens.slice(0, -1).join(""), prompt);
+        for (let i = 1; i < ids.length; i++) {
+          const expected = Math.log(distributions[i - 1]?.get(ids[i] as Token) ?? 0);
+          const reported = tokenLogprobs[i - 1] ?? Number.NaN;
+          assert.ok(Math.abs(reported - expected) < 1e-4, `token ${i}: ${reported} vs ${expected}`);
+        }
+        assert.equal(textOffset[1], tokens[0]?.length);
+      },
+    );
   });
 
   test("countTokens counts what generateContent is prompted with, template applied; a remote model is refused", async () => {
