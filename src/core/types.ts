@@ -145,6 +145,8 @@ export interface GenerateChunk {
   /** With `topLogprobs`: one entry per token this chunk carries, where the runtime reports them. */
   logprobs?: TokenLogprobs[];
   toolCalls?: ToolCallDelta[];
+  /** The echoed prompt (completions' `echo`): text the model did not generate, so no first token. */
+  echo?: boolean;
   /**
    * The upstream's own response body or stream event, when the request went through verbatim
    * (`passthrough`): the client gets it as it is, `model` rewritten.

@@ -41,7 +41,7 @@ export async function* recorded(
 ): AsyncIterable<GenerateChunk> {
   let firstAt: number | undefined;
   for await (const chunk of chunks) {
-    if (firstAt === undefined && (chunk.text || chunk.toolCalls) && !chunk.done) {
+    if (firstAt === undefined && (chunk.text || chunk.toolCalls) && !chunk.done && !chunk.echo) {
       firstAt = chunk.at;
       exchange.record.ttftMs = roundMs(chunk.at - exchange.startedAt);
     }

@@ -101,7 +101,12 @@ export class LlamaLoadedModel implements LoadedModel {
       // Echoed with logprobs, the prompt is scored first, all but its last token, which generation evaluates.
       let input = prompt;
       if (request.echo) {
-        const echo: GenerateChunk = { text: request.prompt ?? "", tokenIds: [], at: performance.now() };
+        const echo: GenerateChunk = {
+          text: request.prompt ?? "",
+          tokenIds: [],
+          at: performance.now(),
+          echo: true,
+        };
         if (topLogprobs !== undefined) {
           echo.logprobs = await this.#promptLogprobs(sequence, prompt, topLogprobs);
           input = prompt.slice(-1);
