@@ -32,7 +32,9 @@ describe("an HTTP endpoint as a bench target, against a server that sleeps exact
         strategy: { kind: "concurrent", concurrency: 2 },
         constraints: { requests: 8, warmupRequests: 1 },
         settings: { maxTokens: 5, temperature: 0 },
-        slo: { ttft_ms: 100 },
+        // Generous: this checks that goodput is reported for an endpoint (its arithmetic has its own test); a
+        // 40 ms margin over the 60 ms TTFT was once missed on a loaded 2-core CI machine.
+        slo: { ttft_ms: 250 },
       },
     );
     const { metrics } = report;
