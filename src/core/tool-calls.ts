@@ -1,4 +1,4 @@
-import type { ToolCall, ToolCallDelta } from "./types.js";
+import type { ToolCall, ToolCallDelta, ToolDefinition } from "./types.js";
 
 /**
  * Whole function calls from their streamed pieces: a call's first piece names it (id and function name), the
@@ -30,4 +30,18 @@ export class ToolCallAssembler {
 /** Whole calls as the deltas that carry each in one piece. */
 export function toolCallDeltas(calls: readonly ToolCall[]): ToolCallDelta[] {
   return calls.map((call, index) => ({ index, id: call.id, name: call.name, arguments: call.arguments }));
+}
+
+/** A function declaration as the request model holds it, the fields a client left out (or sent as null) absent. */
+export function toolDefinition(
+  name: string,
+  description: string | null | undefined,
+  parameters: Readonly<Record<string, unknown>> | null | undefined,
+  strict?: boolean | null,
+): ToolDefinition {
+  const definition: ToolDefinition = { name };
+  if (description) definition.description = description;
+  if (parameters) definition.parameters = parameters;
+  if (strict !== null && strict !== undefined) definition.strict = strict;
+  return definition;
 }

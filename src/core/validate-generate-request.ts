@@ -65,3 +65,16 @@ export function validateGenerateRequest(request: GenerateRequest): void {
     }
   }
 }
+
+/**
+ * Refuses a request carrying fields infergate does not know, naming them: only an upstream that gets the
+ * client's body verbatim can honour them. `runtime` says what the model is ("is local", "is a Gemini upstream").
+ */
+export function refuseUnknownFields(request: GenerateRequest, model: string, runtime: string): void {
+  const unknown = request.unknownFields;
+  if (!unknown || unknown.length === 0) return;
+  throw new InvalidRequestError(
+    `model '${model}' ${runtime} and cannot take ${unknown.map((field) => `'${field}'`).join(", ")}: fields infergate does not know go only, verbatim, to an upstream of the client's own format`,
+    unknown[0],
+  );
+}

@@ -226,15 +226,10 @@ export class LlamaLoadedModel implements LoadedModel {
         this.model.detokenize([id], false, prompt.slice(Math.max(first, at - 4), at));
       const distribution = at > 0 ? steps[at - 1]?.next.probabilities : undefined;
       if (!distribution) return { token: text(token), logprob: null, top: [] };
-      const alternatives: TokenLogprobs["top"] = [];
-      for (const [alternative, probability] of distribution) {
-        if (alternatives.length >= top) break;
-        alternatives.push({ token: text(alternative), logprob: Math.log(probability) });
-      }
       return {
         token: text(token),
         logprob: Math.log(distribution.get(token) || Number.MIN_VALUE),
-        top: alternatives,
+        top: likeliest(distribution, top, text),
       };
     });
   }
@@ -252,13 +247,11 @@ export class LlamaLoadedModel implements LoadedModel {
   ): TokenLogprobs {
     // Each token's text after the tokens before it, which decide whether a leading "▁" is a space.
     const text = (id: Token) => this.model.detokenize([id], false, before);
-    const alternatives: TokenLogprobs["top"] = [];
-    if (step.probabilities)
-      for (const [alternative, probability] of step.probabilities) {
-        if (alternatives.length >= top) break;
-        alternatives.push({ token: text(alternative), logprob: Math.log(probability) });
-      }
-    return { token: text(token), logprob: Math.log(step.confidence), top: alternatives };
+    return {
+      token: text(token),
+      logprob: Math.log(step.confidence),
+      top: step.probabilities ? likeliest(step.probabilities, top, text) : [],
+    };
   }
 
   /**
@@ -431,4 +424,18 @@ export class LlamaLoadedModel implements LoadedModel {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** The `count` likeliest tokens of a distribution (llama.cpp lists it likeliest first), as text. */
+function likeliest(
+  distribution: ReadonlyMap<Token, number>,
+  count: number,
+  text: (id: Token) => string,
+): TokenLogprobs["top"] {
+  const alternatives: TokenLogprobs["top"] = [];
+  for (const [alternative, probability] of distribution) {
+    if (alternatives.length >= count) break;
+    alternatives.push({ token: text(alternative), logprob: Math.log(probability) });
+  }
+  return alternatives;
 }

@@ -1,5 +1,6 @@
 import { InvalidRequestError } from "../../core/errors.js";
 import type { ContentPart, GenerateRequest } from "../../core/types.js";
+import { refuseUnknownFields } from "../../core/validate-generate-request.js";
 
 const PART_NAMES: Record<Exclude<ContentPart["type"], "text">, string> = {
   image: "an image_url",
@@ -12,12 +13,7 @@ const PART_NAMES: Record<Exclude<ContentPart["type"], "text">, string> = {
  * silently: the client learns which field to take out, or to send to an upstream that honours it.
  */
 export function refuseUnhonoured(request: GenerateRequest, model: string): void {
-  const unknown = request.unknownFields;
-  if (unknown && unknown.length > 0)
-    throw new InvalidRequestError(
-      `model '${model}' is local and cannot honour ${unknown.map((field) => `'${field}'`).join(", ")}: fields infergate does not know go only to OpenAI-format upstreams, verbatim`,
-      unknown[0],
-    );
+  refuseUnknownFields(request, model, "is local");
   if (request.n !== undefined && request.n > 1)
     throw new InvalidRequestError(
       `model '${model}' is local and generates one choice per request; n must be 1`,

@@ -1,5 +1,6 @@
 import { InvalidRequestError } from "../../core/errors.js";
 import type { ChatTurn, GenerateRequest, ToolCallDelta, ToolChoice } from "../../core/types.js";
+import { refuseUnknownFields } from "../../core/validate-generate-request.js";
 import type { RemoteDelta } from "../remote-model.js";
 
 /** Gemini's wire format: request bodies from the request model, typed deltas from responses. */
@@ -153,12 +154,7 @@ export function toGeminiBody(request: GenerateRequest, model: string): GeminiBod
 }
 
 function refuseUntranslatable(request: GenerateRequest, model: string): void {
-  const unknown = request.unknownFields;
-  if (unknown && unknown.length > 0)
-    throw new InvalidRequestError(
-      `model '${model}' is a Gemini upstream and cannot take ${unknown.map((field) => `'${field}'`).join(", ")}: fields infergate does not know go only to OpenAI-format upstreams, verbatim`,
-      unknown[0],
-    );
+  refuseUnknownFields(request, model, "is a Gemini upstream");
   if (request.n !== undefined && request.n > 1)
     throw new InvalidRequestError(`n > 1 through a Gemini upstream ('${model}') is not supported yet`, "n");
   if (request.logitBias)

@@ -5,9 +5,11 @@ import type {
   FinishReason,
   GenerateRequest,
   TokenLogprobs,
+  ToolCall,
   ToolCallDelta,
   ToolDefinition,
 } from "../../core/types.js";
+import { refuseUnknownFields } from "../../core/validate-generate-request.js";
 import type { RemoteDelta } from "../remote-model.js";
 
 /**
@@ -56,12 +58,7 @@ export function toOpenAiBody(
   upstreamModel: string,
   stream: boolean,
 ): OpenAiBody {
-  const unknown = request.unknownFields;
-  if (unknown && unknown.length > 0)
-    throw new InvalidRequestError(
-      `model '${model}' is an OpenAI-format upstream and cannot take ${unknown.map((field) => `'${field}'`).join(", ")}: infergate cannot translate fields it does not know`,
-      unknown[0],
-    );
+  refuseUnknownFields(request, model, "is an OpenAI-format upstream");
   // Only the first choice of a translated answer is read back; several are served only verbatim.
   if (request.n !== undefined && request.n > 1)
     throw new InvalidRequestError(
@@ -113,6 +110,15 @@ export function toOpenAiBody(
   return body;
 }
 
+/** Whole function calls as OpenAI spells them, in an assistant message or a whole answer. */
+export function openAiToolCalls(calls: readonly ToolCall[]) {
+  return calls.map((call) => ({
+    id: call.id,
+    type: "function",
+    function: { name: call.name, arguments: call.arguments },
+  }));
+}
+
 function toOpenAiMessage(message: ChatTurn): Record<string, unknown> {
   const wire: Record<string, unknown> = {
     role: message.role,
@@ -120,11 +126,7 @@ function toOpenAiMessage(message: ChatTurn): Record<string, unknown> {
   };
   if (message.name) wire.name = message.name;
   if (message.toolCalls) {
-    wire.tool_calls = message.toolCalls.map((call) => ({
-      id: call.id,
-      type: "function",
-      function: { name: call.name, arguments: call.arguments },
-    }));
+    wire.tool_calls = openAiToolCalls(message.toolCalls);
     if (message.content === "") wire.content = null;
   }
   if (message.toolCallId) wire.tool_call_id = message.toolCallId;

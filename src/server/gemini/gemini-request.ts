@@ -1,4 +1,5 @@
 import { InvalidRequestError } from "../../core/errors.js";
+import { toolDefinition } from "../../core/tool-calls.js";
 import type { ChatTurn, ContentPart, GenerateRequest, ToolCall, ToolChoice } from "../../core/types.js";
 import {
   GENERATE_CONTENT_FIELDS,
@@ -93,15 +94,14 @@ function dataPart(
 export function applyGeminiFields(request: GenerateRequest, body: GenerateContentRequest): void {
   const declarations = body.tools?.flatMap((tool) => tool.functionDeclarations) ?? [];
   if (declarations.length > 0)
-    request.tools = declarations.map((declaration) => {
-      const definition: NonNullable<GenerateRequest["tools"]>[number] = { name: declaration.name };
-      if (declaration.description) definition.description = declaration.description;
-      const parameters =
+    request.tools = declarations.map((declaration) =>
+      toolDefinition(
+        declaration.name,
+        declaration.description,
         declaration.parametersJsonSchema ??
-        (declaration.parameters && fromGeminiSchema(declaration.parameters));
-      if (parameters) definition.parameters = parameters;
-      return definition;
-    });
+          (declaration.parameters && fromGeminiSchema(declaration.parameters)),
+      ),
+    );
   const calling = body.toolConfig?.functionCallingConfig;
   if (calling?.mode && calling.mode !== "MODE_UNSPECIFIED") request.toolChoice = toolChoiceOf(calling);
   const config = body.generationConfig;

@@ -1,3 +1,4 @@
+import { toolDefinition } from "../../core/tool-calls.js";
 import type { ChatTurn, ContentPart, GenerateRequest, ToolChoice } from "../../core/types.js";
 import type { ChatMessage, ChatRequest, CompletionRequest } from "./schemas.js";
 
@@ -79,13 +80,9 @@ export function applyCompletionFields(request: GenerateRequest, body: Completion
 export function applyChatFields(request: GenerateRequest, body: ChatRequest): void {
   applyCommonFields(request, body);
   if (body.tools && body.tools.length > 0)
-    request.tools = body.tools.map(({ function: tool }) => {
-      const definition: NonNullable<GenerateRequest["tools"]>[number] = { name: tool.name };
-      if (tool.description) definition.description = tool.description;
-      if (tool.parameters) definition.parameters = tool.parameters;
-      if (tool.strict !== null && tool.strict !== undefined) definition.strict = tool.strict;
-      return definition;
-    });
+    request.tools = body.tools.map(({ function: tool }) =>
+      toolDefinition(tool.name, tool.description, tool.parameters, tool.strict),
+    );
   if (body.tool_choice) request.toolChoice = toolChoiceOf(body.tool_choice);
   if (body.parallel_tool_calls !== null && body.parallel_tool_calls !== undefined)
     request.parallelToolCalls = body.parallel_tool_calls;

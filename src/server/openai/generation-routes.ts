@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FinishReason, GenerateChunk, GenerateRequest } from "../../core/types.js";
+import { openAiToolCalls } from "../../providers/openai-compat/wire.js";
 import { errorResponse } from "../error-body.js";
 import type { Exchange, WholeAnswer } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
@@ -73,12 +74,7 @@ const chatShape: OpenAiShape = {
       content: answer.toolCalls && !answer.text ? null : answer.text,
       refusal: null,
     };
-    if (answer.toolCalls)
-      message.tool_calls = answer.toolCalls.map((call) => ({
-        id: call.id,
-        type: "function",
-        function: { name: call.name, arguments: call.arguments },
-      }));
+    if (answer.toolCalls) message.tool_calls = openAiToolCalls(answer.toolCalls);
     return {
       index: 0,
       message,
