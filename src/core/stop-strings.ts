@@ -13,16 +13,21 @@ export class StopStrings {
 
   constructor(private readonly stops: readonly string[] = []) {}
 
-  push(piece: string): { text: string; stopped: boolean } {
+  /** The text that may go out now; when stopped, also which stop string stopped it. */
+  push(piece: string): { text: string; stopped: boolean; stop?: string } {
     const text = this.#held + piece;
     this.#held = "";
     if (this.stops.length === 0) return { text, stopped: false };
     let cut = -1;
+    let found = "";
     for (const stop of this.stops) {
       const at = text.indexOf(stop);
-      if (at !== -1 && (cut === -1 || at < cut)) cut = at;
+      if (at !== -1 && (cut === -1 || at < cut)) {
+        cut = at;
+        found = stop;
+      }
     }
-    if (cut !== -1) return { text: text.slice(0, cut), stopped: true };
+    if (cut !== -1) return { text: text.slice(0, cut), stopped: true, stop: found };
     const hold = this.#longestStopPrefixSuffix(text);
     this.#held = text.slice(text.length - hold);
     return { text: text.slice(0, text.length - hold), stopped: false };

@@ -10,17 +10,17 @@ test("passes text through when there are no stop strings", () => {
 
 test("cuts at a stop string inside one piece", () => {
   const stops = new StopStrings(["END"]);
-  assert.deepEqual(stops.push("helloENDworld"), { text: "hello", stopped: true });
+  assert.deepEqual(stops.push("helloENDworld"), { text: "hello", stopped: true, stop: "END" });
 });
 
 test("holds back a possible stop prefix and cuts when it completes across pieces", () => {
   const stops = new StopStrings(["\n\n", "STOP"]);
   assert.deepEqual(stops.push("Hello\n"), { text: "Hello", stopped: false });
-  assert.deepEqual(stops.push("\nWorld"), { text: "", stopped: true });
+  assert.deepEqual(stops.push("\nWorld"), { text: "", stopped: true, stop: "\n\n" });
   const split = new StopStrings(["STOP"]);
   assert.deepEqual(split.push("abST"), { text: "ab", stopped: false });
   assert.deepEqual(split.push("O"), { text: "", stopped: false });
-  assert.deepEqual(split.push("P!"), { text: "", stopped: true });
+  assert.deepEqual(split.push("P!"), { text: "", stopped: true, stop: "STOP" });
 });
 
 test("releases held text when the prefix does not complete, and on flush", () => {
@@ -31,7 +31,7 @@ test("releases held text when the prefix does not complete, and on flush", () =>
   assert.equal(stops.flush(), "S");
 });
 
-test("the earliest of several stop strings wins", () => {
+test("the earliest of several stop strings wins, and is named", () => {
   const stops = new StopStrings(["b", "a"]);
-  assert.deepEqual(stops.push("xxabxx"), { text: "xx", stopped: true });
+  assert.deepEqual(stops.push("xxabxx"), { text: "xx", stopped: true, stop: "a" });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { ApiError, type GenerateContentParameters, GoogleGenAI, Type } from "@google/genai";
+import { FunctionCallingConfigMode, type GenerateContentParameters, GoogleGenAI, Type } from "@google/genai";
 import { Ajv } from "ajv";
 import { localModel } from "../helpers.js";
 import { type MockUpstream, startMockUpstream } from "../support/mock-upstream.js";
@@ -165,11 +165,34 @@ describe("the @google/genai SDK through infergate: the Gemini surface, translate
       additionalProperties: false,
     });
     assert.ok(validate(JSON.parse(response.text ?? "")), response.text);
-    await assert.rejects(
-      ai.models.generateContent(toolRequest("chat")),
-      (error: unknown) =>
-        error instanceof ApiError && error.status === 400 && /cannot call tools/.test(error.message),
-    );
+    // Function calling, locally: with mode ANY the model must call, under the declaration's grammar; the call
+    // and its response in history are written in the chat wrapper's syntax.
+    const forced = toolRequest("chat");
+    const called = await ai.models.generateContent({
+      ...forced,
+      config: {
+        ...forced.config,
+        maxOutputTokens: 96,
+        tools: [
+          {
+            functionDeclarations: [
+              {
+                name: "get_weather",
+                parameters: {
+                  type: Type.OBJECT,
+                  properties: { city: { type: Type.STRING, maxLength: "16" } },
+                  required: ["city"],
+                },
+              },
+            ],
+          },
+        ],
+        toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } },
+      },
+    });
+    const call = called.functionCalls?.[0];
+    assert.equal(call?.name, "get_weather", JSON.stringify(called.candidates));
+    assert.equal(typeof call?.args?.city, "string");
   });
 
   test("what a runtime cannot take is refused by name: unknown fields for a local model, several allowed functions, several candidates through a translation", async () => {

@@ -19,6 +19,7 @@ import {
   UnsupportedTaskError,
 } from "../../core/errors.js";
 import { StopStrings } from "../../core/stop-strings.js";
+import { toolCallDeltas } from "../../core/tool-calls.js";
 import type {
   ClassifyResult,
   ContinuationScores,
@@ -30,15 +31,17 @@ import type {
   MemoryReport,
   Perplexity,
   TokenLogprobs,
+  ToolDefinition,
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import { type ModelRef, modelLabel } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
 import { ownDimensionsOnly } from "../native-dimensions.js";
-import type { ChatPrompter } from "./chat-prompt.js";
-import { refuseUnenforceable } from "./grammar-schema.js";
+import type { CallSyntax, ChatPrompter } from "./chat-prompt.js";
+import { refuseUnenforceable, unenforceableKeyword } from "./grammar-schema.js";
 import { refuseUnhonoured } from "./local-request-support.js";
 import { ResourcePool } from "./resource-pool.js";
+import { type DecodedCall, decodeToolCall } from "./tool-call-decoder.js";
 
 /** Grammars compiled from JSON Schemas, kept per schema text; a model sees few distinct schemas. */
 const MAX_CACHED_GRAMMARS = 32;
@@ -83,7 +86,12 @@ export class LlamaLoadedModel implements LoadedModel {
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
     refuseUnhonoured(request, modelLabel(this.ref));
-    const { prompt, stop } = this.#promptOf(request);
+    const { prompt, stop, calls } = this.#promptOf(request);
+    const chosen = chosenTool(request);
+    // A strict function's schema is checked before anything is written, as response_format's is.
+    for (const [index, tool] of (calls ? (request.tools ?? []) : []).entries())
+      if (tool.strict === true && tool.parameters)
+        refuseUnenforceable(tool.parameters, `tools[${index}].function.parameters`);
     if (prompt.length + request.maxTokens > this.context.contextSize) {
       throw new PromptTooLongError(prompt.length, request.maxTokens, this.context.contextSize);
     }
@@ -113,7 +121,20 @@ export class LlamaLoadedModel implements LoadedModel {
         }
         yield echo;
       }
-      const stops = new StopStrings(stop);
+      const forced = calls && (request.toolChoice === "required" || chosen !== undefined);
+      if (forced) {
+        yield* this.#callChunks(
+          await this.#decodeCall(sequence, input, calls, chosen, request, signal),
+          prompt.length,
+          0,
+        );
+        return;
+      }
+      // Offered tools, the model may call one: the text that starts a call ends the free text, and the call is
+      // decoded from there under its grammars.
+      const triggers = new Set(calls?.triggers ?? []);
+      const stops = new StopStrings([...stop, ...triggers]);
+      let written = "";
       const generated: Token[] = [];
       let unsent: Token[] = [];
       let undecoded: Token[] = [];
@@ -170,13 +191,25 @@ export class LlamaLoadedModel implements LoadedModel {
         // A byte-fallback token can end mid-character; wait for the rest of it.
         const complete = !decoded.endsWith("\uFFFD");
         if (complete) undecoded = [];
-        const { text, stopped } = stops.push(complete ? decoded : "");
+        const { text, stopped, stop: stoppedBy } = stops.push(complete ? decoded : "");
         if (stopped) {
           finishReason = "stop";
           if (text) yield this.#chunk(text, unsent, unsentLogprobs);
           unsent = [];
+          if (calls && stoppedBy !== undefined && triggers.has(stoppedBy)) {
+            // What was written before the call goes in again as text; the call follows it.
+            await sequence.eraseContextTokenRanges([{ start: prompt.length, end: sequence.nextTokenIndex }]);
+            const before = this.model.tokenize(written + text, false);
+            yield* this.#callChunks(
+              await this.#decodeCall(sequence, before, calls, undefined, request, signal, generated.length),
+              prompt.length,
+              generated.length,
+            );
+            return;
+          }
           break;
         }
+        written += text;
         if (text) {
           yield this.#chunk(text, unsent, unsentLogprobs);
           unsent = [];
@@ -196,6 +229,61 @@ export class LlamaLoadedModel implements LoadedModel {
     } finally {
       this.#pool.release(sequence);
     }
+  }
+
+  /** A function call, decoded under grammars in the model's own call syntax (see tool-call-decoder.ts). */
+  #decodeCall(
+    sequence: LlamaContextSequence,
+    input: Token[],
+    syntax: CallSyntax,
+    chosen: ToolDefinition | undefined,
+    request: GenerateRequest,
+    signal: AbortSignal | undefined,
+    used = 0,
+  ): Promise<DecodedCall> {
+    return decodeToolCall({
+      sequence,
+      model: this.model,
+      input,
+      syntax,
+      tools: request.tools ?? [],
+      chosen,
+      sampling: {
+        temperature: request.temperature,
+        topP: request.topP,
+        topK: request.topK,
+        seed: request.seed,
+      },
+      maxTokens: request.maxTokens - used,
+      grammars: {
+        names: (tools) => this.#namesGrammar(tools),
+        parameters: (tool) =>
+          this.#parametersGrammar(tool, `tools[${request.tools?.indexOf(tool) ?? 0}].function.parameters`),
+      },
+      signal,
+    });
+  }
+
+  /** The call as the stream's last two chunks: the call, then the end (`tool_calls`, or `length` if cut short). */
+  *#callChunks(decoded: DecodedCall, promptTokens: number, before: number): Iterable<GenerateChunk> {
+    yield { text: "", tokenIds: [], at: performance.now(), toolCalls: toolCallDeltas([decoded.call]) };
+    yield {
+      text: "",
+      tokenIds: [],
+      at: performance.now(),
+      done: {
+        usage: { promptTokens, completionTokens: before + decoded.tokens },
+        finishReason: decoded.complete ? "tool_calls" : "length",
+      },
+    };
+  }
+
+  /** One of the offered function names, exactly. */
+  #namesGrammar(tools: readonly ToolDefinition[]): Promise<LlamaGrammar> {
+    const names = tools.map((tool) => JSON.stringify(tool.name)).join(" | ");
+    return this.#cachedGrammar(`names:${names}`, () =>
+      this.llama.createGrammar({ grammar: `root ::= ${names}` }),
+    );
   }
 
   /** A streamed chunk; its tokens' log-probabilities go with it when they were asked for. */
@@ -258,29 +346,58 @@ export class LlamaLoadedModel implements LoadedModel {
    * The tokens a request is prompted with, and its stop strings: a completion's prompt (BOS added where the model
    * wants it), or a chat rendered by the model's chat template, else the transcript (whose stop ends a turn).
    */
-  #promptOf(request: GenerateRequest): { prompt: Token[]; stop: readonly string[] } {
+  #promptOf(request: GenerateRequest): {
+    prompt: Token[];
+    stop: readonly string[];
+    calls?: CallSyntax;
+  } {
     const asked = request.stop ?? [];
+    const offered = request.tools && request.toolChoice !== "none" ? request.tools : undefined;
     if (request.messages !== undefined && this.prompter.render) {
-      const rendered = this.prompter.render(request.messages);
-      return { prompt: rendered.tokens, stop: [...asked, ...rendered.stop] };
+      const rendered = this.prompter.render(request.messages, offered);
+      const prompt = { prompt: rendered.tokens, stop: [...asked, ...rendered.stop] };
+      return rendered.calls ? { ...prompt, calls: rendered.calls } : prompt;
     }
+    if (offered || request.messages?.some((message) => message.toolCalls))
+      throw new InvalidRequestError(
+        `model '${modelLabel(this.ref)}' has no chat template, so no syntax to call functions in; give it one (chat_template) or serve tools through a model that has one`,
+        "tools",
+      );
     const input = completionInput(request);
     return { prompt: this.tokenize(input.prompt), stop: input.stop };
   }
 
+  /**
+   * A function's arguments as a grammar: its schema's, when the schema can be enforced; a strict function's
+   * schema must be, while a non-strict one (whose schema OpenAI does not enforce either) gets any JSON object.
+   */
+  #parametersGrammar(tool: ToolDefinition, param: string): Promise<LlamaGrammar> {
+    if (!tool.parameters || (tool.strict !== true && unenforceableKeyword(tool.parameters)))
+      return this.llama.getGrammarFor("json");
+    return this.#grammarFor(tool.parameters, param);
+  }
+
   /** The JSON Schema as a GBNF grammar; a schema llama.cpp's converter cannot take is the client's error. */
-  #grammarFor(schema: Readonly<Record<string, unknown>>): Promise<LlamaGrammar> {
-    const key = JSON.stringify(schema);
+  #grammarFor(schema: Readonly<Record<string, unknown>>, param = "response_format"): Promise<LlamaGrammar> {
+    refuseUnenforceable(schema, param);
+    // The schema's type is the converter's to check at run time: it comes from a client or a dataset.
+    return this.#cachedGrammar(JSON.stringify(schema), () =>
+      this.llama.createGrammarForJsonSchema(schema as never).catch((error: unknown) => {
+        throw new InvalidRequestError(
+          `${param}: unsupported JSON schema: ${(error as Error).message}`,
+          param,
+        );
+      }),
+    );
+  }
+
+  /** A compiled grammar, kept by key; a failed compilation is not kept. */
+  #cachedGrammar(key: string, compile: () => Promise<LlamaGrammar>): Promise<LlamaGrammar> {
     let grammar = this.#grammars.get(key);
     if (!grammar) {
-      refuseUnenforceable(schema);
-      // The schema's type is the converter's to check at run time: it comes from a client or a dataset.
-      grammar = this.llama.createGrammarForJsonSchema(schema as never).catch((error: unknown) => {
+      grammar = compile().catch((error: unknown) => {
         this.#grammars.delete(key);
-        throw new InvalidRequestError(
-          `unsupported JSON schema: ${(error as Error).message}`,
-          "response_format",
-        );
+        throw error;
       });
       if (this.#grammars.size >= MAX_CACHED_GRAMMARS)
         this.#grammars.delete(this.#grammars.keys().next().value as string);
@@ -438,4 +555,17 @@ function likeliest(
     alternatives.push({ token: text(alternative), logprob: Math.log(probability) });
   }
   return alternatives;
+}
+
+/** The function `tool_choice` names, which must be among the offered tools. */
+function chosenTool(request: GenerateRequest): ToolDefinition | undefined {
+  const choice = request.toolChoice;
+  if (typeof choice !== "object") return undefined;
+  const tool = request.tools?.find((offered) => offered.name === choice.name);
+  if (!tool)
+    throw new InvalidRequestError(
+      `tool_choice names '${choice.name}', which is not among the tools`,
+      "tool_choice",
+    );
+  return tool;
 }

@@ -19,11 +19,6 @@ export function refuseUnhonoured(request: GenerateRequest, model: string): void 
       `model '${model}' is local and generates one choice per request; n must be 1`,
       "n",
     );
-  if (request.tools && request.toolChoice !== "none")
-    throw new InvalidRequestError(
-      `model '${model}' is local and cannot call tools yet; serve tools through an OpenAI- or Gemini-format upstream`,
-      "tools",
-    );
   if (request.logitBias)
     throw new InvalidRequestError(
       `logit_bias is not supported by local models yet (model '${model}')`,
@@ -35,11 +30,6 @@ export function refuseUnhonoured(request: GenerateRequest, model: string): void 
       "reasoning_effort",
     );
   for (const [index, message] of (request.messages ?? []).entries()) {
-    if (message.toolCalls)
-      throw new InvalidRequestError(
-        `messages[${index}].tool_calls: model '${model}' is local and cannot call tools yet`,
-        `messages[${index}].tool_calls`,
-      );
     for (const [position, part] of (message.parts ?? []).entries()) {
       if (part.type === "text") continue;
       const param = `messages[${index}].content[${position}]`;

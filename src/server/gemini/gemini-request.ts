@@ -137,8 +137,18 @@ function toolChoiceOf(
   );
 }
 
+/** Gemini Schema fields typed int64, which its REST JSON carries as strings. */
+const INT64_KEYS: ReadonlySet<string> = new Set([
+  "minLength",
+  "maxLength",
+  "minItems",
+  "maxItems",
+  "minProperties",
+  "maxProperties",
+]);
+
 /**
- * Gemini's Schema as a JSON Schema: type names lower-cased, `nullable` as a "null" type, properties and items
+ * Gemini's Schema as a JSON Schema: type names lower-cased, int64 bounds as numbers, `nullable` as a "null" type, properties and items
  * converted; `propertyOrdering` (a hint to Gemini) left out; any other key kept, for the runtime to honour or refuse.
  */
 export function fromGeminiSchema(schema: Readonly<Record<string, unknown>>): Record<string, unknown> {
@@ -160,6 +170,9 @@ export function fromGeminiSchema(schema: Readonly<Record<string, unknown>>): Rec
       converted[key] = fromGeminiSchema(value as Record<string, unknown>);
     else if (key === "anyOf" && Array.isArray(value))
       converted.anyOf = value.map((item) => fromGeminiSchema(item as Record<string, unknown>));
+    else if (INT64_KEYS.has(key) && typeof value === "string" && /^\d+$/.test(value))
+      // Gemini's JSON writes int64 as a string ("16"); JSON Schema's bounds are numbers.
+      converted[key] = Number(value);
     else if (key !== "nullable" && key !== "propertyOrdering") converted[key] = value;
   }
   if (schema.nullable === true && typeof converted.type === "string")

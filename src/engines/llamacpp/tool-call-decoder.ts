@@ -1,0 +1,154 @@
+import { randomUUID } from "node:crypto";
+import {
+  type LlamaContextSequence,
+  type LlamaGrammar,
+  LlamaGrammarEvaluationState,
+  type LlamaModel,
+  type SequenceEvaluateOptions,
+  type Token,
+} from "node-llama-cpp";
+import { RequestAbortedError } from "../../core/errors.js";
+import type { ToolCall, ToolDefinition } from "../../core/types.js";
+import type { CallSyntax } from "./chat-prompt.js";
+
+/** The grammars a call is decoded under: one of the offered names, then that function's parameters. */
+export interface CallGrammars {
+  names(tools: readonly ToolDefinition[]): Promise<LlamaGrammar>;
+  parameters(tool: ToolDefinition): Promise<LlamaGrammar>;
+}
+
+export interface DecodedCall {
+  call: ToolCall;
+  /** Tokens the call took, the syntax's own included. */
+  tokens: number;
+  /** False when `maxTokens` ran out before the arguments were whole. */
+  complete: boolean;
+}
+
+/**
+ * Writes one function call in the model's own syntax, the model choosing only what is free: the call's prefix is
+ * put in, the name is decoded under a grammar of the offered names (or put in, when the client chose the
+ * function), the parameters' prefix is put in, and the arguments are decoded under the function's JSON Schema
+ * grammar. So a call always parses and always names an offered function, with arguments its schema accepts.
+ * `input` goes in before the call: the prompt, or what the model wrote before deciding to call.
+ */
+export async function decodeToolCall(options: {
+  sequence: LlamaContextSequence;
+  model: LlamaModel;
+  input: Token[];
+  syntax: CallSyntax;
+  tools: readonly ToolDefinition[];
+  /** The function the client chose (`tool_choice` naming one), else the model picks. */
+  chosen: ToolDefinition | undefined;
+  sampling: SequenceEvaluateOptions;
+  maxTokens: number;
+  grammars: CallGrammars;
+  signal: AbortSignal | undefined;
+}): Promise<DecodedCall> {
+  const { model, syntax, tools, maxTokens } = options;
+  let input = [...options.input, ...syntax.prefix];
+  let used = syntax.prefix.length;
+  let tool = options.chosen ?? (tools.length === 1 ? tools[0] : undefined);
+  if (tool) {
+    const name = model.tokenize(tool.name);
+    input.push(...name);
+    used += name.length;
+  } else {
+    const name = await decodeUnder(options, input, await options.grammars.names(tools), maxTokens - used);
+    used += name.tokens.length;
+    const written = model.detokenize(name.tokens);
+    tool = tools.find((offered) => offered.name === written);
+    // Under the grammar, only running out of tokens leaves a name unfinished.
+    if (!tool) return { call: callOf(written, ""), tokens: used, complete: false };
+    input = [];
+  }
+  input.push(...syntax.paramsPrefix);
+  used += syntax.paramsPrefix.length;
+  const grammar = await options.grammars.parameters(tool);
+  // The JSON grammar allows whitespace after the object without end: the arguments end with their object.
+  const end = new JsonObjectEnd();
+  const args = await decodeUnder(options, input, grammar, maxTokens - used, (text) => end.push(text));
+  used += args.tokens.length;
+  const text = model.detokenize(args.tokens);
+  return {
+    call: callOf(tool.name, args.ended ? text.slice(0, end.at(text)) : text),
+    tokens: used,
+    complete: args.ended,
+  };
+}
+
+/**
+ * Finds where a streamed JSON object closes: the brace that brings the depth back to zero, outside strings.
+ * Text is fed as it is decoded.
+ */
+class JsonObjectEnd {
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+  #seen = 0;
+  #closedAt = -1;
+
+  /** True once the object has closed. */
+  push(text: string): boolean {
+    for (const char of text) {
+      this.#seen++;
+      if (this.#closedAt >= 0) continue;
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (char === "\\") this.#escaped = true;
+        else if (char === '"') this.#inString = false;
+      } else if (char === '"') this.#inString = true;
+      else if (char === "{" || char === "[") this.#depth++;
+      else if (char === "}" || char === "]") {
+        this.#depth--;
+        if (this.#depth === 0) this.#closedAt = this.#seen;
+      }
+    }
+    return this.#closedAt >= 0;
+  }
+
+  /** Where the object ends in the whole text (its length while it has not closed). */
+  at(text: string): number {
+    return this.#closedAt >= 0 ? [...text].slice(0, this.#closedAt).join("").length : text.length;
+  }
+}
+
+function callOf(name: string, args: string): ToolCall {
+  return { id: `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`, name, arguments: args };
+}
+
+/**
+ * Tokens decoded after `input` under `grammar`, until the grammar is satisfied (`ended`: end-of-generation is then
+ * the only token it allows) or `room` runs out.
+ */
+async function decodeUnder(
+  options: {
+    sequence: LlamaContextSequence;
+    model: LlamaModel;
+    sampling: SequenceEvaluateOptions;
+    signal: AbortSignal | undefined;
+  },
+  input: Token[],
+  grammar: LlamaGrammar,
+  room: number,
+  /** Told each token's text; true ends the decode there, as if the grammar had. */
+  ends?: (text: string) => boolean,
+): Promise<{ tokens: Token[]; ended: boolean }> {
+  const { sequence, model, sampling, signal } = options;
+  const decoded: Token[] = [];
+  if (room <= 0) return { tokens: decoded, ended: false };
+  const steps = sequence.evaluate(input, {
+    ...sampling,
+    grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }),
+    yieldEogToken: true,
+  });
+  for await (const token of steps) {
+    if (signal?.aborted) throw new RequestAbortedError();
+    if (model.isEogToken(token)) return { tokens: decoded, ended: true };
+    decoded.push(token);
+    if (ends?.(model.detokenize([token], false, decoded.slice(-5, -1))))
+      return { tokens: decoded, ended: true };
+    if (decoded.length >= room) break;
+  }
+  return { tokens: decoded, ended: false };
+}
