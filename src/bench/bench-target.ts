@@ -50,10 +50,9 @@ export async function openTarget(spec: string, options: TargetOptions): Promise<
   }
   if (!options.model)
     throw new InvalidRequestError(`target ${spec} is an endpoint: name its model with --model`, "model");
-  const remote: OpenAiModelSpec | GeminiModelSpec = {
+  const common = {
     id: `${options.model}@${spec}`,
     task: options.task ?? "generate",
-    engine: options.api === "gemini" ? "gemini" : "openai",
     base_url: spec,
     upstream_model: options.model,
     ...(options.apiKeyEnv && { api_key_env: options.apiKeyEnv }),
@@ -62,6 +61,10 @@ export async function openTarget(spec: string, options: TargetOptions): Promise<
     parallel: 1_000_000,
     domains: [],
   };
+  const remote: OpenAiModelSpec | GeminiModelSpec =
+    options.api === "gemini"
+      ? { ...common, engine: "gemini" }
+      : { ...common, engine: "openai", responses_api: false };
   const model = await options.engines.load({ spec: remote, source: spec });
   return { name: `${options.model} @ ${spec}`, task: remote.task, model, location: spec };
 }

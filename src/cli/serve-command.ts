@@ -1,7 +1,14 @@
 import type { Command } from "commander";
 import { destination } from "pino";
-import { clusterMetricsText, isClusterWorker, runPrimary, shareMetrics } from "../server/cluster-workers.js";
+import {
+  clusterMetricsText,
+  clusterResponseStore,
+  isClusterWorker,
+  runPrimary,
+  shareMetrics,
+} from "../server/cluster-workers.js";
 import { createGateway } from "../server/gateway.js";
+import { responseStoreFor } from "../server/openai/response-store.js";
 import { BatchedDestination } from "../telemetry/batched-destination.js";
 import { createLogger, logEvents } from "../telemetry/logger.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
@@ -54,7 +61,7 @@ Examples:
         new BatchedDestination(destination({ dest: 1, sync: false, minLength: 4096 })),
       );
       if (options.workers > 1 && !isClusterWorker()) {
-        process.exitCode = await runPrimary(options.workers, logger);
+        process.exitCode = await runPrimary(options.workers, logger, responseStoreFor(server));
         logger.info("stopped");
         logger.flush();
         return;
@@ -65,7 +72,7 @@ Examples:
         registry: context.registry,
         engines: context.engines,
         onUnexpectedError: (error) => logger.error({ err: error }, "unexpected error"),
-        ...(isClusterWorker() && { metricsText: clusterMetricsText() }),
+        ...(isClusterWorker() && { metricsText: clusterMetricsText(), responses: clusterResponseStore() }),
       });
       if (isClusterWorker()) shareMetrics(gateway.metrics.registry);
       logger.info({ models: context.registry.list().map((model) => model.id) }, "loading models");

@@ -79,11 +79,16 @@ const openAiModel = z
     connect_timeout_ms: z.int().min(1).max(600_000).default(10_000),
     /** Requests in flight to the upstream at once; more wait in the gateway's queue. */
     parallel: z.int().min(1).max(100_000).default(256),
+    /**
+     * The upstream serves `POST /responses` itself (OpenAI does; most OpenAI-compatible servers do not): a
+     * Responses API client's body then goes to it verbatim but for `model`; otherwise it is bridged to chat.
+     */
+    responses_api: z.boolean().default(false),
   })
   .strict();
 
 /** A model behind Google's Gemini API (or any server speaking its wire format), proxied. */
-const geminiModel = openAiModel.extend({
+const geminiModel = openAiModel.omit({ responses_api: true }).extend({
   engine: z.literal("gemini"),
   /** The API root, without the version: `https://generativelanguage.googleapis.com` or `http://host:port`. */
   base_url: z.url({ protocol: /^https?$/ }),
@@ -114,6 +119,14 @@ const serverSchema = z
       .default(1024 * 1024),
     max_prompt_chars: z.int().min(1).max(1_000_000).default(100_000),
     max_tokens: z.int().min(1).max(32_768).default(4096),
+    /** Responses kept for `previous_response_id` and `GET /v1/responses/{id}`, in memory, least recently used out. */
+    max_stored_responses: z.int().min(0).max(1_000_000).default(1024),
+    /** The most their conversations may take together (UTF-16 characters × 2, an estimate of their heap). */
+    max_stored_response_bytes: z
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024 * 1024)
+      .default(256 * 1024 * 1024),
     /** Requests a model may hold waiting for a free slot before new ones get 429. */
     max_queue_per_model: z.int().min(0).max(100_000).default(64),
     request_timeout_ms: z.int().min(100).max(3_600_000).default(120_000),

@@ -109,6 +109,13 @@ export class PayloadTooLargeError extends InfergateError {
   }
 }
 
+export class ResponseNotFoundError extends InfergateError {
+  override readonly name = "ResponseNotFoundError";
+  constructor(id: string) {
+    super("IG_RESPONSE_NOT_FOUND", 404, `no stored response with id '${id}'`, "response_id");
+  }
+}
+
 export class RouteNotFoundError extends InfergateError {
   override readonly name = "RouteNotFoundError";
   constructor(method: string, path: string) {

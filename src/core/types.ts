@@ -55,7 +55,7 @@ export type ToolChoice = "auto" | "none" | "required" | { name: string };
  * `model` replaced) or Gemini's `generateContent` (the model is in the path; the body goes as it is).
  */
 export interface Passthrough {
-  endpoint: "chat/completions" | "completions" | "generateContent";
+  endpoint: "chat/completions" | "completions" | "responses" | "generateContent";
   body: Readonly<Record<string, unknown>>;
 }
 

@@ -1,10 +1,23 @@
 import type { GenerateRequest, Passthrough } from "../core/types.js";
 
-const GEMINI_ENDPOINTS: ReadonlySet<Passthrough["endpoint"]> = new Set(["generateContent"]);
-
-/** The client's own body, when it spoke the wire format this upstream speaks; else the request is translated. */
-export function passthroughFor(request: GenerateRequest, wire: "openai" | "gemini"): Passthrough | undefined {
+/**
+ * The client's own body, when it spoke a wire format this upstream speaks; else the request is translated. An
+ * OpenAI-format upstream takes chat and completions bodies, and Responses API bodies only when it serves that API
+ * itself (`speaksResponses`); a Gemini one takes `generateContent` bodies.
+ */
+export function passthroughFor(
+  request: GenerateRequest,
+  wire: "openai" | "gemini",
+  speaksResponses = false,
+): Passthrough | undefined {
   const passthrough = request.passthrough;
   if (!passthrough) return undefined;
-  return GEMINI_ENDPOINTS.has(passthrough.endpoint) === (wire === "gemini") ? passthrough : undefined;
+  switch (passthrough.endpoint) {
+    case "generateContent":
+      return wire === "gemini" ? passthrough : undefined;
+    case "responses":
+      return wire === "openai" && speaksResponses ? passthrough : undefined;
+    default:
+      return wire === "openai" ? passthrough : undefined;
+  }
 }

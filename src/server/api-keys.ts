@@ -53,3 +53,12 @@ export function presentedKey(
   if (typeof google === "string") return google;
   return query?.get("key") ?? undefined;
 }
+
+/** Who owns what a request stores: a digest of its key (never the key itself), or "" on a gateway without keys. */
+export function keyOwner(
+  headers: Record<string, string | string[] | undefined>,
+  query?: URLSearchParams,
+): string {
+  const presented = presentedKey(headers, query);
+  return presented ? digest(presented).toString("hex") : "";
+}

@@ -1,36 +1,64 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import { AggregatorRegistry, type Registry } from "prom-client";
+import type { ResponseStorage, ResponseStore, StoredResponse } from "./openai/response-store.js";
 
 /**
  * `serve --workers N`: N gateway processes share the listening port (node:cluster), so a proxy-heavy gateway
- * uses more than one core. Each worker loads its own copy of the models. `/metrics`, whichever worker answers
- * it, reports the sum over all of them.
+ * uses more than one core. Each worker loads its own copy of the models. What must be one for the whole gateway
+ * lives in the primary, and workers ask it over the cluster's IPC channel: `/metrics`, whichever worker answers
+ * it, reports the sum over all of them; stored Responses API responses are one store, so a conversation can be
+ * continued on any worker.
  */
-const METRICS_REQUEST = "infergate:metrics-request";
-const METRICS_REPLY = "infergate:metrics-reply";
+const REQUEST = "infergate:request";
+const REPLY = "infergate:reply";
 
-interface MetricsMessage {
-  type: typeof METRICS_REQUEST | typeof METRICS_REPLY;
+/** What a worker can ask the primary for, with what it sends and gets back. */
+interface PrimaryCalls {
+  metrics: { args: []; result: string };
+  "responses.get": { args: [id: string, owner: string]; result: StoredResponse | undefined };
+  "responses.set": { args: [id: string, owner: string, stored: StoredResponse]; result: undefined };
+}
+type Call = keyof PrimaryCalls;
+
+interface RequestMessage {
+  type: typeof REQUEST;
   id: number;
-  text?: string;
+  call: Call;
+  args: unknown[];
+}
+
+interface ReplyMessage {
+  type: typeof REPLY;
+  id: number;
+  result?: unknown;
   error?: string;
 }
 
 /**
- * The primary: forks the workers, answers their metrics requests with the cluster-wide aggregate, replaces a
- * worker that dies, and on SIGTERM/SIGINT drains them all. Resolves with the exit code once they are gone.
+ * The primary: forks the workers, answers their calls (the cluster-wide metrics aggregate, the shared response
+ * store), replaces a worker that dies, and on SIGTERM/SIGINT drains them all. Resolves with the exit code once
+ * they are gone.
  */
-export function runPrimary(count: number, logger: Logger): Promise<number> {
+export function runPrimary(count: number, logger: Logger, responses: ResponseStore): Promise<number> {
   const aggregator = new AggregatorRegistry();
+  const calls: { [C in Call]: (...args: PrimaryCalls[C]["args"]) => Promise<PrimaryCalls[C]["result"]> } = {
+    metrics: () => aggregator.clusterMetrics(),
+    "responses.get": (id, owner) => responses.get(id, owner),
+    "responses.set": async (id, owner, stored) => {
+      await responses.set(id, owner, stored);
+      return undefined;
+    },
+  };
   let stopping = false;
   let failed = false;
-  cluster.on("message", (worker: Worker, message: MetricsMessage) => {
-    if (message?.type !== METRICS_REQUEST) return;
-    aggregator.clusterMetrics().then(
-      (text) => worker.send({ type: METRICS_REPLY, id: message.id, text } satisfies MetricsMessage),
+  cluster.on("message", (worker: Worker, message: RequestMessage) => {
+    if (message?.type !== REQUEST) return;
+    const handler = calls[message.call] as (...args: unknown[]) => Promise<unknown>;
+    handler(...message.args).then(
+      (result) => worker.send({ type: REPLY, id: message.id, result } satisfies ReplyMessage),
       (error: Error) =>
-        worker.send({ type: METRICS_REPLY, id: message.id, error: error.message } satisfies MetricsMessage),
+        worker.send({ type: REPLY, id: message.id, error: error.message } satisfies ReplyMessage),
     );
   });
   for (let i = 0; i < count; i++) cluster.fork();
@@ -65,23 +93,42 @@ export function shareMetrics(registry: Registry): void {
   AggregatorRegistry.setRegistries([registry]);
 }
 
-/** In a worker: the text for `/metrics`, aggregated over every worker by the primary. */
-export function clusterMetricsText(): () => Promise<string> {
-  const pending = new Map<number, { resolve(text: string): void; reject(error: Error): void }>();
+/** In a worker: calls answered by the primary, each awaited by its id. */
+function primaryCaller() {
+  const pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   let next = 0;
-  process.on("message", (message: MetricsMessage) => {
-    if (message?.type !== METRICS_REPLY) return;
+  process.on("message", (message: ReplyMessage) => {
+    if (message?.type !== REPLY) return;
     const waiter = pending.get(message.id);
     pending.delete(message.id);
     if (message.error !== undefined) waiter?.reject(new Error(message.error));
-    else waiter?.resolve(message.text ?? "");
+    else waiter?.resolve(message.result);
   });
-  return () =>
+  return <C extends Call>(call: C, ...args: PrimaryCalls[C]["args"]): Promise<PrimaryCalls[C]["result"]> =>
     new Promise((resolve, reject) => {
       const id = next++;
-      pending.set(id, { resolve, reject });
-      process.send?.({ type: METRICS_REQUEST, id } satisfies MetricsMessage);
+      pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
+      process.send?.({ type: REQUEST, id, call, args } satisfies RequestMessage);
     });
+}
+
+let caller: ReturnType<typeof primaryCaller> | undefined;
+const askPrimary: ReturnType<typeof primaryCaller> = (call, ...args) => {
+  caller ??= primaryCaller();
+  return caller(call, ...args);
+};
+
+/** In a worker: the text for `/metrics`, aggregated over every worker by the primary. */
+export function clusterMetricsText(): () => Promise<string> {
+  return () => askPrimary("metrics");
+}
+
+/** In a worker: the primary's response store, shared by every worker. */
+export function clusterResponseStore(): ResponseStorage {
+  return {
+    get: (id, owner) => askPrimary("responses.get", id, owner),
+    set: (id, owner, stored) => askPrimary("responses.set", id, owner, stored),
+  };
 }
 
 export const isClusterWorker = () => cluster.isWorker;

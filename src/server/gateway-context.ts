@@ -4,11 +4,14 @@ import type { Task } from "../core/types.js";
 import type { ServedModels } from "../routing/served-models.js";
 import type { Admitted } from "../routing/serving.js";
 import type { Exchange } from "./exchange.js";
+import type { ResponseStorage } from "./openai/response-store.js";
 
 /** What route handlers share: the served models and the request bounds. */
 export interface GatewayContext {
   models: ServedModels;
   limits: ServerConfig;
+  /** Responses kept for `previous_response_id` and `GET /v1/responses/{id}`. */
+  responses: ResponseStorage;
 }
 
 /** Admits an exchange's request for `modelField` (a model or a route), recording who serves it. */

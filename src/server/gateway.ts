@@ -23,6 +23,7 @@ import { type ErrorFormat, errorResponse } from "./error-body.js";
 import { causeOf, type Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { sendJson, sendText } from "./http-io.js";
+import { type ResponseStorage, responseStoreFor } from "./openai/response-store.js";
 import { API_ROUTES, type Route } from "./routes.js";
 
 export interface GatewayOptions {
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   onUnexpectedError?: (error: unknown) => void;
   /** The `/metrics` text; by default this process's own registry (a cluster worker asks the primary instead). */
   metricsText?: () => Promise<string>;
+  /** Where Responses API responses are stored; by default this process's memory (a cluster worker's is the primary's). */
+  responses?: ResponseStorage;
   /** The process's resident memory in bytes, for the precision policy; tests simulate pressure with it. */
   rss?: () => number;
 }
@@ -77,7 +80,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.rss && { rss: options.rss }),
     ...(options.onUnexpectedError && { onError: options.onUnexpectedError }),
   });
-  const context: GatewayContext = { models, limits };
+  const context: GatewayContext = {
+    models,
+    limits,
+    responses: options.responses ?? responseStoreFor(limits),
+  };
   const metrics = new GatewayMetrics({
     load: () => models.loadStates(),
     memory: () => models.memory(),

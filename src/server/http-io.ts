@@ -91,6 +91,11 @@ export class SseStream {
     await this.#write(`data: ${JSON.stringify(value)}\n\n`);
   }
 
+  /** A named event (`event:` line), as the Responses API streams them. */
+  async event(type: string, value: unknown): Promise<void> {
+    await this.#write(`event: ${type}\ndata: ${JSON.stringify(value)}\n\n`);
+  }
+
   end(finalLine?: string): void {
     if (this.res.writableEnded || this.res.destroyed) return;
     this.res.end(finalLine === undefined ? undefined : `data: ${finalLine}\n\n`);

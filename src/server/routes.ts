@@ -12,6 +12,7 @@ import {
 } from "./model-listing.js";
 import { handleClassify, handleEmbeddings } from "./openai/encoder-routes.js";
 import { handleChatCompletions, handleCompletions } from "./openai/generation-routes.js";
+import { handleGetResponse, handleResponses, matchResponsePath } from "./openai/responses-routes.js";
 
 export interface Route {
   method: "GET" | "POST";
@@ -40,6 +41,21 @@ export const API_ROUTES: readonly Route[] = [
     authenticated: true,
     errorFormat: "openai",
     handle: handleCompletions,
+  },
+  {
+    method: "POST",
+    path: "/v1/responses",
+    authenticated: true,
+    errorFormat: "openai",
+    handle: handleResponses,
+  },
+  {
+    method: "GET",
+    path: "/v1/responses/{id}",
+    match: matchResponsePath,
+    authenticated: true,
+    errorFormat: "openai",
+    handle: handleGetResponse,
   },
   {
     method: "POST",

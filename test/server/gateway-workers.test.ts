@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { repoRoot } from "../helpers.js";
 
-test("serve --workers 2: both processes serve, /metrics sums them, SIGTERM drains them all", async (t) => {
+test("serve --workers 2: both processes serve, /metrics sums them, stored responses are shared, SIGTERM drains them all", async (t) => {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", join(repoRoot, "src/cli/infergate.ts"), "serve", "--workers", "2", "--port", "0"],
@@ -16,7 +16,7 @@ test("serve --workers 2: both processes serve, /metrics sums them, SIGTERM drain
   t.after(() => {
     if (child.exitCode === null) child.kill("SIGKILL");
   });
-  const lines: { msg: string; port?: number; pid?: number; event?: string }[] = [];
+  const lines: { msg: string; port?: number; pid?: number; event?: string; route?: string }[] = [];
   let port = 0;
   const reader = createInterface({ input: child.stdout });
   // Connections go only to workers that listen: wait until both say they do.
@@ -48,12 +48,33 @@ test("serve --workers 2: both processes serve, /metrics sums them, SIGTERM drain
   );
   // State gauges are the same in every worker: shown once, not summed.
   assert.match(metrics, /infergate_serving_precision\{model="lm-small",precision="q8_0"\} 1\n/);
+  // A stored response is the primary's: every worker can continue it and return it.
+  const post = async (body: Record<string, unknown>) => {
+    const response = await fetch(`${url}/v1/responses`, {
+      method: "POST",
+      headers: { connection: "close", "content-type": "application/json" },
+      body: JSON.stringify({ model: "lm-small", max_output_tokens: 2, ...body }),
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    return (await response.json()) as { id: string };
+  };
+  let previous = await post({ input: "Whale, n." });
+  for (let i = 0; i < 6; i++) {
+    previous = await post({ input: "And then?", previous_response_id: previous.id });
+    const fetched = await fetch(`${url}/v1/responses/${previous.id}`, { headers: { connection: "close" } });
+    assert.equal(fetched.status, 200);
+    await fetched.json();
+  }
   const exited = once(child, "exit");
   child.kill("SIGTERM");
   const [code] = await exited;
   assert.equal(code, 0);
   const servers = new Set(lines.filter((line) => line.event === "request").map((line) => line.pid));
   assert.equal(servers.size, 2, "both workers served requests");
+  const continuedBy = new Set(
+    lines.filter((line) => line.route?.startsWith("/v1/responses")).map((line) => line.pid),
+  );
+  assert.equal(continuedBy.size, 2, "both workers continued or returned stored responses");
   assert.equal(
     lines.filter((line) => line.msg === "stopped").length,
     3,

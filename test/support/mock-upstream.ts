@@ -116,15 +116,26 @@ async function answer(
         : { error: { code: behaviour.failWith, message, status: "UNAVAILABLE" } },
     );
   }
-  const speaker = wire === "openai" ? openAiSpeaker(req.url ?? "", body) : geminiSpeaker(req.url ?? "", body);
+  const url = req.url ?? "";
+  const speaker =
+    wire === "gemini"
+      ? geminiSpeaker(url, body)
+      : url === "/v1/responses"
+        ? responsesSpeaker(body)
+        : openAiSpeaker(url, body);
+  // OpenAI's chat and completions streams end with [DONE]; Responses and Gemini streams do not.
+  const done = wire === "openai" && !speaker.named ? "data: [DONE]\n\n" : undefined;
+  const write = (event: unknown) =>
+    res.write(
+      `${speaker.named ? `event: ${(event as { type: string }).type}\n` : ""}data: ${JSON.stringify(event)}\n\n`,
+    );
   const pieces = behaviour.answerFor ? [behaviour.answerFor(body)] : behaviour.pieces;
   if (speaker.embeddings) return json(res, 200, speaker.embeddings);
   if (behaviour.toolCalls) {
     if (!speaker.stream) return json(res, 200, speaker.calls(behaviour.toolCalls, false)[0]);
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    for (const event of speaker.calls(behaviour.toolCalls, true))
-      res.write(`data: ${JSON.stringify(event)}\n\n`);
-    res.end(wire === "openai" ? "data: [DONE]\n\n" : undefined);
+    for (const event of speaker.calls(behaviour.toolCalls, true)) write(event);
+    res.end(done);
     return;
   }
   if (!speaker.stream) {
@@ -141,18 +152,21 @@ async function answer(
       res.destroy();
       return;
     }
-    res.write(`data: ${JSON.stringify(speaker.piece(text, index === 0))}\n\n`);
+    for (const event of [speaker.piece(text, index === 0)].flat()) write(event);
   }
-  for (const event of speaker.last(pieces.length)) res.write(`data: ${JSON.stringify(event)}\n\n`);
-  res.end(wire === "openai" ? "data: [DONE]\n\n" : undefined);
+  for (const event of speaker.last(pieces.length)) write(event);
+  res.end(done);
 }
 
 /** How one wire format spells the answers; the mock's timing and faults are shared. */
 interface Speaker {
   stream: boolean;
+  /** Events carry `event:` lines (the Responses API's). */
+  named?: boolean;
   /** Set for an embeddings request: the whole answer. */
   embeddings?: unknown;
   whole(text: string, tokens: number, top?: { token: string; logprob: number }[]): unknown;
+  /** A streamed piece: one event, or (opening a Responses stream) several. */
   piece(text: string, first: boolean): unknown;
   /** The events that end a stream. */
   last(tokens: number): unknown[];
@@ -294,6 +308,104 @@ function openAiSpeaker(url: string, body: Record<string, unknown>): Speaker {
           );
       }
       events.push(chunk({ index: 0, delta: {}, logprobs: null, finish_reason: "tool_calls" }));
+      return events;
+    },
+  };
+}
+
+/** The Responses API, for an upstream configured with `responses_api: true`. */
+function responsesSpeaker(body: Record<string, unknown>): Speaker {
+  let sequence = 0;
+  const event = (type: string, fields: Record<string, unknown>) => ({
+    type,
+    sequence_number: sequence++,
+    ...fields,
+  });
+  const response = (status: string, output: unknown[], tokens?: number) => ({
+    id: "resp_mock",
+    object: "response",
+    created_at: 1_700_000_000,
+    status,
+    model: body.model,
+    output,
+    usage: tokens === undefined ? null : { input_tokens: 7, output_tokens: tokens, total_tokens: 7 + tokens },
+  });
+  const message = (text: string) => ({
+    id: "msg_mock",
+    type: "message",
+    role: "assistant",
+    status: "completed",
+    content: [{ type: "output_text", text, annotations: [] }],
+  });
+  const call = (index: number, { name, arguments: args }: MockToolCall) => ({
+    id: `fc_mock${index}`,
+    type: "function_call",
+    status: "completed",
+    call_id: `call_${index}`,
+    name,
+    arguments: args,
+  });
+  let text = "";
+  return {
+    stream: body.stream === true,
+    named: true,
+    whole: (whole, tokens) => response("completed", [message(whole)], tokens),
+    piece: (piece, first) => {
+      text += piece;
+      const delta = () =>
+        event("response.output_text.delta", {
+          item_id: "msg_mock",
+          output_index: 0,
+          content_index: 0,
+          delta: piece,
+          logprobs: [],
+        });
+      if (!first) return delta();
+      return [
+        event("response.created", { response: response("in_progress", []) }),
+        event("response.in_progress", { response: response("in_progress", []) }),
+        event("response.output_item.added", {
+          output_index: 0,
+          item: { ...message(""), status: "in_progress", content: [] },
+        }),
+        event("response.content_part.added", {
+          item_id: "msg_mock",
+          output_index: 0,
+          content_index: 0,
+          part: { type: "output_text", text: "", annotations: [] },
+        }),
+        delta(),
+      ];
+    },
+    last: (tokens) => [
+      event("response.output_text.done", { item_id: "msg_mock", output_index: 0, content_index: 0, text }),
+      event("response.output_item.done", { output_index: 0, item: message(text) }),
+      event("response.completed", { response: response("completed", [message(text)], tokens) }),
+    ],
+    calls: (calls, stream) => {
+      const items = calls.map((each, index) => call(index, each));
+      if (!stream) return [response("completed", items, calls.length)];
+      const events: unknown[] = [event("response.created", { response: response("in_progress", []) })];
+      for (const [index, item] of items.entries()) {
+        events.push(
+          event("response.output_item.added", {
+            output_index: index,
+            item: { ...item, status: "in_progress", arguments: "" },
+          }),
+          event("response.function_call_arguments.delta", {
+            item_id: item.id,
+            output_index: index,
+            delta: item.arguments,
+          }),
+          event("response.function_call_arguments.done", {
+            item_id: item.id,
+            output_index: index,
+            arguments: item.arguments,
+          }),
+          event("response.output_item.done", { output_index: index, item }),
+        );
+      }
+      events.push(event("response.completed", { response: response("completed", items, calls.length) }));
       return events;
     },
   };

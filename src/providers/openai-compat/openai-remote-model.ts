@@ -11,6 +11,7 @@ import { validateGenerateRequest } from "../../core/validate-generate-request.js
 import type { ModelRef } from "../../models/model-registry.js";
 import { passthroughFor } from "../passthrough.js";
 import { RemoteModel, streamedAnswer, wholeAnswerChunk } from "../remote-model.js";
+import { parseResponsesDelta } from "./responses-delta.js";
 import { parseOpenAiDelta, toOpenAiBody } from "./wire.js";
 
 /**
@@ -32,7 +33,7 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
-    const passthrough = passthroughFor(request, "openai");
+    const passthrough = passthroughFor(request, "openai", this.ref.spec.responses_api);
     const endpoint =
       passthrough?.endpoint ?? (request.messages === undefined ? "completions" : "chat/completions");
     // Passed through, the client's own `stream` decides, as the client reads the upstream's answer as it is.
@@ -44,12 +45,15 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
         : toOpenAiBody(request, this.ref.spec.id, this.ref.spec.upstream_model, stream),
       signal,
     );
+    // A Responses API stream has no end marker: it is complete once its final event says how it ended.
+    const [parse, endMarker] =
+      endpoint === "responses" ? [parseResponsesDelta, undefined] : [parseOpenAiDelta, "[DONE]"];
     if (!stream) {
       const body = (await response.body.json()) as Record<string, unknown>;
-      yield wholeAnswerChunk(parseOpenAiDelta(body), passthrough && body);
+      yield wholeAnswerChunk(parse(body), passthrough && body);
       return;
     }
-    yield* streamedAnswer(response.body, parseOpenAiDelta, "[DONE]", passthrough !== undefined);
+    yield* streamedAnswer(response.body, parse, endMarker, passthrough !== undefined);
   }
 
   async embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {
