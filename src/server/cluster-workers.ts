@@ -18,6 +18,7 @@ interface PrimaryCalls {
   metrics: { args: []; result: string };
   "responses.get": { args: [id: string, owner: string]; result: StoredResponse | undefined };
   "responses.set": { args: [id: string, owner: string, stored: StoredResponse]; result: undefined };
+  "responses.item": { args: [id: string, owner: string]; result: Record<string, unknown> | undefined };
 }
 type Call = keyof PrimaryCalls;
 
@@ -49,6 +50,7 @@ export function runPrimary(count: number, logger: Logger, responses: ResponseSto
       await responses.set(id, owner, stored);
       return undefined;
     },
+    "responses.item": (id, owner) => responses.item(id, owner),
   };
   let stopping = false;
   let failed = false;
@@ -128,6 +130,7 @@ export function clusterResponseStore(): ResponseStorage {
   return {
     get: (id, owner) => askPrimary("responses.get", id, owner),
     set: (id, owner, stored) => askPrimary("responses.set", id, owner, stored),
+    item: (id, owner) => askPrimary("responses.item", id, owner),
   };
 }
 

@@ -46,6 +46,9 @@ describe("the chat surface on local models: honoured, or refused by name", () =>
     });
     const content = completion.choices[0]?.message.content ?? "";
     assert.ok(validate(JSON.parse(content)), content);
+    // The answer ends with its object, not padded with the whitespace the grammar allows after it.
+    assert.equal(completion.choices[0]?.finish_reason, "stop", content);
+    assert.ok(content.endsWith("}"), content);
     const bounded = {
       ...schema,
       properties: { ...schema.properties, legs: { type: "integer", minimum: 0 } },
@@ -169,6 +172,32 @@ describe("the chat surface on local models: honoured, or refused by name", () =>
     }
   });
 
+  test("logit_bias is honoured: +100 all but forces a token, -100 all but bans it", async () => {
+    const llama = await getLlama({ gpu: false, build: "never" });
+    const model = await llama.loadModel({ modelPath: join(repoRoot, "models/lm-small-q8_0.gguf") });
+    const whale = model.tokenize("whale").at(-1) as Token;
+    const ask = async (bias: Record<string, number>) =>
+      (
+        await client.completions.create({
+          model: "base",
+          prompt: "The sea is",
+          max_tokens: 3,
+          temperature: 0,
+          logprobs: 0,
+          logit_bias: bias,
+        })
+      ).choices[0];
+    const forced = await ask({ [String(whale)]: 100 });
+    // "▁whale" after other words: " whale".
+    const piece = model.detokenize([whale], false, model.tokenize("The sea is", false));
+    assert.deepEqual(forced?.logprobs?.tokens, [piece, piece, piece]);
+    const plain = (await ask({}))?.logprobs?.tokens ?? [];
+    const first = model.tokenize(plain[0] ?? "", false).at(-1) as Token;
+    const banned = (await ask({ [String(first)]: -100 }))?.logprobs?.tokens ?? [];
+    assert.notEqual(banned[0], plain[0], `${plain} vs ${banned}`);
+    await model.dispose();
+  });
+
   test("presence and frequency penalties are honoured: a penalised greedy answer repeats less", async () => {
     const ask = async (penalty: number) =>
       (
@@ -204,7 +233,7 @@ describe("the chat surface on local models: honoured, or refused by name", () =>
         "tools",
       ],
       [{ n: 2 }, "n"],
-      [{ logit_bias: { "5": 1 } }, "logit_bias"],
+      [{ logit_bias: { "999999": 1 } }, "logit_bias"],
       [{ reasoning_effort: "low" }, "reasoning_effort"],
       [{ chat_template_kwargs: { enable_thinking: false } }, "chat_template_kwargs"],
       [

@@ -89,6 +89,40 @@ describe("function calling on a local model, in its chat wrapper's own call synt
     );
   });
 
+  test("tool_choice auto: when the text reaches the call syntax, what came before is the content and the call follows", async () => {
+    // No bundled model writes a call of its own accord; a grammar over the free text makes this one write the
+    // syntax (inside a JSON string), so the switch from text to a decoded call runs on the real engine.
+    const completion = await client.chat.completions.create({
+      model: "chat",
+      messages: [{ role: "user", content: "Weather in Porto?" }],
+      tools: [weather],
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "text", schema: { enum: ["Let me look. ||call: get_weather"] } },
+      },
+      max_tokens: 128,
+      temperature: 0,
+    });
+    const choice = completion.choices[0];
+    assert.equal(choice?.finish_reason, "tool_calls");
+    assert.equal(choice?.message.content, '"Let me look. ');
+    const call = choice?.message.tool_calls?.[0];
+    assert.ok(call?.type === "function" && call.function.name === "get_weather");
+    assert.ok(new Ajv().compile(weather.function.parameters as object)(JSON.parse(call.function.arguments)));
+    // Without tools the same grammar just writes the text.
+    const plain = await client.chat.completions.create({
+      model: "chat",
+      messages: [{ role: "user", content: "Weather in Porto?" }],
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "text", schema: { enum: ["Let me look. ||call: get_weather"] } },
+      },
+      max_tokens: 128,
+      temperature: 0,
+    });
+    assert.equal(plain.choices[0]?.message.content, '"Let me look. ||call: get_weather"');
+  });
+
   test("the prompt documents the tools and writes earlier calls and results in the wrapper's syntax", async () => {
     const messages = [
       { role: "user" as const, content: "Weather in Porto?" },

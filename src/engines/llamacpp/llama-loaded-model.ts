@@ -9,6 +9,7 @@ import {
   type LlamaModel,
   type SequenceEvaluateOptions,
   type Token,
+  TokenBias,
 } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
 import { completionInput } from "../../core/chat-template.js";
@@ -39,6 +40,7 @@ import type { LoadedModel } from "../engine.js";
 import { ownDimensionsOnly } from "../native-dimensions.js";
 import type { CallSyntax, ChatPrompter } from "./chat-prompt.js";
 import { refuseUnenforceable, unenforceableKeyword } from "./grammar-schema.js";
+import { JsonValueEnd } from "./json-value-end.js";
 import { refuseUnhonoured } from "./local-request-support.js";
 import { ResourcePool } from "./resource-pool.js";
 import { type DecodedCall, decodeToolCall } from "./tool-call-decoder.js";
@@ -100,6 +102,7 @@ export class LlamaLoadedModel implements LoadedModel {
       : request.jsonObject
         ? await this.llama.getGrammarFor("json")
         : undefined;
+    const tokenBias = request.logitBias ? this.#tokenBias(request.logitBias) : undefined;
     const topLogprobs = request.topLogprobs;
     const sequence = await this.#pool.acquire(signal);
     try {
@@ -124,7 +127,7 @@ export class LlamaLoadedModel implements LoadedModel {
       const forced = calls && (request.toolChoice === "required" || chosen !== undefined);
       if (forced) {
         yield* this.#callChunks(
-          await this.#decodeCall(sequence, input, calls, chosen, request, signal),
+          await this.#decodeCall(sequence, input, calls, chosen, request, signal, 0, tokenBias),
           prompt.length,
           0,
         );
@@ -133,6 +136,7 @@ export class LlamaLoadedModel implements LoadedModel {
       // Offered tools, the model may call one: the text that starts a call ends the free text, and the call is
       // decoded from there under its grammars.
       const triggers = new Set(calls?.triggers ?? []);
+      const jsonEnd = grammar ? new JsonValueEnd() : undefined;
       const stops = new StopStrings([...stop, ...triggers]);
       let written = "";
       const generated: Token[] = [];
@@ -147,6 +151,7 @@ export class LlamaLoadedModel implements LoadedModel {
         topK: request.topK,
         seed: request.seed,
         yieldEogToken: true,
+        ...(tokenBias && { tokenBias }),
         ...(grammar && {
           grammarEvaluationState: new LlamaGrammarEvaluationState({ model: this.model, grammar }),
         }),
@@ -191,7 +196,11 @@ export class LlamaLoadedModel implements LoadedModel {
         // A byte-fallback token can end mid-character; wait for the rest of it.
         const complete = !decoded.endsWith("\uFFFD");
         if (complete) undecoded = [];
-        const { text, stopped, stop: stoppedBy } = stops.push(complete ? decoded : "");
+        let piece = complete ? decoded : "";
+        // JSON ends with its value, not with the whitespace the grammar allows after it.
+        const kept = piece && jsonEnd ? jsonEnd.push(piece) : undefined;
+        if (kept !== undefined) piece = piece.slice(0, kept);
+        const { text, stopped, stop: stoppedBy } = stops.push(piece);
         if (stopped) {
           finishReason = "stop";
           if (text) yield this.#chunk(text, unsent, unsentLogprobs);
@@ -201,7 +210,16 @@ export class LlamaLoadedModel implements LoadedModel {
             await sequence.eraseContextTokenRanges([{ start: prompt.length, end: sequence.nextTokenIndex }]);
             const before = this.model.tokenize(written + text, false);
             yield* this.#callChunks(
-              await this.#decodeCall(sequence, before, calls, undefined, request, signal, generated.length),
+              await this.#decodeCall(
+                sequence,
+                before,
+                calls,
+                undefined,
+                request,
+                signal,
+                generated.length,
+                tokenBias,
+              ),
               prompt.length,
               generated.length,
             );
@@ -215,10 +233,16 @@ export class LlamaLoadedModel implements LoadedModel {
           unsent = [];
           if (unsentLogprobs) unsentLogprobs = [];
         }
+        if (jsonEnd?.ended) {
+          finishReason = "stop";
+          break;
+        }
         if (generated.length >= request.maxTokens) break;
       }
       if (signal?.aborted) throw new RequestAbortedError();
-      const last = this.#chunk(finishReason === "length" ? stops.flush() : "", unsent, undefined);
+      // Text held back as a possible stop string goes out unless a stop string did end the answer.
+      const held = finishReason === "length" || jsonEnd?.ended === true ? stops.flush() : "";
+      const last = this.#chunk(held, unsent, undefined);
       // Tokens held back (a possible stop string that never completed) are returned now, with their logprobs.
       if (unsentLogprobs && unsent.length > 0 && last.text) last.logprobs = unsentLogprobs;
       last.done = {
@@ -239,7 +263,8 @@ export class LlamaLoadedModel implements LoadedModel {
     chosen: ToolDefinition | undefined,
     request: GenerateRequest,
     signal: AbortSignal | undefined,
-    used = 0,
+    used: number,
+    tokenBias: TokenBias | undefined,
   ): Promise<DecodedCall> {
     return decodeToolCall({
       sequence,
@@ -253,6 +278,7 @@ export class LlamaLoadedModel implements LoadedModel {
         topP: request.topP,
         topK: request.topK,
         seed: request.seed,
+        ...(tokenBias && { tokenBias }),
       },
       maxTokens: request.maxTokens - used,
       grammars: {
@@ -276,6 +302,31 @@ export class LlamaLoadedModel implements LoadedModel {
         finishReason: decoded.complete ? "tool_calls" : "length",
       },
     };
+  }
+
+  /**
+   * OpenAI's `logit_bias` as llama.cpp's: each value added to its token's logit (-100 all but bans it, 100 all but
+   * forces it). A token id outside the vocabulary, or an end-of-generation token (which llama.cpp's sampler here
+   * leaves unbiased), is refused rather than ignored.
+   */
+  #tokenBias(logitBias: Readonly<Record<string, number>>): TokenBias {
+    const vocabulary = this.model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+    const bias = new TokenBias(this.model.tokenizer);
+    for (const [id, value] of Object.entries(logitBias)) {
+      const token = Number(id) as Token;
+      if (!(Number.isInteger(token) && token >= 0 && token < vocabulary))
+        throw new InvalidRequestError(
+          `logit_bias: token ${id} is not in model '${modelLabel(this.ref)}''s vocabulary (0-${vocabulary - 1})`,
+          "logit_bias",
+        );
+      if (this.model.isEogToken(token))
+        throw new InvalidRequestError(
+          `logit_bias: token ${id} ends generation, and a local model's end-of-generation tokens cannot be biased`,
+          "logit_bias",
+        );
+      bias.set(token, { logit: value });
+    }
+    return bias;
   }
 
   /** One of the offered function names, exactly. */

@@ -19,11 +19,6 @@ export function refuseUnhonoured(request: GenerateRequest, model: string): void 
       `model '${model}' is local and generates one choice per request; n must be 1`,
       "n",
     );
-  if (request.logitBias)
-    throw new InvalidRequestError(
-      `logit_bias is not supported by local models yet (model '${model}')`,
-      "logit_bias",
-    );
   if (request.reasoningEffort !== undefined)
     throw new InvalidRequestError(
       `model '${model}' is local and has no reasoning effort to set`,

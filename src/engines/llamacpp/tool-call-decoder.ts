@@ -10,6 +10,7 @@ import {
 import { RequestAbortedError } from "../../core/errors.js";
 import type { ToolCall, ToolDefinition } from "../../core/types.js";
 import type { CallSyntax } from "./chat-prompt.js";
+import { JsonValueEnd } from "./json-value-end.js";
 
 /** The grammars a call is decoded under: one of the offered names, then that function's parameters. */
 export interface CallGrammars {
@@ -65,52 +66,21 @@ export async function decodeToolCall(options: {
   input.push(...syntax.paramsPrefix);
   used += syntax.paramsPrefix.length;
   const grammar = await options.grammars.parameters(tool);
-  // The JSON grammar allows whitespace after the object without end: the arguments end with their object.
-  const end = new JsonObjectEnd();
-  const args = await decodeUnder(options, input, grammar, maxTokens - used, (text) => end.push(text));
+  // The arguments end with their object, not with the whitespace the grammar allows after it.
+  const end = new JsonValueEnd();
+  let seen = 0;
+  let kept: string | undefined;
+  const args = await decodeUnder(options, input, grammar, maxTokens - used, (written) => {
+    // A token can end inside a character; its text is judged once the character is whole.
+    if (written.endsWith("\uFFFD")) return false;
+    const cut = end.push(written.slice(seen));
+    if (cut !== undefined) kept = written.slice(0, seen + cut);
+    seen = written.length;
+    return end.ended;
+  });
   used += args.tokens.length;
-  const text = model.detokenize(args.tokens);
-  return {
-    call: callOf(tool.name, args.ended ? text.slice(0, end.at(text)) : text),
-    tokens: used,
-    complete: args.ended,
-  };
-}
-
-/**
- * Finds where a streamed JSON object closes: the brace that brings the depth back to zero, outside strings.
- * Text is fed as it is decoded.
- */
-class JsonObjectEnd {
-  #depth = 0;
-  #inString = false;
-  #escaped = false;
-  #seen = 0;
-  #closedAt = -1;
-
-  /** True once the object has closed. */
-  push(text: string): boolean {
-    for (const char of text) {
-      this.#seen++;
-      if (this.#closedAt >= 0) continue;
-      if (this.#inString) {
-        if (this.#escaped) this.#escaped = false;
-        else if (char === "\\") this.#escaped = true;
-        else if (char === '"') this.#inString = false;
-      } else if (char === '"') this.#inString = true;
-      else if (char === "{" || char === "[") this.#depth++;
-      else if (char === "}" || char === "]") {
-        this.#depth--;
-        if (this.#depth === 0) this.#closedAt = this.#seen;
-      }
-    }
-    return this.#closedAt >= 0;
-  }
-
-  /** Where the object ends in the whole text (its length while it has not closed). */
-  at(text: string): number {
-    return this.#closedAt >= 0 ? [...text].slice(0, this.#closedAt).join("").length : text.length;
-  }
+  const text = kept ?? model.detokenize(args.tokens);
+  return { call: callOf(tool.name, text), tokens: used, complete: args.ended };
 }
 
 function callOf(name: string, args: string): ToolCall {
@@ -131,7 +101,7 @@ async function decodeUnder(
   input: Token[],
   grammar: LlamaGrammar,
   room: number,
-  /** Told each token's text; true ends the decode there, as if the grammar had. */
+  /** Told the text decoded so far after each token; true ends the decode there, as if the grammar had. */
   ends?: (text: string) => boolean,
 ): Promise<{ tokens: Token[]; ended: boolean }> {
   const { sequence, model, sampling, signal } = options;
@@ -146,8 +116,7 @@ async function decodeUnder(
     if (signal?.aborted) throw new RequestAbortedError();
     if (model.isEogToken(token)) return { tokens: decoded, ended: true };
     decoded.push(token);
-    if (ends?.(model.detokenize([token], false, decoded.slice(-5, -1))))
-      return { tokens: decoded, ended: true };
+    if (ends?.(model.detokenize(decoded))) return { tokens: decoded, ended: true };
     if (decoded.length >= room) break;
   }
   return { tokens: decoded, ended: false };

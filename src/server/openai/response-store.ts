@@ -17,6 +17,8 @@ interface Entry extends StoredResponse {
 export interface ResponseStorage {
   get(id: string, owner: string): Promise<StoredResponse | undefined>;
   set(id: string, owner: string, stored: StoredResponse): Promise<void>;
+  /** An output item of a stored response, by the item's own id (what `item_reference` names). */
+  item(id: string, owner: string): Promise<Record<string, unknown> | undefined>;
 }
 
 /**
@@ -26,6 +28,8 @@ export interface ResponseStorage {
  */
 export class ResponseStore implements ResponseStorage {
   readonly #entries = new Map<string, Entry>();
+  /** Output item id → the id of the response that holds it. */
+  readonly #items = new Map<string, string>();
   #bytes = 0;
 
   constructor(
@@ -42,6 +46,13 @@ export class ResponseStore implements ResponseStorage {
     return Promise.resolve({ response: entry.response, conversation: entry.conversation });
   }
 
+  item(id: string, owner: string): Promise<Record<string, unknown> | undefined> {
+    const holder = this.#items.get(id);
+    const entry = holder === undefined ? undefined : this.#entries.get(holder);
+    if (!entry || entry.owner !== owner) return Promise.resolve(undefined);
+    return Promise.resolve(outputOf(entry).find((item) => item.id === id));
+  }
+
   set(id: string, owner: string, stored: StoredResponse): Promise<void> {
     this.#store(id, owner, stored);
     return Promise.resolve();
@@ -51,7 +62,9 @@ export class ResponseStore implements ResponseStorage {
     const bytes = sizeOf(stored);
     this.#remove(id);
     if (this.maxEntries === 0 || bytes > this.maxBytes) return;
-    this.#entries.set(id, { ...stored, owner, bytes });
+    const entry: Entry = { ...stored, owner, bytes };
+    this.#entries.set(id, entry);
+    for (const item of outputOf(entry)) if (typeof item.id === "string") this.#items.set(item.id, id);
     this.#bytes += bytes;
     for (const oldest of this.#entries.keys()) {
       if (this.#entries.size <= this.maxEntries && this.#bytes <= this.maxBytes) break;
@@ -67,8 +80,15 @@ export class ResponseStore implements ResponseStorage {
     const entry = this.#entries.get(id);
     if (!entry) return;
     this.#entries.delete(id);
+    for (const item of outputOf(entry))
+      if (this.#items.get(String(item.id)) === id) this.#items.delete(String(item.id));
     this.#bytes -= entry.bytes;
   }
+}
+
+function outputOf(stored: StoredResponse): readonly Record<string, unknown>[] {
+  const output = stored.response.output;
+  return Array.isArray(output) ? (output as Record<string, unknown>[]) : [];
 }
 
 /** Two bytes per UTF-16 code unit of the entry's JSON: close to what its strings hold on the heap. */

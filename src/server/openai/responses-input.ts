@@ -7,6 +7,7 @@ import {
   type ResponsesInputContent,
   type ResponsesInputItem,
   type ResponsesRequest,
+  responsesInputItem,
 } from "./responses-schema.js";
 
 /**
@@ -15,10 +16,14 @@ import {
  * writes it), `function_call_output` items as tool turns. Instructions are not among them: they apply to one
  * request only, never to the conversation a later request continues.
  */
-export function inputTurns(input: ResponsesRequest["input"]): ChatTurn[] {
+export function inputTurns(
+  input: ResponsesRequest["input"],
+  referenced: ReadonlyMap<string, ResponsesInputItem> = new Map(),
+): ChatTurn[] {
   if (typeof input === "string") return [{ role: "user", content: input }];
   const turns: ChatTurn[] = [];
-  for (const [index, item] of input.entries()) {
+  for (const [index, given] of input.entries()) {
+    const item = given.type === "item_reference" ? (referenced.get(given.id) ?? given) : given;
     const turn = itemTurn(item, `input[${index}]`);
     const previous = turns.at(-1);
     if (turn.toolCalls && previous?.role === "assistant") {
@@ -45,7 +50,7 @@ function itemTurn(item: ResponsesInputItem, param: string): ChatTurn {
       return { role: "tool", toolCallId: item.call_id, ...contentOf(item.output, `${param}.output`) };
     case "item_reference":
       throw new InvalidRequestError(
-        `${param}: item_reference is not supported; send the item itself, or continue with previous_response_id`,
+        `${param}: item_reference '${item.id}' names no stored output item`,
         `${param}.id`,
       );
     case "reasoning":
@@ -141,4 +146,33 @@ export function applyResponsesFields(request: GenerateRequest, body: ResponsesRe
 
 function isFunctionTool(tool: NonNullable<ResponsesRequest["tools"]>[number]): tool is ResponsesFunctionTool {
   return tool.type === "function";
+}
+
+/**
+ * The stored output items an input's `item_reference`s name (what the AI SDK sends for earlier turns when
+ * responses are stored), as input items; one the store does not hold is the client's error.
+ */
+export async function referencedItems(
+  input: ResponsesRequest["input"],
+  lookup: (id: string) => Promise<Record<string, unknown> | undefined>,
+): Promise<Map<string, ResponsesInputItem>> {
+  const items = new Map<string, ResponsesInputItem>();
+  if (typeof input === "string") return items;
+  for (const [index, item] of input.entries()) {
+    if (item.type !== "item_reference" || items.has(item.id)) continue;
+    const stored = await lookup(item.id);
+    if (!stored)
+      throw new InvalidRequestError(
+        `input[${index}]: item_reference '${item.id}' names no stored output item (never stored, stored with another key, or evicted)`,
+        `input[${index}].id`,
+      );
+    const parsed = responsesInputItem.safeParse(stored);
+    if (!parsed.success || parsed.data.type === "item_reference" || parsed.data.type === "reasoning")
+      throw new InvalidRequestError(
+        `input[${index}]: item_reference '${item.id}' is a ${String(stored.type)} item, which cannot be sent back as input`,
+        `input[${index}].id`,
+      );
+    items.set(item.id, parsed.data);
+  }
+  return items;
 }

@@ -9,7 +9,7 @@ import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
 import { readJsonBody, SseStream, sendJson } from "../http-io.js";
 import type { StoredResponse } from "./response-store.js";
-import { applyResponsesFields, inputTurns } from "./responses-input.js";
+import { applyResponsesFields, inputTurns, referencedItems } from "./responses-input.js";
 import { RESPONSES_FIELDS, type ResponsesRequest, responsesRequestSchema } from "./responses-schema.js";
 import { ResponseEvents } from "./responses-stream.js";
 import {
@@ -33,7 +33,8 @@ export async function handleResponses(exchange: Exchange, context: GatewayContex
   const raw = await readJsonBody(exchange.req, context.limits.max_body_bytes);
   const body = parseBody(responsesRequestSchema, raw);
   const owner = keyOwner(exchange.req.headers, exchange.query);
-  const conversation = [...(await earlierTurns(context, body, owner)), ...inputTurns(body.input)];
+  const referenced = await referencedItems(body.input, (id) => context.responses.item(id, owner));
+  const conversation = [...(await earlierTurns(context, body, owner)), ...inputTurns(body.input, referenced)];
   const messages: ChatTurn[] = body.instructions
     ? [{ role: "system", content: body.instructions }, ...conversation]
     : conversation;

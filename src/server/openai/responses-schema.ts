@@ -56,7 +56,7 @@ const functionCallOutputItem = z.object({
 });
 
 /** Items other than messages carry a `type`; a message may leave it out (the "easy" input message). */
-const inputItem = z.union([
+export const responsesInputItem = z.union([
   functionCallItem,
   functionCallOutputItem,
   z.object({ type: z.literal("item_reference"), id: z.string().min(1).max(256) }),
@@ -97,7 +97,7 @@ const textFormat = z.discriminatedUnion("type", [
 
 export const responsesRequestSchema = z.object({
   model: z.string().min(1).max(256),
-  input: z.union([text, z.array(inputItem).max(1024)]),
+  input: z.union([text, z.array(responsesInputItem).max(1024)]),
   instructions: z.string().nullish(),
   tools: z
     .array(z.union([functionTool, hostedTool]))
