@@ -143,6 +143,24 @@ for (let round = 0; round < 2; round++) {
   streamRps.through.push((await throughput(through, chatBody("up"), seconds / 2, "chat/completions")).rps);
 }
 
+// The Responses API bridged to chat (what the AI SDK's default provider sends): items translated, the upstream's
+// chat stream rewritten as Responses events. Beside it, the bare proxy forwarding the same chat stream untouched.
+const responsesBody = JSON.stringify({
+  model: "up",
+  instructions: "You are terse.",
+  input: [{ role: "user", content: [{ type: "input_text", text: "hi" }] }],
+  max_output_tokens: 4,
+  stream: true,
+  tools: [{ type: "function", name: "lookup", parameters: { type: "object", properties: {} } }],
+  tool_choice: "auto",
+});
+const responsesRps = { bare: [] as number[], through: [] as number[] };
+await throughput(through, responsesBody, 2, "responses");
+for (let round = 0; round < 2; round++) {
+  responsesRps.bare.push((await throughput(bareUrl, chatBody("mock"), seconds / 2, "chat/completions")).rps);
+  responsesRps.through.push((await throughput(through, responsesBody, seconds / 2, "responses")).rps);
+}
+
 const single = { direct: [] as number[], through: [] as number[] };
 for (let round = 0; round < 4; round++) {
   single.direct.push(...(await latencies(direct, directCompletion, 1500)));
@@ -244,6 +262,12 @@ const figures = {
     infergate_to_bare_proxy: median(streamRps.through) / median(streamRps.bare),
     samples: streamRps,
   },
+  streamed_responses_bridged_to_chat_requests_per_s_32_connections: {
+    bare_node_proxy_forwarding_chat: median(responsesRps.bare),
+    through_infergate: median(responsesRps.through),
+    infergate_to_bare_proxy: median(responsesRps.through) / median(responsesRps.bare),
+    samples: responsesRps,
+  },
   latency_1_connection_us: {
     direct: { p50: us(percentile(single.direct, 50)), p99: us(percentile(single.direct, 99)) },
     through_infergate: { p50: us(percentile(single.through, 50)), p99: us(percentile(single.through, 99)) },
@@ -284,6 +308,10 @@ console.log(
 );
 console.log(
   `  streamed chat + tools     bare Node proxy ${streamed.bare_node_proxy.toFixed(0)} req/s   through infergate ${streamed.through_infergate.toFixed(0)} req/s = ${streamed.infergate_to_bare_proxy.toFixed(2)}x`,
+);
+const responses = figures.streamed_responses_bridged_to_chat_requests_per_s_32_connections;
+console.log(
+  `  responses → chat, streamed bare Node proxy (chat as is) ${responses.bare_node_proxy_forwarding_chat.toFixed(0)} req/s   through infergate ${responses.through_infergate.toFixed(0)} req/s = ${responses.infergate_to_bare_proxy.toFixed(2)}x`,
 );
 console.log(
   `  latency, 1 connection     direct p50 ${latency.direct.p50} µs p99 ${latency.direct.p99} µs; through p50 ${latency.through_infergate.p50} µs p99 ${latency.through_infergate.p99} µs; added p50 ${latency.added.p50} µs, p99 ${latency.added.p99} µs`,

@@ -1,4 +1,4 @@
-import type { ChatTurn } from "../../core/types.js";
+import type { ChatTurn, ContentPart } from "../../core/types.js";
 
 /** A response kept for `GET /v1/responses/{id}` and for a later request to continue with `previous_response_id`. */
 export interface StoredResponse {
@@ -91,9 +91,35 @@ function outputOf(stored: StoredResponse): readonly Record<string, unknown>[] {
   return Array.isArray(output) ? (output as Record<string, unknown>[]) : [];
 }
 
-/** Two bytes per UTF-16 code unit of the entry's JSON: close to what its strings hold on the heap. */
+/**
+ * An estimate of what an entry holds on the heap: two bytes per character of its conversation's texts and its
+ * output's, and a fixed allowance per turn, item and the response's own fields. Serialising it to measure it
+ * would cost every stored request more than storing it.
+ */
 function sizeOf(stored: StoredResponse): number {
-  return 2 * (JSON.stringify(stored.response).length + JSON.stringify(stored.conversation).length);
+  let characters = 2048;
+  for (const turn of stored.conversation) {
+    characters += 64 + turn.content.length;
+    for (const call of turn.toolCalls ?? []) characters += 64 + call.name.length + call.arguments.length;
+    for (const part of turn.parts ?? []) characters += 64 + partLength(part);
+  }
+  for (const item of outputOf(stored)) characters += 256 + JSON.stringify(item).length;
+  return 2 * characters;
+}
+
+function partLength(part: ContentPart): number {
+  switch (part.type) {
+    case "text":
+      return part.text.length;
+    case "image":
+      return part.url.length;
+    case "audio":
+      return part.data.length;
+    case "file":
+      return (part.data?.length ?? 0) + (part.fileId?.length ?? 0);
+    default:
+      return part satisfies never;
+  }
 }
 
 /** The store `server`'s bounds describe. */
