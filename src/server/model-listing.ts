@@ -76,10 +76,16 @@ function entryFor(exchange: Exchange, context: GatewayContext): Entry {
 }
 
 const GEMINI_METHODS: Record<Task, string[]> = {
-  generate: ["generateContent", "streamGenerateContent", "countTokens"],
+  generate: ["generateContent", "streamGenerateContent"],
   embed: ["embedContent", "batchEmbedContents"],
   classify: [],
 };
+
+/** What a model answers: tokens are counted only where infergate holds the tokenizer (a local LM). */
+function methodsOf(entry: Entry): string[] {
+  const methods = GEMINI_METHODS[entry.task];
+  return entry.contextSize === undefined ? methods : [...methods, "countTokens"];
+}
 
 function geminiModel(entry: Entry, context: GatewayContext) {
   return {
@@ -91,6 +97,6 @@ function geminiModel(entry: Entry, context: GatewayContext) {
       inputTokenLimit: entry.contextSize,
       outputTokenLimit: Math.min(entry.contextSize, context.limits.max_tokens),
     }),
-    supportedGenerationMethods: GEMINI_METHODS[entry.task],
+    supportedGenerationMethods: methodsOf(entry),
   };
 }

@@ -119,6 +119,9 @@ describe("the endpoints clients probe: model listing, countTokens, completions e
     const chat = await ai.models.get({ model: "chat" });
     assert.equal(chat.inputTokenLimit, 256);
     assert.deepEqual(chat.supportedActions, ["generateContent", "streamGenerateContent", "countTokens"]);
+    // A remote model's tokens are not counted here, so it does not offer countTokens.
+    const remote = await ai.models.get({ model: "gemini-up" });
+    assert.deepEqual(remote.supportedActions, ["generateContent", "streamGenerateContent"]);
     assert.equal((await client.models.retrieve("base:q8_0")).id, "base:q8_0");
     await assert.rejects(client.models.retrieve("nope"), OpenAI.NotFoundError);
 
