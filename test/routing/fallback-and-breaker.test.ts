@@ -144,6 +144,23 @@ describe("fallback chains and circuit breakers", () => {
     }
   }
 
+  test("x-infergate-model names the model that served, through the route and its fallback, whole and streamed", async () => {
+    const served = async (stream: boolean) => {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: authorized(),
+        body: JSON.stringify({ model: "via-openai", messages: [{ role: "user", content: "hi" }], stream }),
+      });
+      await response.text();
+      return response.headers.get("x-infergate-model");
+    };
+    assert.equal(await served(false), "up-a");
+    openaiPrimary.faults = [{ failWith: 500 }, { failWith: 500 }];
+    assert.equal(await served(false), "up-b");
+    assert.equal(await served(true), "up-b");
+    assert.equal(await served(true), "up-a");
+  });
+
   test("a non-streamed answer cut midway is retried elsewhere: the client gets one complete answer", async () => {
     openaiPrimary.faults = [{ cutAfter: 1 }];
     const whole = await ask("via-openai");
