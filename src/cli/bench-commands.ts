@@ -334,7 +334,7 @@ async function withParallel(
 }
 
 /** Cold starts and peak memory per request, in fresh processes holding only this model. */
-async function measureInOwnProcess(
+export async function measureInOwnProcess(
   report: TargetReport,
   model: string,
   configPath: string,

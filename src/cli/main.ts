@@ -6,6 +6,7 @@ import { registerCacheCommand } from "./cache-command.js";
 import { registerEncoderCommands } from "./encoder-commands.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelsCommand } from "./models-command.js";
+import { registerPlanCommand } from "./plan-command.js";
 import { registerServeCommand } from "./serve-command.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -28,6 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerEncoderCommands(program);
   registerServeCommand(program);
   registerBenchCommands(program);
+  registerPlanCommand(program);
   registerCacheCommand(program);
 
   try {

@@ -1,0 +1,323 @@
+import { readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { openTarget } from "../bench/bench-target.js";
+import { buildReport, type Report } from "../bench/compare.js";
+import { classificationPromptFor } from "../bench/prompted-classifier.js";
+import { benchmarkTarget, type LoadPlan, type TargetReport } from "../bench/run-benchmark.js";
+import type { Strategy } from "../bench/scheduler.js";
+import { loadJsonlWorkload, type Workload } from "../bench/workload.js";
+import { InvalidRequestError } from "../core/errors.js";
+import { candidatesOf } from "../plan/candidates.js";
+import { type Choice, choose } from "../plan/choose.js";
+import { type Objective, parseObjectives } from "../plan/objectives.js";
+import { planYaml, servePlan } from "../plan/plan-config.js";
+import { planMarkdown, planSummary } from "../plan/plan-report.js";
+import { verifyPlan } from "../plan/verify.js";
+import { measureInOwnProcess } from "./bench-commands.js";
+import { CliContext, type GlobalOptions } from "./cli-context.js";
+import { decimal, integer } from "./parse-options.js";
+import { Progress } from "./progress.js";
+import {
+  addQualityOptions,
+  promptedClassification,
+  type QualityOptions,
+  scoredWorkload,
+} from "./quality-options.js";
+
+interface PlanOptions extends QualityOptions {
+  dataset?: string;
+  slo?: string;
+  rate?: number;
+  maxCostPer1k?: number;
+  memoryLimitMb?: number;
+  candidates?: string;
+  route?: string;
+  fromReport?: string;
+  out?: string;
+  verify?: string;
+  duration?: number;
+  pricePerCoreHour: number;
+  memorySamples: number;
+}
+
+/** What plan.json holds: the facts of the plan, and what --verify needs to drive it again. */
+export interface PlanFile {
+  schema: "infergate.plan/1";
+  created_at: string;
+  dataset: string;
+  task: string;
+  rate?: number;
+  slo: string;
+  max_cost_per_1k?: number;
+  memory_limit_mb?: number;
+  price_per_core_hour: number;
+  route: string;
+  quality_options: QualityOptions;
+  choice: ChoiceFacts;
+  plan?: ReturnType<typeof servePlan>;
+}
+
+type ChoiceFacts = ReturnType<typeof choiceFacts>;
+
+/** The exit status when no candidate meets the objectives: distinct from a failure to run (1) or verify (1). */
+export const NO_PLAN_EXIT = 3;
+
+/** A core-hour of a general-purpose cloud VM (2 vCPUs at about $0.08/h): the default price of local CPU time. */
+const DEFAULT_PRICE_PER_CORE_HOUR = 0.04;
+
+export function registerPlanCommand(program: Command): void {
+  const plan = program
+    .command("plan")
+    .description(
+      "measure candidates on your workload against objectives, choose the cheapest that meets them all, and write a serve config (plan.yaml); --verify DIR proves it through the gateway",
+    )
+    .option(
+      "--dataset <file>",
+      'JSONL workload: {"text"|"prompt", "label"? | "reference"?, "domain"?} per line',
+    )
+    .option(
+      "--slo <list>",
+      "objectives: min_accuracy=0.95 (met by the 95% interval's lower bound), min_<metric>=…, e2e_p99_ms=800, ttft_p95_ms=…",
+    )
+    .option(
+      "--rate <r>",
+      "the expected load: latencies are measured open loop at this many requests/s",
+      decimal(0.01, 100_000),
+    )
+    .option(
+      "--max-cost-per-1k <usd>",
+      "objective: at most this many US dollars per 1,000 items",
+      decimal(0, 1e9),
+    )
+    .option(
+      "--memory-limit-mb <mb>",
+      "objective: peak memory per request of a process serving the model",
+      decimal(1, 1e9),
+    )
+    .option(
+      "--candidates <list>",
+      "models to weigh, id or id:precision, comma-separated (default: every configured variant of the task)",
+    )
+    .option("--route <name>", "the route plan.yaml serves the choice under (default: named after the task)")
+    .option("--from-report <file>", "weigh the targets of a compare/bench report.json instead of measuring")
+    .option("--out <dir>", "where plan.yaml, plan.md, plan.json and report.json go", "infergate-plan")
+    .option(
+      "--verify <dir>",
+      "serve DIR/plan.yaml, drive its workload through the route, and check every objective",
+    )
+    .option(
+      "--duration <s>",
+      "with --verify: seconds to drive the route (default: the whole dataset once)",
+      decimal(1, 3600),
+    )
+    .option(
+      "--price-per-core-hour <usd>",
+      `price of a CPU core-hour, for local models' cost (default ${DEFAULT_PRICE_PER_CORE_HOUR})`,
+      decimal(0, 1e6),
+      DEFAULT_PRICE_PER_CORE_HOUR,
+    )
+    .option(
+      "--memory-samples <n>",
+      "requests measured one at a time for peak memory (with --memory-limit-mb)",
+      integer(1, 100),
+      3,
+    );
+  addQualityOptions(plan).action(async (options: PlanOptions, command: Command) => {
+    const global = command.optsWithGlobals<GlobalOptions>();
+    process.exitCode = options.verify
+      ? await verify(options.verify, options, global)
+      : await planFrom(options, global);
+  });
+}
+
+async function planFrom(options: PlanOptions, global: GlobalOptions): Promise<number> {
+  if (!options.dataset)
+    throw new InvalidRequestError("plan needs --dataset FILE (JSONL, one item per line)", "dataset");
+  if (!options.slo && options.maxCostPer1k === undefined && options.memoryLimitMb === undefined)
+    throw new InvalidRequestError("plan needs objectives: --slo min_accuracy=…,e2e_p99_ms=…", "slo");
+  const objectives = parseObjectives(options.slo ?? "", {
+    ...(options.maxCostPer1k !== undefined && { maxCostPer1k: options.maxCostPer1k }),
+    ...(options.memoryLimitMb !== undefined && { memoryLimitMb: options.memoryLimitMb }),
+  });
+  await using context = await CliContext.open(global);
+  const dataset = resolve(options.dataset);
+  const workload = scoredWorkload(loadJsonlWorkload(dataset), options);
+  const task = workload.task === "classify" ? "classify" : "generate";
+  const report = options.fromReport
+    ? readReport(options.fromReport, options.rate)
+    : await measure(context, workload, options, objectives);
+  const choice = choose(candidatesOf(report, options.pricePerCoreHour), objectives);
+  const route = options.route ?? task;
+  const out = resolve(options.out ?? "infergate-plan");
+  await mkdir(out, { recursive: true });
+  const file: PlanFile = {
+    schema: "infergate.plan/1",
+    created_at: new Date().toISOString(),
+    dataset,
+    task,
+    ...(options.rate !== undefined && { rate: options.rate }),
+    slo: options.slo ?? "",
+    ...(options.maxCostPer1k !== undefined && { max_cost_per_1k: options.maxCostPer1k }),
+    ...(options.memoryLimitMb !== undefined && { memory_limit_mb: options.memoryLimitMb }),
+    price_per_core_hour: options.pricePerCoreHour,
+    route,
+    quality_options: qualityOptionsOf(options),
+    choice: choiceFacts(choice),
+  };
+  await writeFile(join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  if (choice.chosen) {
+    const plan = servePlan({ ...choice, chosen: choice.chosen }, route, options.rate);
+    file.plan = plan;
+    await writeFile(join(out, "plan.yaml"), planYaml(plan, context.registry, choice));
+  }
+  await writeFile(join(out, "plan.json"), `${JSON.stringify(file, null, 2)}\n`);
+  await writeFile(join(out, "plan.md"), planMarkdown(file, objectives));
+  process.stdout.write(planSummary(file, objectives));
+  process.stderr.write(
+    `plan written to ${out}/${choice.chosen ? "plan.yaml, " : ""}plan.md, plan.json and report.json\n`,
+  );
+  return choice.chosen ? 0 : NO_PLAN_EXIT;
+}
+
+/** Each candidate on the workload, one at a time, under the same load: open loop at --rate, else one at a time. */
+async function measure(
+  context: CliContext,
+  workload: Workload,
+  options: PlanOptions,
+  objectives: readonly Objective[],
+): Promise<Report> {
+  const names = options.candidates
+    ? options.candidates
+        .split(",")
+        .map((name) => name.trim())
+        .filter(Boolean)
+    : everyVariant(context, workload);
+  if (names.length === 0) throw new InvalidRequestError("no candidates to weigh", "candidates");
+  const strategy: Strategy =
+    options.rate !== undefined
+      ? { kind: "constant", rate: options.rate }
+      : { kind: "concurrent", concurrency: 1 };
+  if (options.rate === undefined && objectives.some((objective) => objective.metric.kind === "latency"))
+    process.stderr.write(
+      "no --rate: latency objectives are judged one request at a time, not at your load\n",
+    );
+  const reports: TargetReport[] = [];
+  let plan: LoadPlan | undefined;
+  for (const name of names) {
+    const target = await openTarget(name, { registry: context.registry, engines: context.engines });
+    const classification = promptedClassification(options, workload);
+    plan = {
+      strategy,
+      constraints: { requests: workload.items.length, warmupRequests: 2 },
+      settings: { maxTokens: 64, temperature: 0 },
+      ...(classification && { classification }),
+    };
+    const progress = new Progress(target.name, workload.items.length + 2);
+    const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
+    progress.finish();
+    reports.push(report);
+    if (target.location === "in-process") {
+      await context.engines.close();
+      if (options.memoryLimitMb !== undefined) {
+        const texts = workload.items.slice(0, options.memorySamples).map((item) => item.text);
+        const prompted = classification && target.task === "generate";
+        const memory = prompted
+          ? { texts: texts.map(classificationPromptFor(target, classification)), maxTokens: 1 }
+          : { texts, maxTokens: 64 };
+        await measureInOwnProcess(report, name, context.config.source, memory, 0);
+      }
+    }
+  }
+  return buildReport(reports, plan as LoadPlan);
+}
+
+/** Every configured variant that can take the workload: classifiers and LMs for labels, LMs for references. */
+function everyVariant(context: CliContext, workload: Workload): string[] {
+  const tasks = workload.task === "classify" ? ["classify", "generate"] : ["generate"];
+  return context.registry
+    .list()
+    .filter((spec) => tasks.includes(spec.task))
+    .flatMap((spec) =>
+      "variants" in spec ? Object.keys(spec.variants).map((p) => `${spec.id}:${p}`) : [spec.id],
+    );
+}
+
+function readReport(path: string, rate: number | undefined): Report {
+  const report = JSON.parse(readFileSync(path, "utf8")) as Report;
+  if (report.schema !== "infergate.report/1")
+    throw new InvalidRequestError(
+      `${path} is not an infergate report (schema ${String(report.schema)})`,
+      "from_report",
+    );
+  const strategy = report.load.strategy;
+  const measuredRate = strategy.kind === "concurrent" ? undefined : strategy.rate;
+  if (rate !== undefined && measuredRate !== rate)
+    throw new InvalidRequestError(
+      `${path} was measured ${measuredRate === undefined ? `closed loop (concurrency ${strategy.kind === "concurrent" ? strategy.concurrency : "?"})` : `at ${measuredRate} requests/s`}, not at --rate ${rate}: candidates are judged only under the load they will meet`,
+      "from_report",
+    );
+  return report;
+}
+
+function qualityOptionsOf(options: PlanOptions): QualityOptions {
+  const kept: QualityOptions = { similarityThreshold: options.similarityThreshold };
+  if (options.task) kept.task = options.task;
+  if (options.labels) kept.labels = options.labels;
+  if (options.scoring) kept.scoring = options.scoring;
+  if (options.maxInputTokens !== undefined) kept.maxInputTokens = options.maxInputTokens;
+  if (options.metrics) kept.metrics = options.metrics;
+  return kept;
+}
+
+function choiceFacts(choice: Choice) {
+  const facts = (entry: NonNullable<Choice["chosen"]>) => ({
+    name: entry.candidate.name,
+    quality: entry.candidate.quality,
+    e2e_p99_ms: entry.candidate.e2e.p99,
+    ttft_p99_ms: entry.candidate.ttft.p99,
+    cost_per_1k_usd: entry.candidate.costPer1k ?? null,
+    memory_mb: entry.candidate.memoryMb ?? null,
+    requests_per_s: entry.candidate.requestsPerS,
+    meets: entry.meets,
+    attainments: entry.attainments,
+  });
+  return {
+    chosen: choice.chosen ? facts(choice.chosen) : null,
+    fallbacks: choice.fallbacks.map(facts),
+    rejected: choice.rejected.map(facts),
+    pareto: choice.pareto,
+    quality_metric: choice.qualityMetric ?? null,
+  };
+}
+
+async function verify(dir: string, options: PlanOptions, global: GlobalOptions): Promise<number> {
+  await using context = await CliContext.open(global);
+  const folder = resolve(dir);
+  const file = JSON.parse(readFileSync(join(folder, "plan.json"), "utf8")) as PlanFile;
+  if (file.schema !== "infergate.plan/1" || !file.plan)
+    throw new InvalidRequestError(
+      `${folder}/plan.json holds no plan to verify (no candidate met the objectives)`,
+      "verify",
+    );
+  const objectives = parseObjectives(file.slo, {
+    ...(file.max_cost_per_1k !== undefined && { maxCostPer1k: file.max_cost_per_1k }),
+    ...(file.memory_limit_mb !== undefined && { memoryLimitMb: file.memory_limit_mb }),
+  });
+  const rate = options.rate ?? file.rate;
+  const result = await verifyPlan({
+    config: join(folder, "plan.yaml"),
+    route: file.route,
+    task: file.task,
+    workload: scoredWorkload(loadJsonlWorkload(file.dataset), file.quality_options),
+    objectives,
+    ...(rate !== undefined && { rate }),
+    ...(options.duration !== undefined && { durationS: options.duration }),
+    predicted: file.choice.chosen,
+    registry: context.registry,
+  });
+  process.stdout.write(result.summary);
+  await writeFile(join(folder, "verify.json"), `${JSON.stringify(result.facts, null, 2)}\n`);
+  return result.passed ? 0 : 1;
+}

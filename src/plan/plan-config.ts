@@ -1,0 +1,162 @@
+import { Document, isScalar, type YAMLMap } from "yaml";
+import type { ModelSpec } from "../config/load-config.js";
+import type { ModelRegistry } from "../models/model-registry.js";
+import type { Candidate } from "./candidates.js";
+import type { Choice } from "./choose.js";
+
+/** Timeouts are the measured p99 times this margin: room for a slow moment without waiting on a stuck target. */
+export const TIMEOUT_MARGIN = 3;
+/** No timeout is set below this, however fast the measurement. */
+export const MIN_TIMEOUT_MS = 50;
+/** Replicas are sized for the expected rate times this headroom. */
+export const CAPACITY_HEADROOM = 2;
+/** Fallbacks a plan chains after its choice. */
+const MAX_FALLBACKS = 3;
+
+export interface ServePlan {
+  route: string;
+  /** The model id each serving candidate gets in plan.yaml (a second precision of one model gets its own id). */
+  ids: Record<string, string>;
+  chosen: string;
+  fallbacks: string[];
+  timeouts: { first_token: number; total: number };
+  capacity: {
+    /** The rate the objectives were measured to hold at (requests/s). */
+    measured_rate_per_replica?: number;
+    replicas_for_rate?: number;
+    /** Little's law at the measured rate: requests in flight per replica, what an autoscaler should hold. */
+    in_flight_per_replica?: number;
+  };
+}
+
+/**
+ * The serve config that applies a choice: the chosen model behind the route, the next candidates that meet the
+ * objectives as its fallback chain, timeouts from the measured p99s, and retry and breaker defaults. Every value
+ * carries a comment saying why.
+ */
+export function servePlan(
+  choice: Choice & { chosen: NonNullable<Choice["chosen"]> },
+  route: string,
+  rate: number | undefined,
+): ServePlan {
+  const chosen = choice.chosen.candidate;
+  const fallbacks = choice.fallbacks.slice(0, MAX_FALLBACKS).map((entry) => entry.candidate);
+  const ids: Record<string, string> = {};
+  const taken = new Set<string>();
+  for (const candidate of [chosen, ...fallbacks]) {
+    const [id = candidate.name, precision] = candidate.name.split(":");
+    const planned = taken.has(id) ? `${id}-${precision}` : id;
+    taken.add(planned);
+    ids[candidate.name] = planned;
+  }
+  // A classifier answers whole: its first "token" is its answer.
+  const firstOf = (candidate: Candidate) =>
+    candidate.task === "generate" && candidate.ttft.count > 0 ? candidate.ttft.p99 : candidate.e2e.p99;
+  const slowest = Math.max(...[chosen, ...fallbacks].map((candidate) => candidate.e2e.p99));
+  const plan: ServePlan = {
+    route,
+    ids,
+    chosen: chosen.name,
+    fallbacks: fallbacks.map((candidate) => candidate.name),
+    timeouts: {
+      first_token: timeout(Math.max(...[chosen, ...fallbacks].map(firstOf))),
+      total: timeout(slowest * (1 + fallbacks.length)),
+    },
+    capacity: {},
+  };
+  if (rate !== undefined) {
+    plan.capacity = {
+      measured_rate_per_replica: rate,
+      // Measured to hold at `rate` (at least); the knee of a sweep would say how much more.
+      replicas_for_rate: CAPACITY_HEADROOM,
+      in_flight_per_replica: Math.max(1, Math.ceil((rate * chosen.e2e.mean) / 1000)),
+    };
+  }
+  return plan;
+}
+
+function timeout(p99Ms: number): number {
+  return Math.max(MIN_TIMEOUT_MS, Math.ceil(p99Ms * TIMEOUT_MARGIN));
+}
+
+/** plan.yaml: the models the plan serves (from the config it was measured with) and its route, commented. */
+export function planYaml(plan: ServePlan, registry: ModelRegistry, choice: Choice): string {
+  const models = Object.entries(plan.ids).map(([name, id]) => {
+    const ref = registry.resolve(name);
+    const spec: ModelSpec =
+      "variants" in ref.spec && ref.precision
+        ? ({
+            ...ref.spec,
+            id,
+            variants: { [ref.precision]: ref.source },
+            default_precision: ref.precision,
+          } as ModelSpec)
+        : { ...ref.spec, id };
+    return spec;
+  });
+  // Written out in full: YAML anchors between models would only make the file harder to edit.
+  const doc = new Document(
+    {
+      models,
+      routes: [
+        {
+          name: plan.route,
+          targets: [{ model: plan.ids[plan.chosen] }],
+          ...(plan.fallbacks.length > 0 && { fallback: plan.fallbacks.map((name) => plan.ids[name]) }),
+          retry: { attempts: 1 },
+          breaker: { failures: 5, half_open_after_ms: 5000 },
+          timeout_ms: plan.timeouts,
+        },
+      ],
+    },
+    { aliasDuplicateObjects: false },
+  );
+  const met = (name: string) =>
+    [choice.chosen, ...choice.fallbacks]
+      .find((entry) => entry?.candidate.name === name)
+      ?.attainments.map((attainment) => `${attainment.objective} ${figure(attainment.value)}`)
+      .join(", ");
+  doc.commentBefore = ` infergate plan: serve config for route '${plan.route}' (infergate serve --config plan.yaml).
+ The choice is ${plan.chosen}: the cheapest candidate that met every objective (${met(plan.chosen) ?? ""}).
+ Capacity: ${capacityLine(plan)}`;
+  const route = doc.getIn(["routes", 0], true) as YAMLMap;
+  comment(
+    route,
+    "targets",
+    ` the chosen model${plan.ids[plan.chosen] === plan.chosen ? "" : ` (${plan.chosen})`}`,
+  );
+  if (plan.fallbacks.length > 0)
+    comment(
+      route,
+      "fallback",
+      ` the next candidates that met every objective, by quality then speed: ${plan.fallbacks.join(", ")}`,
+    );
+  comment(route, "retry", " no retry on the same target: a failure moves straight to the fallback");
+  comment(route, "breaker", " five failures in a row open the breaker for 5 s; then one probe");
+  comment(
+    route,
+    "timeout_ms",
+    ` first_token: the slowest planned target's measured p99 to first token (a classifier: its answer) x ${TIMEOUT_MARGIN}; total: the slowest E2E p99 x ${TIMEOUT_MARGIN} x the targets a request may try (floor ${MIN_TIMEOUT_MS} ms)`,
+  );
+  return doc.toString({ lineWidth: 0 });
+}
+
+function capacityLine(plan: ServePlan): string {
+  const {
+    measured_rate_per_replica: rate,
+    replicas_for_rate: replicas,
+    in_flight_per_replica: inFlight,
+  } = plan.capacity;
+  if (rate === undefined) return "not measured (plan with --rate to size replicas)";
+  return `the objectives held at ${rate} requests/s on one replica (at least that: a sweep would find its knee); for ${rate} requests/s with ${CAPACITY_HEADROOM}x headroom, ${replicas} replicas, each holding about ${inFlight} request(s) in flight (an autoscaler's target)`;
+}
+
+function comment(map: YAMLMap, key: string, text: string): void {
+  const pair = map.items.find((item) => isScalar(item.key) && item.key.value === key);
+  if (pair && isScalar(pair.key)) pair.key.commentBefore = text;
+}
+
+function figure(value: number | undefined): string {
+  if (value === undefined) return "unmeasured";
+  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
+}

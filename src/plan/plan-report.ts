@@ -1,0 +1,133 @@
+import type { PlanFile } from "../cli/plan-command.js";
+import type { Attainment } from "./candidates.js";
+import { relativeMiss } from "./choose.js";
+import type { Objective } from "./objectives.js";
+
+type Facts = NonNullable<PlanFile["choice"]["chosen"]>;
+
+/** The candidates, each with its verdict: chosen, a fallback, or rejected with the objectives it missed. */
+function rows(file: PlanFile): { facts: Facts; verdict: string }[] {
+  const { chosen, fallbacks, rejected } = file.choice;
+  return [
+    ...(chosen ? [{ facts: chosen, verdict: "chosen" }] : []),
+    ...fallbacks.map((facts, i) => ({ facts, verdict: i < 3 ? `fallback ${i + 1}` : "meets (not chained)" })),
+    ...rejected.map((facts) => ({ facts, verdict: `rejected: ${misses(facts.attainments)}` })),
+  ];
+}
+
+/** "min_accuracy 0.262 < 0.95 (short by 72%)", per missed objective. */
+export function misses(attainments: readonly Attainment[]): string {
+  return attainments
+    .filter((attainment) => !attainment.met)
+    .map((attainment) => {
+      if (attainment.note) return attainment.note;
+      if (attainment.value === undefined) return `${attainment.objective} not measured`;
+      const sign = attainment.bound === "min" ? "<" : ">";
+      const by = `${(relativeMiss(attainment) * 100).toFixed(0)}%`;
+      return `${attainment.objective} ${figure(attainment.value)} ${sign} ${figure(attainment.limit)} (${attainment.bound === "min" ? "short" : "over"} by ${by})`;
+    })
+    .join("; ");
+}
+
+function qualityCell(facts: Facts, metric: string | null): string {
+  const quality = metric ? facts.quality[metric] : undefined;
+  if (!quality) return "–";
+  return quality.low === quality.high
+    ? figure(quality.value)
+    : `${figure(quality.value)} (${figure(quality.low)}–${figure(quality.high)})`;
+}
+
+function cells(facts: Facts, metric: string | null): string[] {
+  return [
+    facts.name,
+    qualityCell(facts, metric),
+    `${figure(facts.e2e_p99_ms)} ms`,
+    facts.ttft_p99_ms > 0 ? `${figure(facts.ttft_p99_ms)} ms` : "–",
+    facts.cost_per_1k_usd === null ? "–" : `$${facts.cost_per_1k_usd.toPrecision(3)}`,
+    facts.memory_mb === null ? "–" : `${facts.memory_mb.toFixed(0)} MB`,
+  ];
+}
+
+function headline(file: PlanFile, objectives: readonly Objective[]): string {
+  const load = file.rate === undefined ? "one request at a time" : `${file.rate} requests/s (open loop)`;
+  const wanted = objectives
+    .map((objective) => `${objective.name} ${objective.bound === "min" ? "≥" : "≤"} ${objective.limit}`)
+    .join(", ");
+  return `plan for route '${file.route}' on ${file.dataset} at ${load}; objectives: ${wanted}`;
+}
+
+function outcome(file: PlanFile): string {
+  const { chosen, rejected } = file.choice;
+  if (chosen) {
+    const plan = file.plan;
+    const chain = plan && plan.fallbacks.length > 0 ? `, falling back to ${plan.fallbacks.join(", ")}` : "";
+    return `serve ${chosen.name}${chain}: infergate --config plan.yaml serve; check it with infergate plan --verify DIR`;
+  }
+  const closest = rejected.slice(0, 3).map((facts) => `${facts.name} (${misses(facts.attainments)})`);
+  return `no candidate meets every objective (exit 3); closest: ${closest.join(", ")}`;
+}
+
+const HEADERS = [
+  "candidate",
+  "quality (95% CI)",
+  "E2E p99",
+  "TTFT p99",
+  "cost / 1k items",
+  "memory",
+  "verdict",
+];
+
+export function planSummary(file: PlanFile, objectives: readonly Objective[]): string {
+  const metric = file.choice.quality_metric;
+  const table = [
+    HEADERS.map((header, i) => (i === 1 && metric ? `${metric} (95% CI)` : header)),
+    ...rows(file).map(({ facts, verdict }) => [...cells(facts, metric), verdict]),
+  ];
+  const widths = HEADERS.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
+  const lines = table.map((row) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  "),
+  );
+  return [
+    headline(file, objectives),
+    ...lines,
+    `Pareto frontier (quality, cost, E2E p99): ${file.choice.pareto.join(", ")}`,
+    outcome(file),
+    "",
+  ].join("\n");
+}
+
+export function planMarkdown(file: PlanFile, objectives: readonly Objective[]): string {
+  const metric = file.choice.quality_metric;
+  const header = HEADERS.map((h, i) => (i === 1 && metric ? `${metric} (95% CI)` : h));
+  const plan = file.plan;
+  return [
+    "# infergate plan",
+    "",
+    headline(file, objectives),
+    "",
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows(file).map(({ facts, verdict }) => `| ${[...cells(facts, metric), verdict].join(" | ")} |`),
+    "",
+    `A quality floor is met by the 95% interval's lower bound, not the point estimate; every latency was measured under the same load. Pareto frontier (quality up, cost and E2E p99 down): ${file.choice.pareto.join(", ")}.`,
+    "",
+    outcome(file),
+    ...(plan
+      ? [
+          "",
+          "## Serving",
+          "",
+          `- route \`${plan.route}\`: ${plan.chosen}${plan.fallbacks.length > 0 ? `, fallbacks ${plan.fallbacks.join(", ")}` : ""}`,
+          `- timeouts: first token ${plan.timeouts.first_token} ms, total ${plan.timeouts.total} ms (measured p99 × 3)`,
+          plan.capacity.measured_rate_per_replica === undefined
+            ? "- capacity: not measured (plan with --rate)"
+            : `- capacity: the objectives held at ${plan.capacity.measured_rate_per_replica} requests/s on one replica; with 2x headroom ${plan.capacity.replicas_for_rate} replicas, about ${plan.capacity.in_flight_per_replica} request(s) in flight each`,
+        ]
+      : []),
+    "",
+  ].join("\n");
+}
+
+function figure(value: number): string {
+  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
+}

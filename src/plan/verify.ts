@@ -1,0 +1,208 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { openTarget } from "../bench/bench-target.js";
+import { buildReport } from "../bench/compare.js";
+import { benchmarkTarget, type LoadPlan } from "../bench/run-benchmark.js";
+import type { Workload } from "../bench/workload.js";
+import { UnavailableError } from "../core/errors.js";
+import type { Task } from "../core/types.js";
+import { createEngines } from "../engines/engines.js";
+import type { ModelRegistry } from "../models/model-registry.js";
+import { type Attainment, attain, candidatesOf, MAX_ERROR_RATE } from "./candidates.js";
+import type { Objective } from "./objectives.js";
+
+/** How long `serve` may take to load the plan's models and listen. */
+const START_TIMEOUT_MS = 120_000;
+
+export interface VerifyInput {
+  config: string;
+  route: string;
+  task: string;
+  workload: Workload;
+  objectives: readonly Objective[];
+  rate?: number;
+  durationS?: number;
+  /** The plan's own figures for its choice, to set beside what the gateway does. */
+  predicted: { name: string; attainments: readonly Attainment[] } | null;
+  registry: ModelRegistry;
+}
+
+export interface VerifyResult {
+  passed: boolean;
+  summary: string;
+  facts: {
+    route: string;
+    rate: number | null;
+    served_by: string | null;
+    requests: number;
+    error_rate: number;
+    attainments: (Attainment & { predicted: number | null })[];
+    missed: string[];
+  };
+}
+
+/**
+ * Serves plan.yaml in a child process, drives the workload through the plan's route at the planned rate for a
+ * bounded time, and judges every objective the gateway can show (quality through the route, latency
+ * percentiles, errors) as the plan judged its candidates. Cost and memory are properties of the model, not of
+ * the route, and are not measured again.
+ */
+export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
+  const { child, url } = await startServe(input.config);
+  try {
+    await using engines = createEngines();
+    const target = await openTarget(`${url}/v1`, {
+      registry: input.registry,
+      engines,
+      model: input.route,
+      task: input.task as Task,
+    });
+    const plan: LoadPlan = {
+      strategy:
+        input.rate !== undefined
+          ? { kind: "constant", rate: input.rate }
+          : { kind: "concurrent", concurrency: 1 },
+      constraints: {
+        ...(input.durationS === undefined
+          ? { requests: input.workload.items.length }
+          : { durationS: input.durationS }),
+        warmupRequests: 2,
+      },
+      settings: { maxTokens: 64, temperature: 0 },
+    };
+    const report = await benchmarkTarget(target, input.workload, plan);
+    const [measured] = candidatesOf(buildReport([report], plan), 0);
+    const servedBy = await servedModel(url, input);
+    const judged = input.objectives.filter(
+      (objective) => objective.metric.kind === "quality" || objective.metric.kind === "latency",
+    );
+    const attainments = judged.map((objective) => {
+      const attainment = measured ? attain(measured, objective) : attain(emptyCandidate(), objective);
+      const predicted = input.predicted?.attainments.find((each) => each.objective === objective.name)?.value;
+      return { ...attainment, predicted: predicted ?? null };
+    });
+    const errorRate = report.metrics.error_rate;
+    if (errorRate > MAX_ERROR_RATE)
+      attainments.push({
+        objective: "error_rate",
+        bound: "max",
+        limit: MAX_ERROR_RATE,
+        value: errorRate,
+        met: false,
+        predicted: null,
+      });
+    const missed = attainments
+      .filter((attainment) => !attainment.met)
+      .map((attainment) => attainment.objective);
+    const facts: VerifyResult["facts"] = {
+      route: input.route,
+      rate: input.rate ?? null,
+      served_by: servedBy,
+      requests: report.metrics.requests,
+      error_rate: errorRate,
+      attainments,
+      missed,
+    };
+    return { passed: missed.length === 0, summary: summaryOf(facts), facts };
+  } finally {
+    child.kill("SIGTERM");
+    if (child.exitCode === null) await once(child, "exit");
+  }
+}
+
+/** `serve` on an ephemeral loopback port, with the plan's config; resolves once it listens. */
+async function startServe(config: string): Promise<{ child: ChildProcess; url: string }> {
+  // The same CLI this process runs (and its loader flags: tsx in development).
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      process.argv[1] as string,
+      "--config",
+      config,
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ],
+    { env: { ...process.env, INFERGATE_API_KEYS: "" }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const timer = setTimeout(() => child.kill("SIGKILL"), START_TIMEOUT_MS);
+  try {
+    for await (const line of lines) {
+      const entry = parseLine(line);
+      if (entry?.msg === "listening" && typeof entry.port === "number") {
+        // The rest of its log is not needed; keep the pipe drained.
+        child.stdout?.resume();
+        return { child, url: `http://127.0.0.1:${entry.port}` };
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new UnavailableError(`serve --config ${config} exited before it listened (code ${child.exitCode})`);
+}
+
+function parseLine(line: string): { msg?: string; port?: number } | undefined {
+  try {
+    return JSON.parse(line) as { msg?: string; port?: number };
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+/** One request through the route: `x-infergate-model` names what served it. */
+async function servedModel(url: string, input: VerifyInput): Promise<string | null> {
+  const text = input.workload.items[0]?.text ?? "hello";
+  const response =
+    input.task === "classify"
+      ? await fetch(`${url}/v1/classify`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: input.route, input: text }),
+        })
+      : await fetch(`${url}/v1/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: input.route, prompt: text, max_tokens: 1 }),
+        });
+  await response.arrayBuffer();
+  return response.headers.get("x-infergate-model");
+}
+
+function emptyCandidate() {
+  const none = { count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
+  return {
+    name: "",
+    task: "",
+    location: "",
+    quality: {},
+    e2e: none,
+    ttft: none,
+    requestsPerS: 0,
+    errorRate: 1,
+  };
+}
+
+function summaryOf(facts: VerifyResult["facts"]): string {
+  const load = facts.rate === null ? "one request at a time" : `${facts.rate} requests/s`;
+  const lines = [
+    `verify: route '${facts.route}' through the gateway at ${load}, ${facts.requests} requests, served by ${facts.served_by ?? "?"}`,
+    ...facts.attainments.map((attainment) => {
+      const value = attainment.value === undefined ? "unmeasured" : attainment.value.toPrecision(4);
+      const predicted =
+        attainment.predicted === null ? "" : ` (plan: ${attainment.predicted.toPrecision(4)})`;
+      const sign = attainment.bound === "min" ? "≥" : "≤";
+      return `  ${attainment.met ? "ok  " : "MISS"} ${attainment.objective} ${value} ${sign} ${attainment.limit}${predicted}`;
+    }),
+    facts.missed.length === 0
+      ? "every objective holds (exit 0)"
+      : `missed: ${facts.missed.join(", ")} (exit 1)`,
+    "",
+  ];
+  return lines.join("\n");
+}
