@@ -34,7 +34,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    // A command that decides its own status (plan: 3 for no plan, 1 for a failed verification) sets it.
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit through here with code 0; commander has already printed the message.
