@@ -46,7 +46,9 @@ export async function openTarget(spec: string, options: TargetOptions): Promise<
   if (!/^https?:\/\//.test(spec)) {
     const ref = options.registry.resolve(spec);
     const model = await options.engines.load(ref);
-    return { name: modelLabel(ref), task: ref.spec.task, model, location: "in-process" };
+    // A configured remote model runs at its base URL, not here: no memory, cold start or CPU cost of ours.
+    const location = "base_url" in ref.spec ? ref.spec.base_url : "in-process";
+    return { name: modelLabel(ref), task: ref.spec.task, model, location };
   }
   if (!options.model)
     throw new InvalidRequestError(`target ${spec} is an endpoint: name its model with --model`, "model");

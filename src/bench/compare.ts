@@ -45,7 +45,8 @@ export interface Report {
     temperature: number;
     slo?: LoadPlan["slo"];
   };
-  targets: Omit<TargetReport, PerItem>[];
+  /** `correct_by_item` only when asked for (plan weighs domains by it). */
+  targets: (Omit<TargetReport, PerItem> & Pick<TargetReport, "correct_by_item">)[];
   comparisons: Comparison[];
   verdicts: string[];
 }
@@ -60,6 +61,7 @@ export function buildReport(
   plan: LoadPlan,
   baselineName?: string,
   keepRecords = false,
+  keepCorrectness = false,
 ): Report {
   const comparisons: Comparison[] = [];
   const verdicts: string[] = [];
@@ -96,6 +98,7 @@ export function buildReport(
       ({ correct_by_item, answers_by_item, scores_by_item, items, records, ...report }) => ({
         ...report,
         ...(keepRecords && records && { records }),
+        ...(keepCorrectness && correct_by_item && { correct_by_item }),
       }),
     ),
     comparisons,

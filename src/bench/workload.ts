@@ -20,6 +20,8 @@ export interface WorkItem {
   batch?: string[];
   /** A fixed output length for this item: exactly this many tokens are generated, end-of-sequence or not. */
   maxTokens?: number;
+  /** The row's `domain` (what `plan` weighs specialists by). */
+  domain?: string;
 }
 
 /**
@@ -93,12 +95,15 @@ function workItemOf(row: Record<string, unknown>, where: string): WorkItem {
     }
   }
   if (row.schema !== undefined) checkJsonSchema(row.schema, `${where}: "schema"`);
+  if (row.domain !== undefined && (typeof row.domain !== "string" || row.domain.trim() === ""))
+    throw bad("domain", "a non-empty string");
   return {
     text,
     ...(typeof row.label === "string" && { label: row.label }),
     ...(references !== undefined && { references: references as string[] }),
     ...(typeof row.match === "string" && { match: row.match }),
     ...(row.schema !== undefined && { schema: row.schema as Record<string, unknown> }),
+    ...(typeof row.domain === "string" && { domain: row.domain }),
   };
 }
 

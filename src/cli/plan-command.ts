@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { parse as parseYaml } from "yaml";
 import { openTarget } from "../bench/bench-target.js";
 import { buildReport, type Report } from "../bench/compare.js";
 import { classificationPromptFor } from "../bench/prompted-classifier.js";
@@ -11,8 +12,9 @@ import { loadJsonlWorkload, type Workload } from "../bench/workload.js";
 import { InvalidRequestError } from "../core/errors.js";
 import { candidatesOf } from "../plan/candidates.js";
 import { type Choice, choose } from "../plan/choose.js";
+import { type DomainRow, domainAnalysis, type SpecialistPick } from "../plan/domains.js";
 import { type Objective, parseObjectives } from "../plan/objectives.js";
-import { planYaml, servePlan } from "../plan/plan-config.js";
+import { type DomainRule, type PlannedSpecialist, planYaml, servePlan } from "../plan/plan-config.js";
 import { planMarkdown, planSummary } from "../plan/plan-report.js";
 import { verifyPlan } from "../plan/verify.js";
 import { measureInOwnProcess } from "./bench-commands.js";
@@ -40,6 +42,8 @@ interface PlanOptions extends QualityOptions {
   duration?: number;
   pricePerCoreHour: number;
   memorySamples: number;
+  domainRules?: string;
+  domainClassifier?: string;
 }
 
 /** What plan.json holds: the facts of the plan, and what --verify needs to drive it again. */
@@ -56,6 +60,8 @@ export interface PlanFile {
   route: string;
   quality_options: QualityOptions;
   choice: ChoiceFacts;
+  /** When rows have a `domain`: accuracy per domain and candidate, the specialists it justified, and domains left unrouted. */
+  domains?: { table: DomainRow[]; specialists: PlannedSpecialist[]; without_rule: SpecialistPick[] };
   plan?: ReturnType<typeof servePlan>;
 }
 
@@ -123,6 +129,14 @@ export function registerPlanCommand(program: Command): void {
       "requests measured one at a time for peak memory (with --memory-limit-mb)",
       integer(1, 100),
       3,
+    )
+    .option(
+      "--domain-rules <file>",
+      "YAML: domain → {match: REGEX, flags?} (or just REGEX): how a specialist the rows' domains justify claims its requests",
+    )
+    .option(
+      "--domain-classifier <id>",
+      "a classify model whose labels are the domains: it sends each request to its domain's specialist",
     );
   addQualityOptions(plan).action(async (options: PlanOptions, command: Command) => {
     const global = command.optsWithGlobals<GlobalOptions>();
@@ -167,8 +181,16 @@ async function planFrom(options: PlanOptions, global: GlobalOptions): Promise<nu
     choice: choiceFacts(choice),
   };
   await writeFile(join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  if (choice.chosen && workload.items.some((item) => item.domain !== undefined)) {
+    file.domains = specialistsFor(report, workload, choice, objectives, options);
+  }
   if (choice.chosen) {
-    const plan = servePlan({ ...choice, chosen: choice.chosen }, route, options.rate);
+    const plan = servePlan(
+      { ...choice, chosen: choice.chosen },
+      route,
+      options.rate,
+      file.domains?.specialists,
+    );
     file.plan = plan;
     await writeFile(join(out, "plan.yaml"), planYaml(plan, context.registry, choice));
   }
@@ -230,7 +252,90 @@ async function measure(
       }
     }
   }
-  return buildReport(reports, plan as LoadPlan);
+  // Per-item correctness stays in the report: specialists are weighed by it, domain by domain.
+  return buildReport(reports, plan as LoadPlan, undefined, false, true);
+}
+
+/**
+ * The domains where another candidate (one that meets the latency objectives and can be served) is
+ * significantly more accurate than the choice, each with the rule that routes it: a pattern from
+ * --domain-rules, or --domain-classifier's label. A domain that would gain but has no rule is reported, not routed.
+ */
+function specialistsFor(
+  report: Report,
+  workload: Workload,
+  choice: Choice,
+  objectives: readonly Objective[],
+  options: PlanOptions,
+): NonNullable<PlanFile["domains"]> {
+  const correctness = report.targets.map((target) => ({
+    name: target.target,
+    correct: target.correct_by_item,
+  }));
+  if (correctness.some((candidate) => candidate.correct === undefined))
+    throw new InvalidRequestError(
+      "the rows have domains, but the report holds no per-item answers to weigh them by: let plan measure (no --from-report), or plan from a report plan wrote",
+      "from_report",
+    );
+  const latency = new Set(objectives.filter((o) => o.metric.kind === "latency").map((o) => o.name));
+  const weighed = [...(choice.chosen ? [choice.chosen] : []), ...choice.fallbacks, ...choice.rejected];
+  const eligible = new Set(
+    weighed
+      .filter(
+        (entry) =>
+          entry.candidate.unservable === undefined &&
+          entry.attainments.every(
+            (a) => a.met || (!latency.has(a.objective) && a.objective !== "error_rate"),
+          ),
+      )
+      .map((entry) => entry.candidate.name),
+  );
+  const { table, specialists } = domainAnalysis(
+    workload.items.map((item) => item.domain),
+    correctness.map(({ name, correct }) => ({ name, correct: correct ?? [] })),
+    choice.chosen?.candidate.name ?? "",
+    eligible,
+  );
+  const rules = options.domainRules ? readDomainRules(options.domainRules) : {};
+  const planned: PlannedSpecialist[] = [];
+  const withoutRule: SpecialistPick[] = [];
+  for (const pick of specialists) {
+    const rule =
+      rules[pick.domain] ?? (options.domainClassifier ? { classifier: options.domainClassifier } : undefined);
+    if (rule) planned.push({ ...pick, rule });
+    else withoutRule.push(pick);
+  }
+  return { table, specialists: planned, without_rule: withoutRule };
+}
+
+function readDomainRules(path: string): Record<string, DomainRule> {
+  const raw = parseYaml(readFileSync(resolve(path), "utf8")) as unknown;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new InvalidRequestError(
+      `--domain-rules ${path}: expected a mapping of domain → {match: REGEX}`,
+      "domain_rules",
+    );
+  const rules: Record<string, DomainRule> = {};
+  for (const [domain, value] of Object.entries(raw)) {
+    const rule =
+      typeof value === "string" ? { match: value } : (value as { match?: unknown; flags?: unknown });
+    if (typeof rule.match !== "string" || rule.match === "")
+      throw new InvalidRequestError(
+        `--domain-rules ${path}: domain '${domain}' needs a match pattern`,
+        "domain_rules",
+      );
+    const flags = typeof rule.flags === "string" ? rule.flags : "i";
+    try {
+      new RegExp(rule.match, flags);
+    } catch (error) {
+      throw new InvalidRequestError(
+        `--domain-rules ${path}: domain '${domain}': ${(error as Error).message}`,
+        "domain_rules",
+      );
+    }
+    rules[domain] = { match: rule.match, flags };
+  }
+  return rules;
 }
 
 /** Every configured variant that can take the workload: classifiers and LMs for labels, LMs for references. */

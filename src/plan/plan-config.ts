@@ -3,6 +3,7 @@ import type { ModelSpec } from "../config/load-config.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import type { Candidate } from "./candidates.js";
 import type { Choice } from "./choose.js";
+import type { SpecialistPick } from "./domains.js";
 
 /** Timeouts are the measured p99 times this margin: room for a slow moment without waiting on a stuck target. */
 export const TIMEOUT_MARGIN = 3;
@@ -13,8 +14,17 @@ export const CAPACITY_HEADROOM = 2;
 /** Fallbacks a plan chains after its choice. */
 const MAX_FALLBACKS = 3;
 
+/** How a specialist claims a request: a pattern on its text, or a classifier's label for its domain. */
+export type DomainRule = { match: string; flags?: string } | { classifier: string; min_score?: number };
+
+/** A domain where another candidate beat the choice significantly, with the rule that sends it there. */
+export interface PlannedSpecialist extends SpecialistPick {
+  rule: DomainRule;
+}
+
 export interface ServePlan {
   route: string;
+  specialists: PlannedSpecialist[];
   /** The model id each serving candidate gets in plan.yaml (a second precision of one model gets its own id). */
   ids: Record<string, string>;
   chosen: string;
@@ -38,16 +48,25 @@ export function servePlan(
   choice: Choice & { chosen: NonNullable<Choice["chosen"]> },
   route: string,
   rate: number | undefined,
+  specialists: readonly PlannedSpecialist[] = [],
 ): ServePlan {
   const chosen = choice.chosen.candidate;
   const fallbacks = choice.fallbacks.slice(0, MAX_FALLBACKS).map((entry) => entry.candidate);
   const ids: Record<string, string> = {};
   const taken = new Set<string>();
-  for (const candidate of [chosen, ...fallbacks]) {
-    const [id = candidate.name, precision] = candidate.name.split(":");
+  const classifiers = specialists.flatMap((specialist) =>
+    "classifier" in specialist.rule ? [specialist.rule.classifier] : [],
+  );
+  const served = [chosen.name, ...fallbacks.map((candidate) => candidate.name)];
+  for (const name of new Set([
+    ...served,
+    ...specialists.map((specialist) => specialist.model),
+    ...classifiers,
+  ])) {
+    const [id = name, precision] = name.split(":");
     const planned = taken.has(id) ? `${id}-${precision}` : id;
     taken.add(planned);
-    ids[candidate.name] = planned;
+    ids[name] = planned;
   }
   // A classifier answers whole: its first "token" is its answer.
   const firstOf = (candidate: Candidate) =>
@@ -55,6 +74,7 @@ export function servePlan(
   const slowest = Math.max(...[chosen, ...fallbacks].map((candidate) => candidate.e2e.p99));
   const plan: ServePlan = {
     route,
+    specialists: [...specialists],
     ids,
     chosen: chosen.name,
     fallbacks: fallbacks.map((candidate) => candidate.name),
@@ -102,6 +122,23 @@ export function planYaml(plan: ServePlan, registry: ModelRegistry, choice: Choic
         {
           name: plan.route,
           targets: [{ model: plan.ids[plan.chosen] }],
+          ...(plan.specialists.length > 0 && {
+            specialists: plan.specialists.map((specialist) => ({
+              model: plan.ids[specialist.model],
+              ...("match" in specialist.rule
+                ? {
+                    match: specialist.rule.match,
+                    ...(specialist.rule.flags !== undefined && { match_flags: specialist.rule.flags }),
+                  }
+                : {
+                    classifier: {
+                      model: plan.ids[specialist.rule.classifier],
+                      label: specialist.domain,
+                      min_score: specialist.rule.min_score ?? 0.5,
+                    },
+                  }),
+            })),
+          }),
           ...(plan.fallbacks.length > 0 && { fallback: plan.fallbacks.map((name) => plan.ids[name]) }),
           retry: { attempts: 1 },
           breaker: { failures: 5, half_open_after_ms: 5000 },
@@ -125,6 +162,17 @@ export function planYaml(plan: ServePlan, registry: ModelRegistry, choice: Choic
     "targets",
     ` the chosen model${plan.ids[plan.chosen] === plan.chosen ? "" : ` (${plan.chosen})`}`,
   );
+  if (plan.specialists.length > 0)
+    comment(
+      route,
+      "specialists",
+      plan.specialists
+        .map(
+          (specialist) =>
+            ` domain '${specialist.domain}': ${specialist.model} ${specialist.accuracy.toFixed(3)} vs ${plan.chosen} ${specialist.chosen_accuracy.toFixed(3)} accuracy on its ${specialist.items} items (McNemar p = ${specialist.p_value.toPrecision(2)})`,
+        )
+        .join("\n"),
+    );
   if (plan.fallbacks.length > 0)
     comment(
       route,

@@ -67,6 +67,36 @@ function outcome(file: PlanFile): string {
   return `no candidate meets every objective (exit 3); closest: ${closest.join(", ")}`;
 }
 
+/** The per-domain accuracies that justified (or not) each specialist rule. */
+function domainLines(file: PlanFile): { header: string[]; rows: string[][]; notes: string[] } | undefined {
+  const domains = file.domains;
+  if (!domains) return undefined;
+  const names = Object.keys(domains.table[0]?.accuracy ?? {});
+  const header = ["domain", "items", ...names.map((name) => `${name} accuracy`), "specialist"];
+  const rows = domains.table.map((row) => {
+    const planned = domains.specialists.find((specialist) => specialist.domain === row.domain);
+    const unrouted = domains.without_rule.find((specialist) => specialist.domain === row.domain);
+    const verdict = planned
+      ? `${planned.model} (McNemar p = ${planned.p_value.toPrecision(2)})`
+      : unrouted
+        ? `${unrouted.model} would be better (p = ${unrouted.p_value.toPrecision(2)}): no rule given`
+        : "–";
+    return [
+      row.domain,
+      String(row.items),
+      ...names.map((name) => (row.accuracy[name] ?? 0).toFixed(3)),
+      verdict,
+    ];
+  });
+  const notes =
+    domains.without_rule.length > 0
+      ? [
+          `domains without a rule (give --domain-rules FILE or --domain-classifier ID): ${domains.without_rule.map((pick) => pick.domain).join(", ")}`,
+        ]
+      : [];
+  return { header, rows, notes };
+}
+
 const HEADERS = [
   "candidate",
   "quality (95% CI)",
@@ -87,9 +117,17 @@ export function planSummary(file: PlanFile, objectives: readonly Objective[]): s
   const lines = table.map((row) =>
     row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  "),
   );
+  const domains = domainLines(file);
   return [
     headline(file, objectives),
     ...lines,
+    ...(domains
+      ? [
+          "",
+          ...domains.rows.map((row) => `domain ${row[0]} (${row[1]} items): ${row.at(-1)}`),
+          ...domains.notes,
+        ]
+      : []),
     `Pareto frontier (quality, cost, E2E p99): ${file.choice.pareto.join(", ")}`,
     outcome(file),
     "",
@@ -112,6 +150,21 @@ export function planMarkdown(file: PlanFile, objectives: readonly Objective[]): 
     `A quality floor is met by the 95% interval's lower bound, not the point estimate; every latency was measured under the same load. Pareto frontier (quality up, cost and E2E p99 down): ${file.choice.pareto.join(", ")}.`,
     "",
     outcome(file),
+    ...(() => {
+      const domains = domainLines(file);
+      if (!domains) return [];
+      return [
+        "",
+        "## Domains",
+        "",
+        "Within each domain of the rows, a candidate significantly more accurate than the choice (paired McNemar, p < 0.05) that meets the latency objectives becomes that domain's specialist.",
+        "",
+        `| ${domains.header.join(" | ")} |`,
+        `|${domains.header.map(() => "---").join("|")}|`,
+        ...domains.rows.map((row) => `| ${row.join(" | ")} |`),
+        ...domains.notes.map((note) => `\n${note}`),
+      ];
+    })(),
     ...(plan
       ? [
           "",

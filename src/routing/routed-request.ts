@@ -61,11 +61,11 @@ export class RoutedRequest implements Admitted, ServingModel {
   }
 
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {
-    return this.#answer((model) => model.embed(texts, options));
+    return this.#answer(judgedInput(texts), (model) => model.embed(texts, options));
   }
 
   classify(texts: readonly string[]): Promise<ClassifyResult[]> {
-    return this.#answer((model) => model.classify(texts));
+    return this.#answer(judgedInput(texts), (model) => model.classify(texts));
   }
 
   tokenize(): readonly number[] {
@@ -76,11 +76,11 @@ export class RoutedRequest implements Admitted, ServingModel {
     this.#served?.release();
   }
 
-  async #answer<T>(ask: (model: ServingModel) => Promise<T>): Promise<T> {
+  async #answer<T>(text: string | undefined, ask: (model: ServingModel) => Promise<T>): Promise<T> {
     const deadline = new Deadline(new AbortController().signal, this.route.totalTimeoutMs);
     try {
       return await this.#serve(
-        undefined,
+        text,
         deadline.signal,
         async (model, signal) => abortable(ask(model), signal),
         async (value) => value,
@@ -106,6 +106,14 @@ export class RoutedRequest implements Admitted, ServingModel {
     this.input.record.model = served.admitted.name;
     return served.value;
   }
+}
+
+/**
+ * The text a specialist judges an embedding or classification request by: its one input. A batch of several
+ * goes to the arm, since its texts may belong to different domains and one request has one target.
+ */
+function judgedInput(texts: readonly string[]): string | undefined {
+  return texts.length === 1 ? texts[0] : undefined;
 }
 
 /** Starts a generation, fitted to the target's context, and waits for its first chunk. */

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { parseConfig } from "../../src/config/load-config.js";
 import { readSpamDev, repoRoot } from "../helpers.js";
+import { authorized, startGateway } from "../server/gateway-harness.js";
 
 const entry = join(repoRoot, "src/cli/infergate.ts");
 
@@ -29,6 +33,25 @@ interface Facts {
 interface PlanJson {
   choice: { chosen: Facts | null; fallbacks: Facts[]; rejected: Facts[]; pareto: string[] };
   plan?: { chosen: string; timeouts: { first_token: number; total: number } };
+}
+
+/** The CLI without blocking this process: a test's own servers keep answering while it runs. */
+async function infergateAsync(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), entry, ...args], {
+    cwd: repoRoot,
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code, stdout, stderr };
 }
 
 const readPlan = (dir: string) => JSON.parse(readFileSync(join(dir, "plan.json"), "utf8")) as PlanJson;
@@ -167,4 +190,136 @@ describe("infergate plan", () => {
     assert.notEqual(other.code, 0);
     assert.match(other.stderr, /closed loop \(concurrency 4\), not at --rate 10/);
   });
+});
+
+/**
+ * An endpoint speaking infergate's `/v1/classify` that knows the gold label of every item in domain A (and says
+ * the opposite in domain B), answering after a delay: slower than the local encoder, better only in domain A.
+ */
+async function startOracle(
+  gold: ReadonlyMap<string, string>,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { input: string | string[] };
+      const data = [body.input].flat().map((text, index) => {
+        const right = gold.get(text) ?? "ham";
+        const label = text.startsWith("[A]") ? right : right === "spam" ? "ham" : "spam";
+        return {
+          index,
+          label,
+          score: 0.9,
+          scores: { [label]: 0.9, [label === "spam" ? "ham" : "spam"]: 0.1 },
+        };
+      });
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ data }));
+      }, 15);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+test("each candidate better in one domain: the route gets a specialist for that domain, and each domain's requests land on its planned model", async () => {
+  const work = mkdtempSync(join(tmpdir(), "infergate-plan-domains-"));
+  const rows = readSpamDev();
+  const pick = (label: string, from: number) =>
+    rows.filter((row) => row.label === label).slice(from, from + 10);
+  // Domain A's labels are flipped: the spam encoder gets them wrong, the oracle right; domain B as it is.
+  const flip = (label: string) => (label === "spam" ? "ham" : "spam");
+  const items = [
+    ...[...pick("spam", 0), ...pick("ham", 0)].map((row) => ({
+      text: `[A] ${row.text}`,
+      label: flip(row.label),
+      domain: "a",
+    })),
+    ...[...pick("spam", 10), ...pick("ham", 10)].map((row) => ({
+      text: `[B] ${row.text}`,
+      label: row.label,
+      domain: "b",
+    })),
+  ];
+  const dataset = join(work, "domains.jsonl");
+  writeFileSync(dataset, `${items.map((item) => JSON.stringify(item)).join("\n")}\n`);
+  const oracle = await startOracle(new Map(items.map((item) => [item.text, item.label])));
+  try {
+    const config = join(work, "config.yaml");
+    writeFileSync(
+      config,
+      `models:
+  - {id: spam-encoder, task: classify, engine: onnx, variants: {int8: ${join(repoRoot, "models/spam-encoder")}}, batch_size: 16, max_length: 256}
+  - {id: oracle-a, task: classify, engine: openai, base_url: "${oracle.url}", upstream_model: oracle}
+`,
+    );
+    const rules = join(work, "rules.yaml");
+    writeFileSync(rules, 'a: "^\\\\[A\\\\]"\n');
+    const out = join(work, "plan");
+    const result = await infergateAsync([
+      "--config",
+      config,
+      "plan",
+      "--dataset",
+      dataset,
+      "--slo",
+      "min_accuracy=0.2,e2e_p99_ms=60000",
+      "--rate",
+      "20",
+      "--candidates",
+      "spam-encoder:int8,oracle-a",
+      "--domain-rules",
+      rules,
+      "--out",
+      out,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const plan = JSON.parse(readFileSync(join(out, "plan.json"), "utf8")) as {
+      choice: { chosen: { name: string } };
+      domains: {
+        table: { domain: string; accuracy: Record<string, number> }[];
+        specialists: { domain: string; model: string }[];
+      };
+    };
+    assert.equal(
+      plan.choice.chosen.name,
+      "spam-encoder:int8",
+      "the known-cost local model is the cheaper choice",
+    );
+    assert.deepEqual(
+      plan.domains.specialists.map(({ domain, model }) => [domain, model]),
+      [["a", "oracle-a"]],
+    );
+    const [a, b] = plan.domains.table;
+    assert.ok((a?.accuracy["oracle-a"] ?? 0) > (a?.accuracy["spam-encoder:int8"] ?? 1));
+    assert.ok((b?.accuracy["spam-encoder:int8"] ?? 0) > (b?.accuracy["oracle-a"] ?? 1));
+    assert.match(readFileSync(join(out, "plan.md"), "utf8"), /\| a \| 20 \|/);
+
+    // Served with plan.yaml: each domain's requests land on its planned model.
+    const running = await startGateway({ raw: parse(readFileSync(join(out, "plan.yaml"), "utf8")) });
+    try {
+      for (const [text, expected] of [
+        [items[0]?.text, "oracle-a"],
+        [items[25]?.text, "spam-encoder:int8"],
+      ] as const) {
+        const response = await fetch(`${running.url}/v1/classify`, {
+          method: "POST",
+          headers: authorized(),
+          body: JSON.stringify({ model: "classify", input: text }),
+        });
+        assert.equal(response.status, 200, await response.clone().text());
+        await response.json();
+        assert.equal(response.headers.get("x-infergate-model"), expected, text);
+      }
+    } finally {
+      await running.close();
+    }
+  } finally {
+    await oracle.close();
+  }
 });
