@@ -10,13 +10,14 @@ import { benchmarkTarget, type LoadPlan, type TargetReport } from "../bench/run-
 import type { Strategy } from "../bench/scheduler.js";
 import { loadJsonlWorkload, type Workload } from "../bench/workload.js";
 import { InvalidRequestError } from "../core/errors.js";
-import { candidatesOf } from "../plan/candidates.js";
+import { attain, candidatesOf, MAX_ERROR_RATE } from "../plan/candidates.js";
 import { type Choice, choose } from "../plan/choose.js";
 import { type DomainRow, domainAnalysis, type SpecialistPick } from "../plan/domains.js";
 import { type Objective, parseObjectives } from "../plan/objectives.js";
 import { type DomainRule, type PlannedSpecialist, planYaml, servePlan } from "../plan/plan-config.js";
 import { planMarkdown, planSummary } from "../plan/plan-report.js";
 import { verifyPlan } from "../plan/verify.js";
+import { weightBytes } from "../routing/precision-policy.js";
 import { measureInOwnProcess } from "./bench-commands.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
 import { decimal, integer } from "./parse-options.js";
@@ -44,6 +45,7 @@ interface PlanOptions extends QualityOptions {
   memorySamples: number;
   domainRules?: string;
   domainClassifier?: string;
+  capacityRates?: number[];
 }
 
 /** What plan.json holds: the facts of the plan, and what --verify needs to drive it again. */
@@ -62,7 +64,17 @@ export interface PlanFile {
   choice: ChoiceFacts;
   /** When rows have a `domain`: accuracy per domain and candidate, the specialists it justified, and domains left unrouted. */
   domains?: { table: DomainRow[]; specialists: PlannedSpecialist[]; without_rule: SpecialistPick[] };
+  /** With --capacity-rates: the choice driven at each rate, and whether the latency objectives held there. */
+  capacity_sweep?: CapacityStep[];
   plan?: ReturnType<typeof servePlan>;
+}
+
+interface CapacityStep {
+  rate: number;
+  e2e_p99_ms: number;
+  ttft_p99_ms: number;
+  error_rate: number;
+  held: boolean;
 }
 
 type ChoiceFacts = ReturnType<typeof choiceFacts>;
@@ -135,6 +147,11 @@ export function registerPlanCommand(program: Command): void {
       "YAML: domain → {match: REGEX, flags?} (or just REGEX): how a specialist the rows' domains justify claims its requests",
     )
     .option(
+      "--capacity-rates <list>",
+      "drive the choice at each of these rates (requests/s, ascending) to find the most one replica sustains within the latency objectives",
+      rateList,
+    )
+    .option(
       "--domain-classifier <id>",
       "a classify model whose labels are the domains: it sends each request to its domain's specialist",
     );
@@ -185,11 +202,24 @@ async function planFrom(options: PlanOptions, global: GlobalOptions): Promise<nu
     file.domains = specialistsFor(report, workload, choice, objectives, options);
   }
   if (choice.chosen) {
+    const capacity = options.capacityRates
+      ? await measureCapacity(context, workload, choice.chosen.candidate.name, options, objectives)
+      : undefined;
+    if (capacity) file.capacity_sweep = capacity.sweep;
     const plan = servePlan(
       { ...choice, chosen: choice.chosen },
-      route,
-      options.rate,
-      file.domains?.specialists,
+      {
+        route,
+        ...(options.rate !== undefined && { rate: options.rate }),
+        ...(file.domains && { specialists: file.domains.specialists }),
+        ...(capacity?.held && { capacity: capacity.held }),
+        ...(options.memoryLimitMb !== undefined && {
+          memory: {
+            limitMb: options.memoryLimitMb,
+            weightBytes: (name: string) => weightBytes(context.registry.resolve(name)),
+          },
+        }),
+      },
     );
     file.plan = plan;
     await writeFile(join(out, "plan.yaml"), planYaml(plan, context.registry, choice));
@@ -254,6 +284,61 @@ async function measure(
   }
   // Per-item correctness stays in the report: specialists are weighed by it, domain by domain.
   return buildReport(reports, plan as LoadPlan, undefined, false, true);
+}
+
+/**
+ * The choice driven open loop at each rate, lowest first, until a latency objective (or the error bound) breaks:
+ * the highest rate that held is what one replica sustains, and the autoscaler's in-flight target follows from it.
+ */
+async function measureCapacity(
+  context: CliContext,
+  workload: Workload,
+  name: string,
+  options: PlanOptions,
+  objectives: readonly Objective[],
+): Promise<{ sweep: CapacityStep[]; held?: { rate: number; e2eMeanMs: number } }> {
+  const latency = objectives.filter((objective) => objective.metric.kind === "latency");
+  const target = await openTarget(name, { registry: context.registry, engines: context.engines });
+  const classification = promptedClassification(options, workload);
+  const sweep: CapacityStep[] = [];
+  let held: { rate: number; e2eMeanMs: number } | undefined;
+  for (const rate of options.capacityRates ?? []) {
+    const plan: LoadPlan = {
+      strategy: { kind: "constant", rate },
+      constraints: { requests: workload.items.length, warmupRequests: 2 },
+      settings: { maxTokens: 64, temperature: 0 },
+      ...(classification && { classification }),
+    };
+    const progress = new Progress(`${name} at ${rate}/s`, workload.items.length + 2);
+    const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
+    progress.finish();
+    const [measured] = candidatesOf(buildReport([report], plan), options.pricePerCoreHour);
+    const ok =
+      measured !== undefined &&
+      measured.errorRate <= MAX_ERROR_RATE &&
+      latency.every((objective) => attain(measured, objective).met);
+    sweep.push({
+      rate,
+      e2e_p99_ms: report.metrics.e2e_ms.p99,
+      ttft_p99_ms: report.metrics.ttft_ms.p99,
+      error_rate: report.metrics.error_rate,
+      held: ok,
+    });
+    if (!ok) break;
+    held = { rate, e2eMeanMs: report.metrics.e2e_ms.mean };
+  }
+  await context.engines.close();
+  return held ? { sweep, held } : { sweep };
+}
+
+function rateList(value: string): number[] {
+  const rates = value.split(",").map((part) => Number(part.trim()));
+  if (rates.length === 0 || rates.some((rate) => !(rate > 0)))
+    throw new InvalidRequestError(
+      `--capacity-rates: expected positive rates, e.g. 10,20,40, got '${value}'`,
+      "capacity_rates",
+    );
+  return [...rates].sort((a, b) => a - b);
 }
 
 /**

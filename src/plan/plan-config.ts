@@ -31,12 +31,28 @@ export interface ServePlan {
   fallbacks: string[];
   timeouts: { first_token: number; total: number };
   capacity: {
-    /** The rate the objectives were measured to hold at (requests/s). */
+    /** The highest rate the latency objectives were measured to hold at on one replica (requests/s). */
     measured_rate_per_replica?: number;
+    /** Whether that rate came from a capacity sweep, or is only the expected rate (a lower bound). */
+    from_sweep?: boolean;
+    /** Replicas for the expected rate with the headroom. */
     replicas_for_rate?: number;
-    /** Little's law at the measured rate: requests in flight per replica, what an autoscaler should hold. */
+    /** Little's law at that rate: requests in flight per replica, what an autoscaler should hold. */
     in_flight_per_replica?: number;
   };
+  /** The precision policy: the memory limit, and the smaller variants of the choice that met every objective too. */
+  memory?: { limit_mb: number; step_down_to: string[] };
+}
+
+export interface PlanInputs {
+  route: string;
+  /** The expected load (requests/s). */
+  rate?: number;
+  specialists?: readonly PlannedSpecialist[];
+  /** From a capacity sweep of the choice: the highest rate that held, and the mean E2E there. */
+  capacity?: { rate: number; e2eMeanMs: number };
+  /** With the bytes of a candidate's weights (what the precision policy steps down by). */
+  memory?: { limitMb: number; weightBytes: (name: string) => number };
 }
 
 /**
@@ -46,10 +62,10 @@ export interface ServePlan {
  */
 export function servePlan(
   choice: Choice & { chosen: NonNullable<Choice["chosen"]> },
-  route: string,
-  rate: number | undefined,
-  specialists: readonly PlannedSpecialist[] = [],
+  inputs: PlanInputs,
 ): ServePlan {
+  const { route, rate } = inputs;
+  const specialists = inputs.specialists ?? [];
   const chosen = choice.chosen.candidate;
   const fallbacks = choice.fallbacks.slice(0, MAX_FALLBACKS).map((entry) => entry.candidate);
   const ids: Record<string, string> = {};
@@ -84,15 +100,42 @@ export function servePlan(
     },
     capacity: {},
   };
-  if (rate !== undefined) {
+  // Without a sweep, the expected rate is all that is known to hold: a lower bound on one replica's capacity.
+  const held = inputs.capacity ?? (rate === undefined ? undefined : { rate, e2eMeanMs: chosen.e2e.mean });
+  if (held) {
     plan.capacity = {
-      measured_rate_per_replica: rate,
-      // Measured to hold at `rate` (at least); the knee of a sweep would say how much more.
-      replicas_for_rate: CAPACITY_HEADROOM,
-      in_flight_per_replica: Math.max(1, Math.ceil((rate * chosen.e2e.mean) / 1000)),
+      measured_rate_per_replica: held.rate,
+      from_sweep: inputs.capacity !== undefined,
+      ...(rate !== undefined && {
+        replicas_for_rate: Math.max(1, Math.ceil((CAPACITY_HEADROOM * rate) / held.rate)),
+      }),
+      in_flight_per_replica: Math.max(1, Math.ceil((held.rate * held.e2eMeanMs) / 1000)),
     };
   }
+  if (inputs.memory) {
+    const { limitMb, weightBytes } = inputs.memory;
+    plan.memory = { limit_mb: limitMb, step_down_to: smallerVariantsMeeting(choice, weightBytes) };
+  }
   return plan;
+}
+
+/**
+ * The other precisions of the chosen model with smaller weights that met every objective too, largest first:
+ * the steps the precision policy may take under memory pressure without breaking the plan.
+ */
+function smallerVariantsMeeting(
+  choice: Choice & { chosen: NonNullable<Choice["chosen"]> },
+  weightBytes: (name: string) => number,
+): string[] {
+  const chosen = choice.chosen.candidate.name;
+  const [id, precision] = chosen.split(":");
+  if (id === undefined || precision === undefined) return [];
+  const own = weightBytes(chosen);
+  return choice.fallbacks
+    .map((entry) => entry.candidate.name)
+    .filter((name) => name.startsWith(`${id}:`) && weightBytes(name) < own)
+    .sort((a, b) => weightBytes(b) - weightBytes(a))
+    .map((name) => name.slice(id.length + 1));
 }
 
 function timeout(p99Ms: number): number {
@@ -103,20 +146,17 @@ function timeout(p99Ms: number): number {
 export function planYaml(plan: ServePlan, registry: ModelRegistry, choice: Choice): string {
   const models = Object.entries(plan.ids).map(([name, id]) => {
     const ref = registry.resolve(name);
-    const spec: ModelSpec =
-      "variants" in ref.spec && ref.precision
-        ? ({
-            ...ref.spec,
-            id,
-            variants: { [ref.precision]: ref.source },
-            default_precision: ref.precision,
-          } as ModelSpec)
-        : { ...ref.spec, id };
-    return spec;
+    if (!("variants" in ref.spec) || !ref.precision) return { ...ref.spec, id };
+    // The choice keeps the smaller variants that met every objective: the precision policy's steps down.
+    const steps = name === plan.chosen ? (plan.memory?.step_down_to ?? []) : [];
+    const variants: Record<string, string> = { [ref.precision]: ref.source };
+    for (const precision of steps) variants[precision] = registry.resolve(name, precision).source;
+    return { ...ref.spec, id, variants, default_precision: ref.precision } as ModelSpec;
   });
   // Written out in full: YAML anchors between models would only make the file harder to edit.
   const doc = new Document(
     {
+      ...(plan.memory && { server: { memory: { limit_mb: Math.floor(plan.memory.limit_mb) } } }),
       models,
       routes: [
         {
@@ -153,6 +193,14 @@ export function planYaml(plan: ServePlan, registry: ModelRegistry, choice: Choic
       .find((entry) => entry?.candidate.name === name)
       ?.attainments.map((attainment) => `${attainment.objective} ${figure(attainment.value)}`)
       .join(", ");
+  if (plan.memory) {
+    const steps = plan.memory.step_down_to;
+    comment(
+      doc.contents as YAMLMap,
+      "server",
+      ` the precision policy: stay under --memory-limit-mb; ${steps.length > 0 ? `${plan.chosen} may step down to ${steps.join(", ")} (each met every objective too)` : "no smaller variant of the choice met every objective, so it has none to step down to"}`,
+    );
+  }
   doc.commentBefore = ` infergate plan: serve config for route '${plan.route}' (infergate serve --config plan.yaml).
  The choice is ${plan.chosen}: the cheapest candidate that met every objective (${met(plan.chosen) ?? ""}).
  Capacity: ${capacityLine(plan)}`;
@@ -189,14 +237,23 @@ export function planYaml(plan: ServePlan, registry: ModelRegistry, choice: Choic
   return doc.toString({ lineWidth: 0 });
 }
 
-function capacityLine(plan: ServePlan): string {
+export function capacityLine(plan: ServePlan): string {
   const {
-    measured_rate_per_replica: rate,
+    measured_rate_per_replica: held,
+    from_sweep: swept,
     replicas_for_rate: replicas,
     in_flight_per_replica: inFlight,
   } = plan.capacity;
-  if (rate === undefined) return "not measured (plan with --rate to size replicas)";
-  return `the objectives held at ${rate} requests/s on one replica (at least that: a sweep would find its knee); for ${rate} requests/s with ${CAPACITY_HEADROOM}x headroom, ${replicas} replicas, each holding about ${inFlight} request(s) in flight (an autoscaler's target)`;
+  if (held === undefined)
+    return "not measured (plan with --rate, and --capacity-rates to find the most one replica sustains)";
+  const sustained = swept
+    ? `one replica sustained ${held} requests/s within the latency objectives (the highest rate of the capacity sweep that held)`
+    : `the objectives held at ${held} requests/s on one replica (at least that: --capacity-rates would find how much more)`;
+  const sizing =
+    replicas === undefined
+      ? ""
+      : `; for the expected rate with ${CAPACITY_HEADROOM}x headroom, ${replicas} replica(s)`;
+  return `${sustained}${sizing}, each holding about ${inFlight} request(s) in flight (an autoscaler's target)`;
 }
 
 function comment(map: YAMLMap, key: string, text: string): void {

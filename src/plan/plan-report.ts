@@ -2,6 +2,7 @@ import type { PlanFile } from "../cli/plan-command.js";
 import type { Attainment } from "./candidates.js";
 import { relativeMiss } from "./choose.js";
 import type { Objective } from "./objectives.js";
+import { capacityLine } from "./plan-config.js";
 
 type Facts = NonNullable<PlanFile["choice"]["chosen"]>;
 
@@ -172,9 +173,24 @@ export function planMarkdown(file: PlanFile, objectives: readonly Objective[]): 
           "",
           `- route \`${plan.route}\`: ${plan.chosen}${plan.fallbacks.length > 0 ? `, fallbacks ${plan.fallbacks.join(", ")}` : ""}`,
           `- timeouts: first token ${plan.timeouts.first_token} ms, total ${plan.timeouts.total} ms (measured p99 × 3)`,
-          plan.capacity.measured_rate_per_replica === undefined
-            ? "- capacity: not measured (plan with --rate)"
-            : `- capacity: the objectives held at ${plan.capacity.measured_rate_per_replica} requests/s on one replica; with 2x headroom ${plan.capacity.replicas_for_rate} replicas, about ${plan.capacity.in_flight_per_replica} request(s) in flight each`,
+          `- capacity: ${capacityLine(plan)}`,
+          ...(file.capacity_sweep
+            ? [
+                "",
+                "| rate (requests/s) | E2E p99 | TTFT p99 | errors | latency objectives |",
+                "|---|---|---|---|---|",
+                ...file.capacity_sweep.map(
+                  (step) =>
+                    `| ${step.rate} | ${figure(step.e2e_p99_ms)} ms | ${figure(step.ttft_p99_ms)} ms | ${(step.error_rate * 100).toFixed(1)}% | ${step.held ? "held" : "missed"} |`,
+                ),
+              ]
+            : []),
+          ...(plan.memory
+            ? [
+                "",
+                `- precision policy: server.memory.limit_mb ${plan.memory.limit_mb}; ${plan.memory.step_down_to.length > 0 ? `the choice may step down to ${plan.memory.step_down_to.join(", ")}` : "no smaller variant of the choice met every objective"}`,
+              ]
+            : []),
         ]
       : []),
     "",

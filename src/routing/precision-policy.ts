@@ -110,7 +110,7 @@ function smallerVariant(ref: ModelRef): ModelRef | undefined {
 
 const sizes = new Map<string, number>();
 
-function weightBytes(ref: ModelRef): number {
+export function weightBytes(ref: ModelRef): number {
   const file = weightsFile(ref);
   if (file === undefined) return 0;
   let size = sizes.get(file);

@@ -32,7 +32,11 @@ interface Facts {
 
 interface PlanJson {
   choice: { chosen: Facts | null; fallbacks: Facts[]; rejected: Facts[]; pareto: string[] };
-  plan?: { chosen: string; timeouts: { first_token: number; total: number } };
+  plan?: {
+    chosen: string;
+    timeouts: { first_token: number; total: number };
+    capacity: { measured_rate_per_replica?: number; from_sweep?: boolean; replicas_for_rate?: number };
+  };
 }
 
 /** The CLI without blocking this process: a test's own servers keep answering while it runs. */
@@ -79,6 +83,8 @@ describe("infergate plan", () => {
       "min_accuracy=0,e2e_p99_ms=600000",
       "--rate",
       "20",
+      "--memory-limit-mb",
+      "1000000",
       "--candidates",
       candidates,
       "--out",
@@ -108,6 +114,10 @@ describe("infergate plan", () => {
       "20",
       "--from-report",
       join(first, "report.json"),
+      "--memory-limit-mb",
+      "100000",
+      "--capacity-rates",
+      "20,100000",
       "--out",
       planned,
     ]);
@@ -119,9 +129,16 @@ describe("infergate plan", () => {
     assert.equal(rejected.attainments.find((a) => a.objective === "min_accuracy")?.met, false);
     assert.match(result.stdout, /lm-base:q8_0 .*\(0\.\d+–0\.\d+\).*rejected: min_accuracy/);
 
-    // plan.yaml is a serve config as it stands, its margins written beside the values.
+    // The capacity sweep: 20 requests/s held, every request at once did not; replicas for 20/s with 2x headroom.
+    const capacity = plan.plan?.capacity;
+    assert.deepEqual(
+      [capacity?.measured_rate_per_replica, capacity?.from_sweep, capacity?.replicas_for_rate],
+      [20, true, 2],
+    );
+    // plan.yaml is a serve config as it stands, its margins written beside the values; the memory limit too.
     const yaml = readFileSync(join(planned, "plan.yaml"), "utf8");
-    parseConfig(parse(yaml), planned, "plan.yaml");
+    const config = parseConfig(parse(yaml), planned, "plan.yaml");
+    assert.equal(config.server.memory.limit_mb, 100000);
     assert.match(yaml, /measured p99 to first token .* x 3/);
     assert.equal(
       plan.plan?.timeouts.first_token,
