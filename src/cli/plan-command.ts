@@ -132,7 +132,7 @@ export function registerPlanCommand(program: Command): void {
     )
     .option(
       "--price-per-core-hour <usd>",
-      `price of a CPU core-hour, for local models' cost (default ${DEFAULT_PRICE_PER_CORE_HOUR})`,
+      "price of a CPU core-hour, for local models' cost",
       decimal(0, 1e6),
       DEFAULT_PRICE_PER_CORE_HOUR,
     )

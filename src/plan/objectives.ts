@@ -58,20 +58,13 @@ export function parseObjectives(
       );
     }
   }
-  if (extra.maxCostPer1k !== undefined)
-    objectives.push({
-      name: "max_cost_per_1k",
-      metric: { kind: "cost" },
-      bound: "max",
-      limit: extra.maxCostPer1k,
-    });
-  if (extra.memoryLimitMb !== undefined)
-    objectives.push({
-      name: "memory_limit_mb",
-      metric: { kind: "memory" },
-      bound: "max",
-      limit: extra.memoryLimitMb,
-    });
+  // Ceilings given as their own flags.
+  const ceilings: [string, ObjectiveMetric, number | undefined][] = [
+    ["max_cost_per_1k", { kind: "cost" }, extra.maxCostPer1k],
+    ["memory_limit_mb", { kind: "memory" }, extra.memoryLimitMb],
+  ];
+  for (const [name, metric, limit] of ceilings)
+    if (limit !== undefined) objectives.push({ name, metric, bound: "max", limit });
   if (objectives.length === 0)
     throw new InvalidRequestError(
       "plan needs at least one objective: --slo min_accuracy=…,e2e_p99_ms=…, --max-cost-per-1k or --memory-limit-mb",
