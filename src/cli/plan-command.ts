@@ -3,13 +3,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
-import { openTarget } from "../bench/bench-target.js";
+import { type BenchTarget, openTarget } from "../bench/bench-target.js";
 import { buildReport, type Report } from "../bench/compare.js";
 import { classificationPromptFor } from "../bench/prompted-classifier.js";
 import { benchmarkTarget, type LoadPlan, type TargetReport } from "../bench/run-benchmark.js";
 import type { Strategy } from "../bench/scheduler.js";
 import { loadJsonlWorkload, type Workload } from "../bench/workload.js";
 import { InvalidRequestError } from "../core/errors.js";
+import { candidateName, parseCandidateName } from "../plan/candidate-name.js";
 import { attain, candidatesOf, MAX_ERROR_RATE } from "../plan/candidates.js";
 import { type Choice, choose } from "../plan/choose.js";
 import { type DomainRow, domainAnalysis, type SpecialistPick } from "../plan/domains.js";
@@ -46,6 +47,7 @@ interface PlanOptions extends QualityOptions {
   domainRules?: string;
   domainClassifier?: string;
   capacityRates?: number[];
+  parallel?: number[];
 }
 
 /** What plan.json holds: the facts of the plan, and what --verify needs to drive it again. */
@@ -147,6 +149,11 @@ export function registerPlanCommand(program: Command): void {
       "YAML: domain → {match: REGEX, flags?} (or just REGEX): how a specialist the rows' domains justify claims its requests",
     )
     .option(
+      "--parallel <list>",
+      "llama.cpp candidates: measure each with these parallel sequences (e.g. 1,4,8), each a candidate of its own",
+      parallelList,
+    )
+    .option(
       "--capacity-rates <list>",
       "drive the choice at each of these rates (requests/s, ascending) to find the most one replica sustains within the latency objectives",
       rateList,
@@ -216,7 +223,8 @@ async function planFrom(options: PlanOptions, global: GlobalOptions): Promise<nu
         ...(options.memoryLimitMb !== undefined && {
           memory: {
             limitMb: options.memoryLimitMb,
-            weightBytes: (name: string) => weightBytes(context.registry.resolve(name)),
+            weightBytes: (name: string) =>
+              weightBytes(context.registry.resolve(parseCandidateName(name).model)),
           },
         }),
       },
@@ -240,12 +248,13 @@ async function measure(
   options: PlanOptions,
   objectives: readonly Objective[],
 ): Promise<Report> {
-  const names = options.candidates
+  const given = options.candidates
     ? options.candidates
         .split(",")
         .map((name) => name.trim())
         .filter(Boolean)
     : everyVariant(context, workload);
+  const names = withParallelSweep(context, given, options.parallel);
   if (names.length === 0) throw new InvalidRequestError("no candidates to weigh", "candidates");
   const strategy: Strategy =
     options.rate !== undefined
@@ -258,7 +267,7 @@ async function measure(
   const reports: TargetReport[] = [];
   let plan: LoadPlan | undefined;
   for (const name of names) {
-    const target = await openTarget(name, { registry: context.registry, engines: context.engines });
+    const target = await openCandidate(context, name);
     const classification = promptedClassification(options, workload);
     plan = {
       strategy,
@@ -278,7 +287,8 @@ async function measure(
         const memory = prompted
           ? { texts: texts.map(classificationPromptFor(target, classification)), maxTokens: 1 }
           : { texts, maxTokens: 64 };
-        await measureInOwnProcess(report, name, context.config.source, memory, 0);
+        // At the configured parallel sequences: the isolated process loads the model as the config has it.
+        await measureInOwnProcess(report, parseCandidateName(name).model, context.config.source, memory, 0);
       }
     }
   }
@@ -298,7 +308,7 @@ async function measureCapacity(
   objectives: readonly Objective[],
 ): Promise<{ sweep: CapacityStep[]; held?: { rate: number; e2eMeanMs: number } }> {
   const latency = objectives.filter((objective) => objective.metric.kind === "latency");
-  const target = await openTarget(name, { registry: context.registry, engines: context.engines });
+  const target = await openCandidate(context, name);
   const classification = promptedClassification(options, workload);
   const sweep: CapacityStep[] = [];
   let held: { rate: number; e2eMeanMs: number } | undefined;
@@ -329,6 +339,16 @@ async function measureCapacity(
   }
   await context.engines.close();
   return held ? { sweep, held } : { sweep };
+}
+
+function parallelList(value: string): number[] {
+  const values = value.split(",").map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((v) => !(Number.isInteger(v) && v >= 1 && v <= 256)))
+    throw new InvalidRequestError(
+      `--parallel: expected sequence counts 1-256, e.g. 1,4,8, got '${value}'`,
+      "parallel",
+    );
+  return values;
 }
 
 function rateList(value: string): number[] {
@@ -421,6 +441,38 @@ function readDomainRules(path: string): Record<string, DomainRule> {
     rules[domain] = { match: rule.match, flags };
   }
   return rules;
+}
+
+/**
+ * A candidate opened for measuring: a llama.cpp model named with `@parallel=N` is loaded with that many
+ * parallel sequences (under an id of its own, apart from the configured one in the engines' cache).
+ */
+async function openCandidate(context: CliContext, name: string): Promise<BenchTarget> {
+  const { model, parallel } = parseCandidateName(name);
+  const target = await openTarget(model, { registry: context.registry, engines: context.engines });
+  if (parallel === undefined) return target;
+  const ref = context.registry.resolve(model);
+  if (ref.spec.engine !== "llamacpp")
+    throw new InvalidRequestError(
+      `candidate '${name}': only llama.cpp models have parallel sequences`,
+      "candidates",
+    );
+  const spec = { ...ref.spec, id: `${ref.spec.id}@parallel=${parallel}`, parallel };
+  return { ...target, name, model: await context.engines.load({ ...ref, spec }) };
+}
+
+/** With --parallel: each llama.cpp candidate once per value (a short batch sweep); others as they are. */
+function withParallelSweep(
+  context: CliContext,
+  names: readonly string[],
+  values: readonly number[] | undefined,
+): string[] {
+  if (!values) return [...names];
+  return names.flatMap((name) => {
+    const { model, parallel } = parseCandidateName(name);
+    const isLlama = context.registry.resolve(model).spec.engine === "llamacpp";
+    return isLlama && parallel === undefined ? values.map((value) => candidateName(model, value)) : [name];
+  });
 }
 
 /** Every configured variant that can take the workload: classifiers and LMs for labels, LMs for references. */

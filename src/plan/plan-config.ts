@@ -1,6 +1,7 @@
 import { Document, isScalar, type YAMLMap } from "yaml";
 import type { ModelSpec } from "../config/load-config.js";
 import type { ModelRegistry } from "../models/model-registry.js";
+import { parseCandidateName } from "./candidate-name.js";
 import type { Candidate } from "./candidates.js";
 import type { Choice } from "./choose.js";
 import type { SpecialistPick } from "./domains.js";
@@ -79,8 +80,10 @@ export function servePlan(
     ...specialists.map((specialist) => specialist.model),
     ...classifiers,
   ])) {
-    const [id = name, precision] = name.split(":");
-    const planned = taken.has(id) ? `${id}-${precision}` : id;
+    const { model, parallel } = parseCandidateName(name);
+    const [id = model, precision] = model.split(":");
+    const suffix = [precision, parallel === undefined ? undefined : `p${parallel}`].filter(Boolean).join("-");
+    const planned = taken.has(id) ? `${id}-${suffix}` : id;
     taken.add(planned);
     ids[name] = planned;
   }
@@ -128,14 +131,17 @@ function smallerVariantsMeeting(
   weightBytes: (name: string) => number,
 ): string[] {
   const chosen = choice.chosen.candidate.name;
-  const [id, precision] = chosen.split(":");
+  const { parallel } = parseCandidateName(chosen);
+  const [id, precision] = parseCandidateName(chosen).model.split(":");
   if (id === undefined || precision === undefined) return [];
   const own = weightBytes(chosen);
   return choice.fallbacks
     .map((entry) => entry.candidate.name)
-    .filter((name) => name.startsWith(`${id}:`) && weightBytes(name) < own)
-    .sort((a, b) => weightBytes(b) - weightBytes(a))
-    .map((name) => name.slice(id.length + 1));
+    .map(parseCandidateName)
+    .filter((other) => other.model.startsWith(`${id}:`) && other.parallel === parallel)
+    .filter((other) => weightBytes(other.model) < own)
+    .sort((a, b) => weightBytes(b.model) - weightBytes(a.model))
+    .map((other) => other.model.slice(id.length + 1));
 }
 
 function timeout(p99Ms: number): number {
@@ -145,13 +151,16 @@ function timeout(p99Ms: number): number {
 /** plan.yaml: the models the plan serves (from the config it was measured with) and its route, commented. */
 export function planYaml(plan: ServePlan, registry: ModelRegistry, choice: Choice): string {
   const models = Object.entries(plan.ids).map(([name, id]) => {
-    const ref = registry.resolve(name);
+    const { model, parallel } = parseCandidateName(name);
+    const ref = registry.resolve(model);
     if (!("variants" in ref.spec) || !ref.precision) return { ...ref.spec, id };
+    // Served with the parallel sequences it was measured with.
+    const sequences = parallel === undefined ? {} : { parallel };
     // The choice keeps the smaller variants that met every objective: the precision policy's steps down.
     const steps = name === plan.chosen ? (plan.memory?.step_down_to ?? []) : [];
     const variants: Record<string, string> = { [ref.precision]: ref.source };
-    for (const precision of steps) variants[precision] = registry.resolve(name, precision).source;
-    return { ...ref.spec, id, variants, default_precision: ref.precision } as ModelSpec;
+    for (const precision of steps) variants[precision] = registry.resolve(model, precision).source;
+    return { ...ref.spec, ...sequences, id, variants, default_precision: ref.precision } as ModelSpec;
   });
   // Written out in full: YAML anchors between models would only make the file harder to edit.
   const doc = new Document(

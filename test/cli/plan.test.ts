@@ -340,3 +340,40 @@ test("each candidate better in one domain: the route gets a specialist for that 
     await oracle.close();
   }
 });
+
+test("--parallel measures a llama.cpp candidate once per sequence count; plan.yaml serves the choice with its count", () => {
+  const work = mkdtempSync(join(tmpdir(), "infergate-plan-parallel-"));
+  const dataset = join(work, "whales.jsonl");
+  const rows = ["Whale, n.", "The sea", "Call me", "It was", "The ship", "A harpoon"].map((prompt) => ({
+    prompt,
+    reference: "the whale",
+  }));
+  writeFileSync(dataset, `${rows.map((row) => JSON.stringify(row)).join("\n")}\n`);
+  const out = join(work, "plan");
+  const result = infergate([
+    "plan",
+    "--dataset",
+    dataset,
+    "--slo",
+    "min_token_f1=0,e2e_p99_ms=600000",
+    "--rate",
+    "4",
+    "--candidates",
+    "lm-small:q8_0",
+    "--parallel",
+    "1,2",
+    "--out",
+    out,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const plan = readPlan(out);
+  const names = [plan.choice.chosen, ...plan.choice.fallbacks].map((facts) => facts?.name).sort();
+  assert.deepEqual(names, ["lm-small:q8_0@parallel=1", "lm-small:q8_0@parallel=2"]);
+  const chosen = plan.choice.chosen?.name ?? "";
+  const config = parseConfig(parse(readFileSync(join(out, "plan.yaml"), "utf8")), out, "plan.yaml");
+  const served = config.models.find((model) => model.id === "lm-small");
+  assert.ok(served && "parallel" in served);
+  assert.equal(`lm-small:q8_0@parallel=${served.parallel}`, chosen);
+  // The other count is a fallback under an id of its own.
+  assert.ok(config.models.some((model) => /^lm-small-q8_0-p[12]$/.test(model.id)));
+});
