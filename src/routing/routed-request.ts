@@ -104,6 +104,7 @@ export class RoutedRequest implements Admitted, ServingModel {
     const served = await this.route.serve(plan, this.input, signal, open, settle);
     this.#served = served;
     this.input.record.model = served.admitted.name;
+    this.input.onServed?.(served.admitted.name);
     return served.value;
   }
 }

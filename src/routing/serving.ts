@@ -30,6 +30,8 @@ export interface RoutingInput {
   record: RouteRecord;
   /** Hears how the cache took part, when a cache is configured. */
   onCache?: (outcome: CacheOutcome) => void;
+  /** Hears which target of a route served, once one does (before any byte goes to the client). */
+  onServed?: (model: string) => void;
 }
 
 export interface RouteRecord {

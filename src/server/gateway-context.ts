@@ -26,10 +26,21 @@ export async function admitFor(
     headers: exchange.req.headers,
     user,
     record: exchange.record,
+    onServed: (model) => reportServed(exchange, model),
     ...(context.models.cache && { onCache: (outcome: CacheOutcome) => reportCache(exchange, outcome) }),
   });
   exchange.record.model = admitted.name;
+  // A route's name stands until one of its targets serves; a model serves itself.
+  reportServed(exchange, admitted.name);
   return admitted;
+}
+
+/**
+ * `x-infergate-model: ID:PRECISION`: the model that served, through routes and fallbacks, while the headers can
+ * still carry it, so a client sees which model and precision answered.
+ */
+function reportServed(exchange: Exchange, model: string): void {
+  if (!exchange.res.headersSent) exchange.res.setHeader("x-infergate-model", model);
 }
 
 /** `x-infergate-cache: hit | semantic_hit | miss | bypass` (and the similarity of a semantic hit). */

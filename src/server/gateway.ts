@@ -20,7 +20,7 @@ import { roundMs, topics } from "../telemetry/events.js";
 import { GatewayMetrics } from "../telemetry/metrics.js";
 import { ApiKeys, presentedKey } from "./api-keys.js";
 import { type ErrorFormat, errorResponse } from "./error-body.js";
-import { causeOf, type Exchange, type RequestRecord } from "./exchange.js";
+import { causeOf, type Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { sendJson, sendText } from "./http-io.js";
 import { type ResponseStorage, responseStoreFor } from "./openai/response-store.js";
@@ -143,7 +143,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       signal: controller.signal,
       params,
       query: queryAt === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1)),
-      record: servedRecord(res),
+      record: { model: "" },
     };
     let status = 200;
     let errorCode: string | undefined;
@@ -238,22 +238,4 @@ export function createGateway(options: GatewayOptions): Gateway {
       metrics.close();
     },
   };
-}
-
-/**
- * A request's record, whose `model` (written by admission, then by the router once a target serves) also goes
- * out as `x-infergate-model: ID:PRECISION` while the response's headers can still carry it: a client sees which
- * model and precision answered, through routes and fallbacks too.
- */
-function servedRecord(res: ServerResponse): RequestRecord {
-  let model = "";
-  // An own enumerable accessor: the access log's for-in over the record still finds `model`.
-  return Object.defineProperty({} as RequestRecord, "model", {
-    enumerable: true,
-    get: () => model,
-    set(value: string) {
-      model = value;
-      if (value && !res.headersSent) res.setHeader("x-infergate-model", value);
-    },
-  });
 }
