@@ -66,6 +66,8 @@ export class ModelCache {
     };
     const count = model.countPromptTokens;
     if (count) wrapped.countPromptTokens = (request) => count.call(model, request);
+    const countUpstream = model.countTokensUpstream;
+    if (countUpstream) wrapped.countTokensUpstream = (body) => countUpstream.call(model, body);
     return wrapped;
   }
 

@@ -37,6 +37,11 @@ export interface LoadedModel extends AsyncDisposable {
   tokenize(text: string): readonly number[];
   /** Tokens this model is prompted with for `request` (its chat template applied), where it can count them. */
   countPromptTokens?(request: GenerateRequest): number;
+  /**
+   * The same count asked of the upstream that serves the model (Gemini's `:countTokens`), for a remote model whose
+   * API counts; `body` is the client's `generateContent` body.
+   */
+  countTokensUpstream?(body: Readonly<Record<string, unknown>>): Promise<number>;
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings>;
   classify(texts: readonly string[]): Promise<ClassifyResult[]>;
   /**

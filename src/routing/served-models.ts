@@ -111,16 +111,22 @@ export class ServedModels implements TargetSource {
   }
 
   /** Every name a client may send, with its task and, for a local LM, its context size. */
-  catalog(): { id: string; task: Task; contextSize?: number }[] {
+  catalog(): { id: string; task: Task; contextSize?: number; countsTokens?: boolean }[] {
     const entries = this.registry.list().flatMap((spec) => {
       const contextSize = "context_size" in spec ? spec.context_size : undefined;
+      // A local LM counts its prompt's tokens; a Gemini upstream is asked to.
+      const countsTokens =
+        spec.task === "generate" && (spec.engine === "llamacpp" || spec.engine === "gemini");
       const names = [
         spec.id,
         ...("variants" in spec ? Object.keys(spec.variants).map((p) => `${spec.id}:${p}`) : []),
       ];
-      return names.map((id) =>
-        contextSize === undefined ? { id, task: spec.task } : { id, task: spec.task, contextSize },
-      );
+      return names.map((id) => ({
+        id,
+        task: spec.task,
+        ...(contextSize !== undefined && { contextSize }),
+        ...(countsTokens && { countsTokens }),
+      }));
     });
     const routes = [...this.#routes.values()].map((route) => ({ id: route.name, task: route.task }));
     return [...entries, ...routes];

@@ -81,10 +81,10 @@ const GEMINI_METHODS: Record<Task, string[]> = {
   classify: [],
 };
 
-/** What a model answers: tokens are counted only where infergate holds the tokenizer (a local LM). */
+/** What a model answers: tokens are counted by a local LM, or asked of a Gemini upstream. */
 function methodsOf(entry: Entry): string[] {
   const methods = GEMINI_METHODS[entry.task];
-  return entry.contextSize === undefined ? methods : [...methods, "countTokens"];
+  return entry.countsTokens ? [...methods, "countTokens"] : methods;
 }
 
 function geminiModel(entry: Entry, context: GatewayContext) {

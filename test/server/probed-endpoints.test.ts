@@ -37,6 +37,13 @@ describe("the endpoints clients probe: model listing, countTokens, completions e
             upstream_model: "e",
           },
           { id: "openai-embed", task: "embed", engine: "openai", base_url: openAi.url, upstream_model: "e" },
+          {
+            id: "openai-chat",
+            task: "generate",
+            engine: "openai",
+            base_url: openAi.url,
+            upstream_model: "c",
+          },
           { id: "enc", task: "embed", engine: "onnx", variants: { fp32: "models/spam-encoder" } },
         ],
       },
@@ -85,7 +92,7 @@ describe("the endpoints clients probe: model listing, countTokens, completions e
     );
   });
 
-  test("countTokens counts what generateContent is prompted with, template applied; a remote model is refused", async () => {
+  test("countTokens counts what generateContent is prompted with, template applied; a Gemini upstream is asked; an OpenAI one refused", async () => {
     const contents = [{ role: "user", parts: [{ text: "Name a sea animal." }] }];
     const counted = await ai.models.countTokens({ model: "chat", contents });
     const generated = await ai.models.generateContent({
@@ -95,7 +102,14 @@ describe("the endpoints clients probe: model listing, countTokens, completions e
     });
     assert.equal(counted.totalTokens, generated.usageMetadata?.promptTokenCount);
     assert.ok((counted.totalTokens ?? 0) > 5);
-    const refused = await fetch(`${running.url}/v1beta/models/gemini-up:countTokens?key=${API_KEY}`, {
+    // A Gemini upstream counts its own tokens: the client's request goes to its :countTokens.
+    upstream.received.length = 0;
+    const remote = await ai.models.countTokens({ model: "gemini-up", contents });
+    const sent = upstream.received.at(-1);
+    assert.deepEqual(sent, { generateContentRequest: { contents, model: "models/g" } });
+    assert.equal(remote.totalTokens, JSON.stringify(sent).length);
+    // An OpenAI-format upstream has no token count to ask for.
+    const refused = await fetch(`${running.url}/v1beta/models/openai-chat:countTokens?key=${API_KEY}`, {
       method: "POST",
       body: JSON.stringify({ contents }),
     });
@@ -113,15 +127,18 @@ describe("the endpoints clients probe: model listing, countTokens, completions e
       "models/gemini-up",
       "models/gemini-embed",
       "models/openai-embed",
+      "models/openai-chat",
       "models/enc",
       "models/enc:fp32",
     ]);
     const chat = await ai.models.get({ model: "chat" });
     assert.equal(chat.inputTokenLimit, 256);
     assert.deepEqual(chat.supportedActions, ["generateContent", "streamGenerateContent", "countTokens"]);
-    // A remote model's tokens are not counted here, so it does not offer countTokens.
+    // A Gemini upstream is asked to count; an OpenAI-format one cannot be, so it does not offer countTokens.
     const remote = await ai.models.get({ model: "gemini-up" });
-    assert.deepEqual(remote.supportedActions, ["generateContent", "streamGenerateContent"]);
+    assert.deepEqual(remote.supportedActions, ["generateContent", "streamGenerateContent", "countTokens"]);
+    const openAiChat = await ai.models.get({ model: "openai-chat" });
+    assert.deepEqual(openAiChat.supportedActions, ["generateContent", "streamGenerateContent"]);
     assert.equal((await client.models.retrieve("base:q8_0")).id, "base:q8_0");
     await assert.rejects(client.models.retrieve("nope"), OpenAI.NotFoundError);
 

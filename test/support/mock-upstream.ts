@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * A local server speaking OpenAI's wire format (completions, chat completions, embeddings) or Gemini's
- * (generateContent, streamGenerateContent?alt=sse, batchEmbedContents), streamed or not, answering at once or
+ * (generateContent, streamGenerateContent?alt=sse, batchEmbedContents, countTokens), streamed or not, answering at once or
  * with set delays, and failing on demand — the upstream for gateway tests, fault tests and benchmarks.
  */
 export interface MockUpstreamBehaviour {
@@ -130,7 +130,7 @@ async function answer(
       `${speaker.named ? `event: ${(event as { type: string }).type}\n` : ""}data: ${JSON.stringify(event)}\n\n`,
     );
   const pieces = behaviour.answerFor ? [behaviour.answerFor(body)] : behaviour.pieces;
-  if (speaker.embeddings) return json(res, 200, speaker.embeddings);
+  if (speaker.immediate) return json(res, 200, speaker.immediate);
   if (behaviour.toolCalls) {
     if (!speaker.stream) return json(res, 200, speaker.calls(behaviour.toolCalls, false)[0]);
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
@@ -163,8 +163,8 @@ interface Speaker {
   stream: boolean;
   /** Events carry `event:` lines (the Responses API's). */
   named?: boolean;
-  /** Set for an embeddings request: the whole answer. */
-  embeddings?: unknown;
+  /** Set for a request answered at once whatever the behaviour (embeddings, a token count): the whole answer. */
+  immediate?: unknown;
   whole(text: string, tokens: number, top?: { token: string; logprob: number }[]): unknown;
   /** A streamed piece: one event, or (opening a Responses stream) several. */
   piece(text: string, first: boolean): unknown;
@@ -194,7 +194,7 @@ function openAiSpeaker(url: string, body: Record<string, unknown>): Speaker {
   return {
     stream: body.stream === true,
     ...(url === "/v1/embeddings" && {
-      embeddings: {
+      immediate: {
         object: "list",
         data: inputs.map((text, index) => ({
           object: "embedding",
@@ -426,12 +426,14 @@ function geminiSpeaker(url: string, body: Record<string, unknown>): Speaker {
   return {
     stream: url.includes(":streamGenerateContent"),
     ...(url.includes(":batchEmbedContents") && {
-      embeddings: {
+      immediate: {
         embeddings: requests.map((request, index) => ({
           values: [request.content.parts.map((part) => part.text).join("").length, index, 0.5],
         })),
       },
     }),
+    // A token count: one per character of the request's texts, so a test can tell it computed it.
+    ...(url.includes(":countTokens") && { immediate: { totalTokens: JSON.stringify(body).length } }),
     whole: (text, tokens, top) => {
       const config = (body.generationConfig ?? {}) as { responseLogprobs?: boolean };
       const asked = config.responseLogprobs === true && top && top.length > 0;

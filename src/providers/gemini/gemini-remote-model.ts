@@ -1,6 +1,6 @@
 import type { Pool } from "undici";
 import type { GeminiModelSpec } from "../../config/load-config.js";
-import { UnsupportedTaskError } from "../../core/errors.js";
+import { UnsupportedTaskError, UpstreamError } from "../../core/errors.js";
 import type {
   ClassifyResult,
   Embeddings,
@@ -45,6 +45,17 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
     const response = await this.post(`${this.#modelPath}:streamGenerateContent?alt=sse`, body, signal);
     // Gemini streams have no [DONE]: a finish reason is what says the answer is complete.
     yield* streamedAnswer(response.body, geminiDeltaParser(), undefined, passthrough !== undefined);
+  }
+
+  /** `:countTokens` at the upstream, for the client's body as a `generateContentRequest` of the upstream's model. */
+  async countTokensUpstream(body: Readonly<Record<string, unknown>>): Promise<number> {
+    const response = await this.post(`${this.#modelPath}:countTokens`, {
+      generateContentRequest: { ...body, model: `models/${this.ref.spec.upstream_model}` },
+    });
+    const answer = (await response.body.json()) as { totalTokens?: unknown };
+    if (typeof answer.totalTokens !== "number")
+      throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream countTokens answered without totalTokens");
+    return answer.totalTokens;
   }
 
   async embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {

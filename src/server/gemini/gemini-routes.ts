@@ -198,10 +198,18 @@ async function countTokens(exchange: Exchange, context: GatewayContext, modelId:
   const body = parseBody(generateContentSchema, camelCaseFields(inner));
   const admitted = await admitFor(exchange, context, modelId, "generate");
   try {
+    const upstream = admitted.model.countTokensUpstream;
+    if (upstream) {
+      // A Gemini upstream counts its own tokens: the client's request goes to it.
+      sendJson(exchange.res, 200, {
+        totalTokens: await upstream.call(admitted.model, inner as Record<string, unknown>),
+      });
+      return;
+    }
     const count = admitted.model.countPromptTokens;
     if (!count)
       throw new InvalidRequestError(
-        `model '${admitted.name}' cannot count tokens here: it is remote, or a route over several models`,
+        `model '${admitted.name}' cannot count tokens here: an OpenAI-format upstream has no token count, and a route spans several models`,
         "model",
       );
     if (body.tools)
