@@ -86,14 +86,19 @@ export class ModelCache {
       return;
     }
     const context = samplingContext(label, request);
-    const key = digest(["generate", context, request.messages ?? request.prompt ?? ""]);
+    const key = digest([
+      "generate",
+      context,
+      request.messages ?? request.promptTokens ?? request.prompt ?? "",
+    ]);
     const found = await this.store.get(key);
     if ("value" in found) {
       yield* this.#replay(found.value, { result: "hit" }, report);
       return;
     }
     let vector: Float32Array | undefined;
-    if (semantic && !("bypass" in found)) {
+    // Token ids have no text to embed: such a prompt is looked up exactly only.
+    if (semantic && !("bypass" in found) && request.promptTokens === undefined) {
       // Only the semantic cache needs the prompt as the model sees it (a chat rendered to text).
       vector = await semantic.embed(completionInput(request).prompt).catch(() => {
         // Without the prompt's embedding the request simply goes without the semantic cache.

@@ -59,10 +59,12 @@ export interface Passthrough {
   body: Readonly<Record<string, unknown>>;
 }
 
-/** A completion (`prompt`) or a chat (`messages`) request; exactly one of the two is set. */
+/** A completion (`prompt`, or `promptTokens`) or a chat (`messages`) request; exactly one is set. */
 export interface GenerateRequest {
   /** Raw completion prompt; the engine adds BOS where the model wants it. */
   prompt?: string;
+  /** A completion prompt as token ids of the model's own vocabulary, taken as they are (no BOS added). */
+  promptTokens?: readonly number[];
   messages?: readonly ChatTurn[];
   maxTokens: number;
   /** 0 = greedy. */

@@ -11,15 +11,17 @@ export const GENERATE_LIMITS = {
 } as const;
 
 export function validateGenerateRequest(request: GenerateRequest): void {
-  const { prompt, messages, maxTokens, temperature, topP, topK, seed, stop, topLogprobs } = request;
+  const { prompt, promptTokens, messages, maxTokens, temperature, topP, topK, seed, stop, topLogprobs } =
+    request;
   if (topLogprobs !== undefined && !(Number.isInteger(topLogprobs) && topLogprobs >= 0 && topLogprobs <= 20))
     throw new InvalidRequestError(
       `top_logprobs must be an integer from 0 to 20, got ${topLogprobs}`,
       "top_logprobs",
     );
-  if ((prompt === undefined) === (messages === undefined)) {
-    throw new InvalidRequestError("give either a prompt or messages", "prompt");
-  }
+  const given = [prompt, promptTokens, messages].filter((input) => input !== undefined).length;
+  if (given !== 1) throw new InvalidRequestError("give either a prompt or messages", "prompt");
+  if (promptTokens !== undefined && promptTokens.length === 0)
+    throw new InvalidRequestError("prompt is empty", "prompt");
   if (messages !== undefined && messages.length === 0)
     throw new InvalidRequestError("messages is empty", "messages");
   if (prompt !== undefined && prompt.length === 0) throw new InvalidRequestError("prompt is empty", "prompt");

@@ -20,13 +20,18 @@ export interface SamplingFields {
 export function toGenerateRequest(
   context: GatewayContext,
   model: ServingModel,
-  input: { prompt: string } | { messages: readonly ChatTurn[] },
+  input: { prompt: string } | { promptTokens: readonly number[] } | { messages: readonly ChatTurn[] },
   maxTokens: number | null | undefined,
   fields: SamplingFields & { stream?: boolean | null },
 ): GenerateRequest {
   const { limits } = context;
+  // A token is at least a character: ids are held to the same bound.
   const length =
-    "prompt" in input ? input.prompt.length : input.messages.reduce((sum, m) => sum + m.content.length, 0);
+    "prompt" in input
+      ? input.prompt.length
+      : "promptTokens" in input
+        ? input.promptTokens.length
+        : input.messages.reduce((sum, m) => sum + m.content.length, 0);
   if (length > limits.max_prompt_chars) {
     throw new InvalidRequestError(`prompt is longer than ${limits.max_prompt_chars} characters`, "prompt");
   }
@@ -45,6 +50,7 @@ export function toGenerateRequest(
     whole: fields.stream !== true,
   };
   if ("prompt" in input) request.prompt = input.prompt;
+  else if ("promptTokens" in input) request.promptTokens = input.promptTokens;
   else request.messages = input.messages;
   if (fields.ignore_eos === true) request.ignoreEos = true;
   request.maxTokens = maxTokens ?? Math.min(limits.max_tokens, roomInContext(model, request) ?? Infinity);

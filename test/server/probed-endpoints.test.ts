@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { GoogleGenAI } from "@google/genai";
-import type { Token } from "node-llama-cpp";
+import { getLlama, type Token } from "node-llama-cpp";
 import OpenAI from "openai";
-import { localModel } from "../helpers.js";
+import { localModel, repoRoot } from "../helpers.js";
 import { type MockUpstream, startMockUpstream } from "../support/mock-upstream.js";
 import { withReferenceDistributions } from "../support/reference-distributions.js";
 import { API_KEY, type RunningGateway, startGateway } from "./gateway-harness.js";
@@ -90,6 +91,39 @@ describe("the endpoints clients probe: model listing, countTokens, completions e
         assert.equal(textOffset[1], tokens[0]?.length);
       },
     );
+  });
+
+  test("a prompt of token ids (what lm-evaluation-harness sends by default) is taken as given: the same log-probabilities as its text", async () => {
+    const prompt = "The whale is a large animal";
+    const asked = (input: string | number[]) =>
+      client.completions.create({
+        model: "base",
+        prompt: input,
+        max_tokens: 1,
+        temperature: 0,
+        logprobs: 1,
+        echo: true,
+      });
+    const llama = await getLlama({ gpu: false, build: "never" });
+    const model = await llama.loadModel({ modelPath: join(repoRoot, "models/lm-small-q8_0.gguf") });
+    const ids: number[] = [model.tokens.bos as Token, ...model.tokenize(prompt)];
+    await model.dispose();
+    const [byText, byIds] = await Promise.all([asked(prompt), asked(ids)]);
+    assert.deepEqual(byIds.choices[0]?.logprobs?.token_logprobs, byText.choices[0]?.logprobs?.token_logprobs);
+    assert.equal(byIds.usage?.prompt_tokens, ids.length);
+    assert.ok(byIds.choices[0]?.text.startsWith(prompt), byIds.choices[0]?.text);
+    // An id outside the vocabulary, and ids to an upstream that takes text, are refused by name.
+    for (const [model, input] of [
+      ["base", [1, 999_999]],
+      ["gemini-up", [1, 2, 3]],
+    ] as const) {
+      const error = await client.completions.create({ model, prompt: [...input], max_tokens: 1 }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+      assert.equal(error.param, "prompt");
+    }
   });
 
   test("countTokens counts what generateContent is prompted with, template applied; a Gemini upstream is asked; an OpenAI one refused", async () => {

@@ -113,7 +113,10 @@ export class LlamaLoadedModel implements LoadedModel {
       let input = prompt;
       if (request.echo) {
         const echo: GenerateChunk = {
-          text: request.prompt ?? "",
+          // A prompt of token ids is echoed as the text they stand for (BOS spells nothing).
+          text:
+            request.prompt ??
+            this.model.detokenize(prompt[0] === this.model.tokens.bos ? prompt.slice(1) : prompt),
           tokenIds: [],
           at: performance.now(),
           echo: true,
@@ -310,7 +313,7 @@ export class LlamaLoadedModel implements LoadedModel {
    * leaves unbiased), is refused rather than ignored.
    */
   #tokenBias(logitBias: Readonly<Record<string, number>>): TokenBias {
-    const vocabulary = this.model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+    const vocabulary = this.#vocabularySize;
     const bias = new TokenBias(this.model.tokenizer);
     for (const [id, value] of Object.entries(logitBias)) {
       const token = Number(id) as Token;
@@ -414,8 +417,26 @@ export class LlamaLoadedModel implements LoadedModel {
         `model '${modelLabel(this.ref)}' has no chat template, so no syntax to call functions in; give it one (chat_template) or serve tools through a model that has one`,
         "tools",
       );
+    if (request.promptTokens) return { prompt: this.#ownTokens(request.promptTokens), stop: asked };
     const input = completionInput(request);
     return { prompt: this.tokenize(input.prompt), stop: input.stop };
+  }
+
+  /** Tokens in this model's vocabulary: every id is below it. */
+  get #vocabularySize(): number {
+    return this.model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+  }
+
+  /** A prompt of token ids, each checked against this model's vocabulary; taken as given, BOS not added. */
+  #ownTokens(ids: readonly number[]): Token[] {
+    const vocabulary = this.#vocabularySize;
+    const outside = ids.findIndex((id) => !(Number.isInteger(id) && id >= 0 && id < vocabulary));
+    if (outside >= 0)
+      throw new InvalidRequestError(
+        `prompt[${outside}]: token ${ids[outside]} is not in model '${modelLabel(this.ref)}''s vocabulary (0-${vocabulary - 1})`,
+        "prompt",
+      );
+    return ids as Token[];
   }
 
   /**

@@ -155,6 +155,11 @@ export function toGeminiBody(request: GenerateRequest, model: string): GeminiBod
 
 function refuseUntranslatable(request: GenerateRequest, model: string): void {
   refuseUnknownFields(request, model, "is a Gemini upstream");
+  if (request.promptTokens)
+    throw new InvalidRequestError(
+      `model '${model}' is a Gemini upstream, which takes text: a prompt of token ids cannot be sent to it`,
+      "prompt",
+    );
   if (request.n !== undefined && request.n > 1)
     throw new InvalidRequestError(`n > 1 through a Gemini upstream ('${model}') is not supported yet`, "n");
   if (request.logitBias)

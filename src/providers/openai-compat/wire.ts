@@ -18,7 +18,7 @@ import type { RemoteDelta } from "../remote-model.js";
  */
 export interface OpenAiBody {
   model: string;
-  prompt?: string;
+  prompt?: string | number[];
   messages?: Record<string, unknown>[];
   max_tokens: number;
   temperature: number;
@@ -69,7 +69,7 @@ export function toOpenAiBody(
   const body: OpenAiBody = {
     model: upstreamModel,
     ...(request.messages === undefined
-      ? { prompt: request.prompt ?? "" }
+      ? { prompt: request.promptTokens ? [...request.promptTokens] : (request.prompt ?? "") }
       : { messages: request.messages.map(toOpenAiMessage) }),
     max_tokens: request.maxTokens,
     temperature: request.temperature,

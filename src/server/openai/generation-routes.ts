@@ -12,6 +12,7 @@ import { chatLogprobs, completionLogprobs, toolCallsWire } from "./response-wire
 import {
   CHAT_FIELDS,
   COMPLETION_FIELDS,
+  type CompletionRequest,
   chatRequestSchema,
   completionRequestSchema,
   parseBody,
@@ -87,13 +88,12 @@ const chatShape: OpenAiShape = {
 export async function handleCompletions(exchange: Exchange, context: GatewayContext): Promise<void> {
   const raw = await readJsonBody(exchange.req, context.limits.max_body_bytes);
   const body = parseBody(completionRequestSchema, raw);
-  const prompt = typeof body.prompt === "string" ? body.prompt : (body.prompt[0] ?? "");
   // OpenAI's default for the legacy completions endpoint.
   await serveGeneration(
     exchange,
     context,
     body,
-    { prompt },
+    completionPrompt(body.prompt),
     body.max_tokens ?? 16,
     completionShape,
     (request) => {
@@ -119,6 +119,17 @@ export async function handleChatCompletions(exchange: Exchange, context: Gateway
       finishRequest(request, raw, CHAT_FIELDS, "chat/completions");
     },
   );
+}
+
+/** A completions prompt: its text, or its token ids (a list of ids, or a list holding one). */
+function completionPrompt(
+  prompt: CompletionRequest["prompt"],
+): { prompt: string } | { promptTokens: number[] } {
+  if (typeof prompt === "string") return { prompt };
+  const [first] = prompt;
+  if (typeof first === "string") return { prompt: first };
+  if (Array.isArray(first)) return { promptTokens: first };
+  return { promptTokens: prompt as number[] };
 }
 
 /** The client's body goes along verbatim, for an OpenAI-format upstream; fields no schema knows are named. */

@@ -34,9 +34,14 @@ const sampling = {
 
 export const completionRequestSchema = z.object({
   ...sampling,
+  /** Text, or token ids of the model's own vocabulary (what vLLM and lm-evaluation-harness send); one prompt. */
   prompt: z.union([
     z.string(),
     z.array(z.string()).length(1, { error: "only one prompt per request is supported" }),
+    z.array(z.int().min(0)).min(1).max(1_000_000),
+    z.array(z.array(z.int().min(0)).min(1).max(1_000_000)).length(1, {
+      error: "only one prompt per request is supported",
+    }),
   ]),
   /** The completions endpoint's logprobs: how many alternatives per position (0-5). */
   logprobs: z.int().min(0).max(5).nullish(),
