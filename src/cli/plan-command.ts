@@ -13,9 +13,15 @@ import { InvalidRequestError } from "../core/errors.js";
 import { candidateName, parseCandidateName } from "../plan/candidate-name.js";
 import { attain, candidatesOf, MAX_ERROR_RATE } from "../plan/candidates.js";
 import { type Choice, choose } from "../plan/choose.js";
-import { type DomainRow, domainAnalysis, type SpecialistPick } from "../plan/domains.js";
+import { domainAnalysis, type SpecialistPick } from "../plan/domains.js";
 import { type Objective, parseObjectives } from "../plan/objectives.js";
 import { type DomainRule, type PlannedSpecialist, planYaml, servePlan } from "../plan/plan-config.js";
+import {
+  type CapacityStep,
+  choiceFacts,
+  type PlanFile,
+  type PlannedQualityOptions,
+} from "../plan/plan-file.js";
 import { planMarkdown, planSummary } from "../plan/plan-report.js";
 import { verifyPlan } from "../plan/verify.js";
 import { weightBytes } from "../routing/precision-policy.js";
@@ -49,37 +55,6 @@ interface PlanOptions extends QualityOptions {
   capacityRates?: number[];
   parallel?: number[];
 }
-
-/** What plan.json holds: the facts of the plan, and what --verify needs to drive it again. */
-export interface PlanFile {
-  schema: "infergate.plan/1";
-  created_at: string;
-  dataset: string;
-  task: string;
-  rate?: number;
-  slo: string;
-  max_cost_per_1k?: number;
-  memory_limit_mb?: number;
-  price_per_core_hour: number;
-  route: string;
-  quality_options: QualityOptions;
-  choice: ChoiceFacts;
-  /** When rows have a `domain`: accuracy per domain and candidate, the specialists it justified, and domains left unrouted. */
-  domains?: { table: DomainRow[]; specialists: PlannedSpecialist[]; without_rule: SpecialistPick[] };
-  /** With --capacity-rates: the choice driven at each rate, and whether the latency objectives held there. */
-  capacity_sweep?: CapacityStep[];
-  plan?: ReturnType<typeof servePlan>;
-}
-
-interface CapacityStep {
-  rate: number;
-  e2e_p99_ms: number;
-  ttft_p99_ms: number;
-  error_rate: number;
-  held: boolean;
-}
-
-type ChoiceFacts = ReturnType<typeof choiceFacts>;
 
 /** The exit status when no candidate meets the objectives: distinct from a failure to run (1) or verify (1). */
 export const NO_PLAN_EXIT = 3;
@@ -503,35 +478,14 @@ function readReport(path: string, rate: number | undefined): Report {
   return report;
 }
 
-function qualityOptionsOf(options: PlanOptions): QualityOptions {
-  const kept: QualityOptions = { similarityThreshold: options.similarityThreshold };
+function qualityOptionsOf(options: PlanOptions): PlannedQualityOptions {
+  const kept: PlannedQualityOptions = { similarityThreshold: options.similarityThreshold };
   if (options.task) kept.task = options.task;
   if (options.labels) kept.labels = options.labels;
   if (options.scoring) kept.scoring = options.scoring;
   if (options.maxInputTokens !== undefined) kept.maxInputTokens = options.maxInputTokens;
   if (options.metrics) kept.metrics = options.metrics;
   return kept;
-}
-
-function choiceFacts(choice: Choice) {
-  const facts = (entry: NonNullable<Choice["chosen"]>) => ({
-    name: entry.candidate.name,
-    quality: entry.candidate.quality,
-    e2e_p99_ms: entry.candidate.e2e.p99,
-    ttft_p99_ms: entry.candidate.ttft.p99,
-    cost_per_1k_usd: entry.candidate.costPer1k ?? null,
-    memory_mb: entry.candidate.memoryMb ?? null,
-    requests_per_s: entry.candidate.requestsPerS,
-    meets: entry.meets,
-    attainments: entry.attainments,
-  });
-  return {
-    chosen: choice.chosen ? facts(choice.chosen) : null,
-    fallbacks: choice.fallbacks.map(facts),
-    rejected: choice.rejected.map(facts),
-    pareto: choice.pareto,
-    quality_metric: choice.qualityMetric ?? null,
-  };
 }
 
 async function verify(dir: string, options: PlanOptions, global: GlobalOptions): Promise<number> {

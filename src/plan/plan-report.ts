@@ -1,8 +1,8 @@
-import type { PlanFile } from "../cli/plan-command.js";
 import type { Attainment } from "./candidates.js";
 import { relativeMiss } from "./choose.js";
 import type { Objective } from "./objectives.js";
 import { capacityLine } from "./plan-config.js";
+import type { PlanFile } from "./plan-file.js";
 
 type Facts = NonNullable<PlanFile["choice"]["chosen"]>;
 
