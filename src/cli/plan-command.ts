@@ -6,8 +6,7 @@ import { parse as parseYaml } from "yaml";
 import { type BenchTarget, openTarget } from "../bench/bench-target.js";
 import { buildReport, type Report } from "../bench/compare.js";
 import { classificationPromptFor } from "../bench/prompted-classifier.js";
-import { benchmarkTarget, type LoadPlan, type TargetReport } from "../bench/run-benchmark.js";
-import type { Strategy } from "../bench/scheduler.js";
+import { benchmarkTarget, type TargetReport } from "../bench/run-benchmark.js";
 import { loadJsonlWorkload, type Workload } from "../bench/workload.js";
 import { InvalidRequestError } from "../core/errors.js";
 import { candidateName, parseCandidateName } from "../plan/candidate-name.js";
@@ -22,6 +21,7 @@ import {
   type PlanFile,
   type PlannedQualityOptions,
 } from "../plan/plan-file.js";
+import { PLAN_MAX_TOKENS, planLoad } from "../plan/plan-load.js";
 import { planMarkdown, planSummary } from "../plan/plan-report.js";
 import { verifyPlan } from "../plan/verify.js";
 import { weightBytes } from "../routing/precision-policy.js";
@@ -161,7 +161,7 @@ async function planFrom(options: PlanOptions, global: GlobalOptions): Promise<nu
   const report = options.fromReport
     ? readReport(options.fromReport, options.rate)
     : await measure(context, workload, options, objectives);
-  const choice = choose(candidatesOf(report, options.pricePerCoreHour), objectives);
+  const choice = choose(candidatesOf(report.targets, options.pricePerCoreHour), objectives);
   const route = options.route ?? task;
   const out = resolve(options.out ?? "infergate-plan");
   await mkdir(out, { recursive: true });
@@ -231,25 +231,15 @@ async function measure(
     : everyVariant(context, workload);
   const names = withParallelSweep(context, given, options.parallel);
   if (names.length === 0) throw new InvalidRequestError("no candidates to weigh", "candidates");
-  const strategy: Strategy =
-    options.rate !== undefined
-      ? { kind: "constant", rate: options.rate }
-      : { kind: "concurrent", concurrency: 1 };
   if (options.rate === undefined && objectives.some((objective) => objective.metric.kind === "latency"))
     process.stderr.write(
       "no --rate: latency objectives are judged one request at a time, not at your load\n",
     );
+  const classification = promptedClassification(options, workload);
+  const plan = planLoad(options.rate, { requests: workload.items.length }, classification);
   const reports: TargetReport[] = [];
-  let plan: LoadPlan | undefined;
   for (const name of names) {
     const target = await openCandidate(context, name);
-    const classification = promptedClassification(options, workload);
-    plan = {
-      strategy,
-      constraints: { requests: workload.items.length, warmupRequests: 2 },
-      settings: { maxTokens: 64, temperature: 0 },
-      ...(classification && { classification }),
-    };
     const progress = new Progress(target.name, workload.items.length + 2);
     const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
     progress.finish();
@@ -261,14 +251,14 @@ async function measure(
         const prompted = classification && target.task === "generate";
         const memory = prompted
           ? { texts: texts.map(classificationPromptFor(target, classification)), maxTokens: 1 }
-          : { texts, maxTokens: 64 };
+          : { texts, maxTokens: PLAN_MAX_TOKENS };
         // At the configured parallel sequences: the isolated process loads the model as the config has it.
         await measureInOwnProcess(report, parseCandidateName(name).model, context.config.source, memory, 0);
       }
     }
   }
   // Per-item correctness stays in the report: specialists are weighed by it, domain by domain.
-  return buildReport(reports, plan as LoadPlan, undefined, false, true);
+  return buildReport(reports, plan, undefined, false, true);
 }
 
 /**
@@ -288,16 +278,11 @@ async function measureCapacity(
   const sweep: CapacityStep[] = [];
   let held: { rate: number; e2eMeanMs: number } | undefined;
   for (const rate of options.capacityRates ?? []) {
-    const plan: LoadPlan = {
-      strategy: { kind: "constant", rate },
-      constraints: { requests: workload.items.length, warmupRequests: 2 },
-      settings: { maxTokens: 64, temperature: 0 },
-      ...(classification && { classification }),
-    };
+    const plan = planLoad(rate, { requests: workload.items.length }, classification);
     const progress = new Progress(`${name} at ${rate}/s`, workload.items.length + 2);
     const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
     progress.finish();
-    const [measured] = candidatesOf(buildReport([report], plan), options.pricePerCoreHour);
+    const [measured] = candidatesOf([report], options.pricePerCoreHour);
     const ok =
       measured !== undefined &&
       measured.errorRate <= MAX_ERROR_RATE &&

@@ -22,9 +22,9 @@ export interface Candidate {
   unservable?: string;
 }
 
-/** The candidates of a report, with the costs a plan uses (see `costOf`). */
-export function candidatesOf(report: Report, pricePerCoreHour: number): Candidate[] {
-  return report.targets.map((target) => {
+/** The candidates of a report's targets, with the costs a plan uses (see `costOf`). */
+export function candidatesOf(targets: Report["targets"], pricePerCoreHour: number): Candidate[] {
+  return targets.map((target) => {
     const m = target.metrics;
     const quality: Candidate["quality"] = {};
     if (m.accuracy)

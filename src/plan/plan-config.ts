@@ -270,7 +270,8 @@ function comment(map: YAMLMap, key: string, text: string): void {
   if (pair && isScalar(pair.key)) pair.key.commentBefore = text;
 }
 
-function figure(value: number | undefined): string {
+/** A figure as plans print it: whole from 100 up, else three significant digits. */
+export function figure(value: number | undefined): string {
   if (value === undefined) return "unmeasured";
   return Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
 }

@@ -1,7 +1,7 @@
 import type { Attainment } from "./candidates.js";
 import { relativeMiss } from "./choose.js";
 import type { Objective } from "./objectives.js";
-import { capacityLine } from "./plan-config.js";
+import { capacityLine, figure } from "./plan-config.js";
 import type { PlanFile } from "./plan-file.js";
 
 type Facts = NonNullable<PlanFile["choice"]["chosen"]>;
@@ -195,8 +195,4 @@ export function planMarkdown(file: PlanFile, objectives: readonly Objective[]): 
       : []),
     "",
   ].join("\n");
-}
-
-function figure(value: number): string {
-  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
 }

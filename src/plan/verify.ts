@@ -2,15 +2,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { openTarget } from "../bench/bench-target.js";
-import { buildReport } from "../bench/compare.js";
-import { benchmarkTarget, type LoadPlan } from "../bench/run-benchmark.js";
+import { benchmarkTarget } from "../bench/run-benchmark.js";
 import type { Workload } from "../bench/workload.js";
 import { UnavailableError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
 import { createEngines } from "../engines/engines.js";
 import type { ModelRegistry } from "../models/model-registry.js";
-import { type Attainment, attain, candidatesOf, MAX_ERROR_RATE } from "./candidates.js";
+import { type Attainment, attain, type Candidate, candidatesOf, MAX_ERROR_RATE } from "./candidates.js";
 import type { Objective } from "./objectives.js";
+import { planLoad } from "./plan-load.js";
 
 /** How long `serve` may take to load the plan's models and listen. */
 const START_TIMEOUT_MS = 120_000;
@@ -58,27 +58,21 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       model: input.route,
       task: input.task as Task,
     });
-    const plan: LoadPlan = {
-      strategy:
-        input.rate !== undefined
-          ? { kind: "constant", rate: input.rate }
-          : { kind: "concurrent", concurrency: 1 },
-      constraints: {
-        ...(input.durationS === undefined
-          ? { requests: input.workload.items.length }
-          : { durationS: input.durationS }),
-        warmupRequests: 2,
-      },
-      settings: { maxTokens: 64, temperature: 0 },
-    };
+    const plan = planLoad(
+      input.rate,
+      input.durationS === undefined
+        ? { requests: input.workload.items.length }
+        : { durationS: input.durationS },
+    );
     const report = await benchmarkTarget(target, input.workload, plan);
-    const [measured] = candidatesOf(buildReport([report], plan), 0);
+    // Cost is not judged here, so no price is needed.
+    const [measured] = candidatesOf([report], 0) as [Candidate];
     const servedBy = await servedModel(url, input);
     const judged = input.objectives.filter(
       (objective) => objective.metric.kind === "quality" || objective.metric.kind === "latency",
     );
     const attainments = judged.map((objective) => {
-      const attainment = measured ? attain(measured, objective) : attain(emptyCandidate(), objective);
+      const attainment = attain(measured, objective);
       const predicted = input.predicted?.attainments.find((each) => each.objective === objective.name)?.value;
       return { ...attainment, predicted: predicted ?? null };
     });
@@ -172,20 +166,6 @@ async function servedModel(url: string, input: VerifyInput): Promise<string | nu
         });
   await response.arrayBuffer();
   return response.headers.get("x-infergate-model");
-}
-
-function emptyCandidate() {
-  const none = { count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
-  return {
-    name: "",
-    task: "",
-    location: "",
-    quality: {},
-    e2e: none,
-    ttft: none,
-    requestsPerS: 0,
-    errorRate: 1,
-  };
 }
 
 function summaryOf(facts: VerifyResult["facts"]): string {

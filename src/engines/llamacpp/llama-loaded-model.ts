@@ -451,16 +451,17 @@ export class LlamaLoadedModel implements LoadedModel {
 
   /** The JSON Schema as a GBNF grammar; a schema llama.cpp's converter cannot take is the client's error. */
   #grammarFor(schema: Readonly<Record<string, unknown>>, param = "response_format"): Promise<LlamaGrammar> {
-    refuseUnenforceable(schema, param);
-    // The schema's type is the converter's to check at run time: it comes from a client or a dataset.
-    return this.#cachedGrammar(JSON.stringify(schema), () =>
-      this.llama.createGrammarForJsonSchema(schema as never).catch((error: unknown) => {
+    // Checked once per schema, when it is compiled: a refused schema is never cached, so it is checked again.
+    return this.#cachedGrammar(JSON.stringify(schema), () => {
+      refuseUnenforceable(schema, param);
+      // The schema's type is the converter's to check at run time: it comes from a client or a dataset.
+      return this.llama.createGrammarForJsonSchema(schema as never).catch((error: unknown) => {
         throw new InvalidRequestError(
           `${param}: unsupported JSON schema: ${(error as Error).message}`,
           param,
         );
-      }),
-    );
+      });
+    });
   }
 
   /** A compiled grammar, kept by key; a failed compilation is not kept. */
