@@ -154,7 +154,13 @@ export interface GenerateChunk {
    * (`passthrough`): the client gets it as it is, `model` rewritten.
    */
   raw?: Record<string, unknown>;
-  done?: { usage: Usage; finishReason: FinishReason };
+  /** The choice this chunk belongs to when several were asked for (`n`); absent for the first, 0. */
+  choice?: number;
+  /**
+   * `finishReason` is the first choice's; with several choices, `finishReasons` holds each one's by index.
+   * `usage` counts them all.
+   */
+  done?: { usage: Usage; finishReason: FinishReason; finishReasons?: readonly FinishReason[] };
 }
 
 export interface EmbedOptions {

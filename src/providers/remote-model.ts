@@ -28,46 +28,88 @@ import {
 
 export type RemoteModelSpec = OpenAiModelSpec | GeminiModelSpec;
 
-/** One response, whole or one streamed event of it, as every wire format's parser reports it. */
-export interface RemoteDelta {
+/** One choice's part of a response, whole or one streamed event of it. */
+export interface ChoiceDelta {
+  /** The choice's index among those asked for (`n`, `candidateCount`); 0 for the only one. */
+  index: number;
   text: string;
   finishReason: FinishReason | null;
-  usage: Usage | null;
   logprobs?: TokenLogprobs[];
   toolCalls?: ToolCallDelta[];
 }
 
-/** The final chunk's summary: usage as the upstream reports it, else the streamed chunk count for output tokens. */
-function finalSummary(
-  usage: Usage | null,
-  finishReason: FinishReason | null,
-  chunks: number,
-): NonNullable<GenerateChunk["done"]> {
-  return {
-    usage: usage ?? { promptTokens: 0, completionTokens: chunks },
-    finishReason: finishReason ?? "stop",
-  };
+/** One response, whole or one streamed event of it, as every wire format's parser reports it. */
+export interface RemoteDelta {
+  choices: ChoiceDelta[];
+  usage: Usage | null;
 }
 
-/** An unstreamed answer as the one chunk that carries it (and, passed through, the body itself). */
-export function wholeAnswerChunk(delta: RemoteDelta, raw?: Record<string, unknown>): GenerateChunk {
-  const chunk: GenerateChunk = {
-    text: delta.text,
-    tokenIds: [],
-    at: performance.now(),
-    done: finalSummary(delta.usage, delta.finishReason, 1),
-  };
-  if (delta.logprobs) chunk.logprobs = delta.logprobs;
-  if (delta.toolCalls) chunk.toolCalls = delta.toolCalls;
-  if (raw) chunk.raw = raw;
+/** As many choices as OpenAI's `n` allows; an upstream that numbers one beyond is broken, not trusted. */
+const MAX_CHOICES = 128;
+
+function checkedIndex(choice: ChoiceDelta): number {
+  if (!Number.isInteger(choice.index) || choice.index < 0 || choice.index >= MAX_CHOICES)
+    throw new UpstreamError(
+      "IG_UPSTREAM_ERROR",
+      502,
+      `upstream answered a choice with index ${choice.index}`,
+    );
+  return choice.index;
+}
+
+/** A choice's chunk; built field by field, as this runs once per streamed event (spreads are slow on Node 20). */
+function choiceChunk(choice: ChoiceDelta, at: number): GenerateChunk {
+  const chunk: GenerateChunk = { text: choice.text, tokenIds: [], at };
+  if (choice.logprobs) chunk.logprobs = choice.logprobs;
+  if (choice.toolCalls) chunk.toolCalls = choice.toolCalls;
+  if (choice.index !== 0) chunk.choice = choice.index;
   return chunk;
+}
+
+/**
+ * The final chunk's summary: usage as the upstream reports it, else the streamed chunk count for output tokens;
+ * each choice's finish reason (`stop` for one that never said).
+ */
+function finalSummary(
+  usage: Usage | null,
+  finishReasons: readonly (FinishReason | null)[],
+  chunks: number,
+): NonNullable<GenerateChunk["done"]> {
+  const reasons = Array.from(finishReasons, (reason) => reason ?? "stop");
+  const done: NonNullable<GenerateChunk["done"]> = {
+    usage: usage ?? { promptTokens: 0, completionTokens: chunks },
+    finishReason: reasons[0] ?? "stop",
+  };
+  if (reasons.length > 1) done.finishReasons = reasons;
+  return done;
+}
+
+/**
+ * An unstreamed answer as the chunks that carry it, the first choice's carrying its end (and, passed through,
+ * the body itself). Every chunk is stamped with the one moment the answer arrived: no token of it came first.
+ */
+export function wholeAnswerChunks(delta: RemoteDelta, raw?: Record<string, unknown>): GenerateChunk[] {
+  const at = performance.now();
+  const finishReasons: (FinishReason | null)[] = [];
+  const chunks: GenerateChunk[] = [];
+  let first: ChoiceDelta = { index: 0, text: "", finishReason: null };
+  for (const choice of delta.choices) {
+    finishReasons[checkedIndex(choice)] = choice.finishReason;
+    if (choice.index === 0) first = choice;
+    else chunks.push(choiceChunk(choice, at));
+  }
+  const last = choiceChunk(first, at);
+  last.done = finalSummary(delta.usage, finishReasons, 1);
+  if (raw) last.raw = raw;
+  chunks.push(last);
+  return chunks;
 }
 
 /**
  * A streamed answer as chunks, event by event, ending with its summary. It is complete only at `endMarker`
  * (OpenAI's `[DONE]`) or, for a format without one (Gemini), once a finish reason arrived: a stream that ends
  * otherwise may be cut short and fails rather than pass for complete. An error event fails it too. Passed through
- * (`passthrough`), every event becomes a chunk carrying it as `raw`, whether it has text or not.
+ * (`passthrough`), every event becomes one chunk carrying it as `raw`, whether it has text or not.
  */
 export async function* streamedAnswer(
   body: UpstreamBody,
@@ -76,7 +118,7 @@ export async function* streamedAnswer(
   passthrough = false,
 ): AsyncIterable<GenerateChunk> {
   let chunks = 0;
-  let finishReason: FinishReason | null = null;
+  const finishReasons: (FinishReason | null)[] = [];
   let usage: Usage | null = null;
   let endedAt: number | undefined;
   let lastAt = performance.now();
@@ -91,23 +133,26 @@ export async function* streamedAnswer(
     const failure = upstreamErrorMessage(value);
     if (failure !== undefined) throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream: ${failure}`);
     const delta = parse(value);
-    finishReason = delta.finishReason ?? finishReason;
     usage = delta.usage ?? usage;
-    if (delta.text) chunks++;
-    if (delta.text || delta.toolCalls || passthrough) {
-      // Built field by field: this runs once per streamed event (object spreads are slow on Node 20's V8).
-      const chunk: GenerateChunk = { text: delta.text, tokenIds: [], at };
-      if (delta.logprobs) chunk.logprobs = delta.logprobs;
-      if (delta.toolCalls) chunk.toolCalls = delta.toolCalls;
-      if (passthrough) chunk.raw = value as Record<string, unknown>;
-      yield chunk;
+    for (const choice of delta.choices) {
+      const index = checkedIndex(choice);
+      if (choice.finishReason !== null) finishReasons[index] = choice.finishReason;
+      if (choice.text) chunks++;
     }
+    if (passthrough) {
+      // One chunk per event: the client gets the event itself; the first choice's text times the first token.
+      const chunk = delta.choices[0] ? choiceChunk(delta.choices[0], at) : { text: "", tokenIds: [], at };
+      chunk.raw = value as Record<string, unknown>;
+      yield chunk;
+      continue;
+    }
+    for (const choice of delta.choices) if (choice.text || choice.toolCalls) yield choiceChunk(choice, at);
   }
-  if (endMarker !== undefined ? endedAt === undefined : finishReason === null) {
+  if (endMarker !== undefined ? endedAt === undefined : !finishReasons.some((reason) => reason)) {
     const missing = endMarker !== undefined ? `before ${endMarker}` : "without a finish reason";
     throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream stream ended ${missing}`);
   }
-  yield { text: "", tokenIds: [], at: endedAt ?? lastAt, done: finalSummary(usage, finishReason, chunks) };
+  yield { text: "", tokenIds: [], at: endedAt ?? lastAt, done: finalSummary(usage, finishReasons, chunks) };
 }
 
 /**

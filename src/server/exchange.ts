@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InfergateError, RequestAbortedError } from "../core/errors.js";
 import { ToolCallAssembler } from "../core/tool-calls.js";
-import type { GenerateChunk, TokenLogprobs, ToolCall } from "../core/types.js";
+import type { FinishReason, GenerateChunk, TokenLogprobs, ToolCall } from "../core/types.js";
 import type { RouteRecord } from "../routing/serving.js";
 import { roundMs } from "../telemetry/events.js";
 
@@ -31,9 +31,10 @@ export interface RequestRecord extends RouteRecord {
 
 /**
  * Passes a generation through unchanged while recording its TTFT, time per output token and usage on the
- * exchange, so every wire format reports the same figures. An answer that arrives whole (one chunk carrying
- * its text and its end, as a remote model's unstreamed answer does) has no time to first token or per token to
- * tell, so it records neither: recording its end as the first token, and 0 per token, would falsify both.
+ * exchange, so every wire format reports the same figures. An answer that arrives whole (its chunks stamped with
+ * the one moment it arrived, its end among them, as a remote model's unstreamed answer is) has no time to first
+ * token or per token to tell, so it records neither: recording its end as the first token, and 0 per token,
+ * would falsify both.
  */
 export async function* recorded(
   exchange: Exchange,
@@ -49,7 +50,8 @@ export async function* recorded(
       const { promptTokens, completionTokens } = chunk.done.usage;
       exchange.record.promptTokens = promptTokens;
       exchange.record.completionTokens = completionTokens;
-      if (firstAt !== undefined && completionTokens > 1) {
+      if (firstAt === chunk.at) delete exchange.record.ttftMs;
+      else if (firstAt !== undefined && completionTokens > 1) {
         exchange.record.timePerOutputTokenMs = roundMs((chunk.at - firstAt) / (completionTokens - 1));
       }
     }
@@ -66,13 +68,49 @@ export function causeOf(exchange: Exchange, error: unknown): unknown {
   return error instanceof RequestAbortedError && reason instanceof InfergateError ? reason : error;
 }
 
-/** A whole answer: its text, function calls, log-probabilities, and the upstream's own body when passed through. */
-export interface WholeAnswer {
+/** One choice of a whole answer: its text, function calls, log-probabilities and how it ended. */
+export interface ChoiceAnswer {
   text: string;
-  done: NonNullable<GenerateChunk["done"]>;
+  finishReason: FinishReason;
   toolCalls?: ToolCall[];
   logprobs?: TokenLogprobs[];
+}
+
+/**
+ * A whole answer: its first choice, every choice (with `n` > 1, the first included), its end, and the upstream's
+ * own body when passed through.
+ */
+export interface WholeAnswer extends ChoiceAnswer {
+  choices: readonly ChoiceAnswer[];
+  done: NonNullable<GenerateChunk["done"]>;
   raw?: Record<string, unknown>;
+}
+
+/** What one choice of a generation has gathered so far. */
+class ChoiceGatherer {
+  text = "";
+  tools: ToolCallAssembler | undefined;
+  logprobs: TokenLogprobs[] | undefined;
+
+  add(chunk: GenerateChunk): void {
+    this.text += chunk.text;
+    if (chunk.toolCalls) {
+      this.tools ??= new ToolCallAssembler();
+      this.tools.add(chunk.toolCalls);
+    }
+    if (chunk.logprobs) {
+      this.logprobs ??= [];
+      this.logprobs.push(...chunk.logprobs);
+    }
+  }
+
+  answer(finishReason: FinishReason): ChoiceAnswer {
+    const answer: ChoiceAnswer = { text: this.text, finishReason };
+    const calls = this.tools?.calls();
+    if (calls) answer.toolCalls = calls;
+    if (this.logprobs) answer.logprobs = this.logprobs;
+    return answer;
+  }
 }
 
 /** The rest of a generation whose first step was already read, as one answer. */
@@ -80,30 +118,23 @@ export async function wholeAnswer(
   first: IteratorResult<GenerateChunk>,
   chunks: AsyncIterator<GenerateChunk>,
 ): Promise<WholeAnswer> {
-  let text = "";
+  const gatherers = [new ChoiceGatherer()];
   let done: GenerateChunk["done"];
-  let tools: ToolCallAssembler | undefined;
-  let logprobs: TokenLogprobs[] | undefined;
   let raw: Record<string, unknown> | undefined;
   for (let step = first; !step.done; step = await chunks.next()) {
     const chunk = step.value;
-    text += chunk.text;
+    const index = chunk.choice ?? 0;
+    for (let missing = gatherers.length; missing <= index; missing++) gatherers.push(new ChoiceGatherer());
+    gatherers[index]?.add(chunk);
     done = chunk.done ?? done;
-    if (chunk.toolCalls) {
-      tools ??= new ToolCallAssembler();
-      tools.add(chunk.toolCalls);
-    }
-    if (chunk.logprobs) {
-      logprobs ??= [];
-      logprobs.push(...chunk.logprobs);
-    }
     raw = chunk.raw ?? raw;
   }
   if (!done) throw new Error("generation ended without a final chunk");
-  const answer: WholeAnswer = { text, done };
-  const calls = tools?.calls();
-  if (calls) answer.toolCalls = calls;
-  if (logprobs) answer.logprobs = logprobs;
+  const finished = done;
+  const choices = gatherers.map((gatherer, index) =>
+    gatherer.answer(finished.finishReasons?.[index] ?? (index === 0 ? finished.finishReason : "stop")),
+  );
+  const answer: WholeAnswer = { ...(choices[0] as ChoiceAnswer), choices, done };
   if (raw) answer.raw = raw;
   return answer;
 }

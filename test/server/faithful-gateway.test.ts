@@ -200,12 +200,44 @@ describe("a faithful gateway: the whole chat surface reaches the upstream", () =
     assert.ok(logit_bias && parallel_tool_calls === false);
   });
 
+  test("n choices through a Gemini-format upstream: candidateCount, each candidate a choice, whole and streamed", async () => {
+    const asked = { model: "gemini-up", messages: [{ role: "user" as const, content: "Hi" }], n: 3 };
+    gemini.behaviour = { pieces: ["Hello", "!"], ttftMs: 0, itlMs: 0 };
+    const completion = await client.chat.completions.create(asked);
+    const config = gemini.received.at(-1)?.generationConfig as Record<string, unknown>;
+    assert.equal(config.candidateCount, 3);
+    const expected = [
+      { index: 0, content: "Hello!" },
+      { index: 1, content: "(2) Hello!" },
+      { index: 2, content: "(3) Hello!" },
+    ];
+    assert.deepEqual(
+      completion.choices.map(({ index, message }) => ({ index, content: message.content })),
+      expected,
+    );
+    assert.ok(completion.choices.every((choice) => choice.finish_reason === "stop"));
+    assert.equal(completion.usage?.completion_tokens, 6);
+
+    // Streamed, each choice opens with its role and ends with its own finish reason; the SDK assembles all three.
+    const stream = client.chat.completions.stream({ ...asked, stream: true });
+    const roles: number[] = [];
+    stream.on("chunk", (chunk) => {
+      for (const choice of chunk.choices) if (choice.delta.role === "assistant") roles.push(choice.index);
+    });
+    const final = await stream.finalChatCompletion();
+    assert.deepEqual(
+      final.choices.map(({ index, message }) => ({ index, content: message.content })),
+      expected,
+    );
+    assert.ok(final.choices.every((choice) => choice.finish_reason === "stop"));
+    assert.deepEqual(roles, [0, 1, 2]);
+  });
+
   test("what a Gemini upstream has no field for is refused with a 400 naming it", async () => {
     const refusals: [Record<string, unknown>, string][] = [
       [{ logit_bias: { "1": 2 } }, "logit_bias"],
       [{ parallel_tool_calls: false, tools: [weather] }, "parallel_tool_calls"],
       [{ chat_template_kwargs: {} }, "chat_template_kwargs"],
-      [{ n: 2 }, "n"],
       [{ reasoning_effort: "low" }, "reasoning_effort"],
       [
         {

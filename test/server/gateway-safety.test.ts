@@ -35,7 +35,7 @@ describe("gateway input safety, errors, metrics and logs", () => {
     ["a wrong type", { ...valid, max_tokens: "four" }, 400, "max_tokens", "IG_INVALID_REQUEST"],
     ["a missing field", { model: "lm-small" }, 400, "prompt", "IG_INVALID_REQUEST"],
     ["temperature out of range", { ...valid, temperature: 9 }, 400, "temperature", "IG_INVALID_REQUEST"],
-    ["n > 1", { ...valid, n: 3 }, 400, "n", "IG_INVALID_REQUEST"],
+    ["n beyond the parallel sequences", { ...valid, n: 100 }, 400, "n", "IG_INVALID_REQUEST"],
     ["an unknown model", { ...valid, model: "lm-huge" }, 404, "model", "model_not_found"],
     ["an unknown precision", { ...valid, model: "lm-small:q4_0" }, 400, "model", "IG_UNKNOWN_PRECISION"],
     [

@@ -141,6 +141,49 @@ describe("the @google/genai SDK through infergate: the Gemini surface, translate
     assert.deepEqual(streamed, [CALL.arguments]);
   });
 
+  test("candidateCount through an OpenAI-format upstream (n, each choice a candidate, whole and streamed) and on a local model", async () => {
+    openAi.behaviour = { pieces: ["Hi", "!"], ttftMs: 0, itlMs: 0 };
+    const request: GenerateContentParameters = {
+      model: "openai-up",
+      contents: "Hello",
+      config: { candidateCount: 2 },
+    };
+    const response = await ai.models.generateContent(request);
+    assert.equal(openAi.received.at(-1)?.n, 2);
+    const texts = (candidates: typeof response.candidates) =>
+      candidates?.map((candidate) => ({
+        index: candidate.index,
+        text: candidate.content?.parts?.map((part) => part.text).join(""),
+        finishReason: candidate.finishReason,
+      }));
+    assert.deepEqual(texts(response.candidates), [
+      { index: 0, text: "Hi!", finishReason: "STOP" },
+      { index: 1, text: "(2) Hi!", finishReason: "STOP" },
+    ]);
+    assert.equal(response.usageMetadata?.candidatesTokenCount, 4);
+
+    const streamed: string[] = ["", ""];
+    const finished = new Set<number>();
+    for await (const chunk of await ai.models.generateContentStream(request))
+      for (const candidate of chunk.candidates ?? []) {
+        const index = candidate.index ?? 0;
+        streamed[index] += candidate.content?.parts?.map((part) => part.text ?? "").join("") ?? "";
+        if (candidate.finishReason) finished.add(index);
+      }
+    assert.deepEqual(streamed, ["Hi!", "(2) Hi!"]);
+    assert.deepEqual([...finished], [0, 1]);
+
+    // A local model generates the candidates on its parallel sequences: greedy, they agree.
+    const local = await ai.models.generateContent({
+      model: "chat",
+      contents: "Hello",
+      config: { candidateCount: 2, temperature: 0, maxOutputTokens: 6 },
+    });
+    const [first, second] = texts(local.candidates) ?? [];
+    assert.equal(second?.index, 1);
+    assert.equal(second?.text, first?.text);
+  });
+
   test("a local model: systemInstruction through its chat template, responseSchema by grammar, function calling refused by name", async () => {
     const schema = {
       type: Type.OBJECT,
@@ -195,9 +238,8 @@ describe("the @google/genai SDK through infergate: the Gemini surface, translate
     assert.equal(typeof call?.args?.city, "string");
   });
 
-  test("what a runtime cannot take is refused by name: unknown fields for a local model, several allowed functions, several candidates through a translation", async () => {
+  test("what a runtime cannot take is refused by name: unknown fields for a local model, several allowed functions", async () => {
     const cases: [Record<string, unknown>, string, string?][] = [
-      [{ generationConfig: { candidateCount: 2 } }, "several choices", "openai-up"],
       [{ safetySettings: [] }, "'safetySettings'", "openai-up"],
       [
         {

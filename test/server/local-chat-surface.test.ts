@@ -223,6 +223,42 @@ describe("the chat surface on local models: honoured, or refused by name", () =>
     );
   });
 
+  test("n choices on parallel sequences: greedy ones equal the single answer, a seeded choice i samples as seed + i, streamed the same", async () => {
+    const asked = {
+      model: "chat",
+      messages: [{ role: "user" as const, content: "Tell me about the sea." }],
+      max_tokens: 12,
+    };
+    const contents = (completion: OpenAI.ChatCompletion) =>
+      completion.choices.map(({ index, message }) => [index, message.content]);
+    const greedy = await client.chat.completions.create({ ...asked, temperature: 0 });
+    const greedyPair = await client.chat.completions.create({ ...asked, temperature: 0, n: 2 });
+    const single = greedy.choices[0]?.message.content;
+    assert.deepEqual(contents(greedyPair), [
+      [0, single],
+      [1, single],
+    ]);
+    assert.equal(greedyPair.usage?.prompt_tokens, greedy.usage?.prompt_tokens);
+    assert.equal(greedyPair.usage?.completion_tokens, 2 * (greedy.usage?.completion_tokens ?? 0));
+
+    const sampled = { ...asked, temperature: 1 };
+    const [seed11, seed12, pair] = await Promise.all([
+      client.chat.completions.create({ ...sampled, seed: 11 }),
+      client.chat.completions.create({ ...sampled, seed: 12 }),
+      client.chat.completions.create({ ...sampled, seed: 11, n: 2 }),
+    ]);
+    const expected = [
+      [0, seed11.choices[0]?.message.content],
+      [1, seed12.choices[0]?.message.content],
+    ];
+    assert.notEqual(expected[0]?.[1], expected[1]?.[1]);
+    assert.deepEqual(contents(pair), expected);
+    const streamed = await client.chat.completions
+      .stream({ ...sampled, seed: 11, n: 2, stream: true })
+      .finalChatCompletion();
+    assert.deepEqual(contents(streamed), expected);
+  });
+
   test("every field or part a local model cannot honour gets a 400 naming it", async () => {
     const refusals: [Record<string, unknown>, string][] = [
       [
@@ -232,7 +268,7 @@ describe("the chat surface on local models: honoured, or refused by name", () =>
         },
         "tools",
       ],
-      [{ n: 2 }, "n"],
+      [{ n: 3 }, "n"],
       [{ logit_bias: { "999999": 1 } }, "logit_bias"],
       [{ reasoning_effort: "low" }, "reasoning_effort"],
       [{ chat_template_kwargs: { enable_thinking: false } }, "chat_template_kwargs"],

@@ -108,7 +108,9 @@ describe("the endpoints clients probe: model listing, countTokens, completions e
     const model = await llama.loadModel({ modelPath: join(repoRoot, "models/lm-small-q8_0.gguf") });
     const ids: number[] = [model.tokens.bos as Token, ...model.tokenize(prompt)];
     await model.dispose();
-    const [byText, byIds] = await Promise.all([asked(prompt), asked(ids)]);
+    // One after the other: evaluated in one batch together, two prompts' sums can differ in the last bits.
+    const byText = await asked(prompt);
+    const byIds = await asked(ids);
     assert.deepEqual(byIds.choices[0]?.logprobs?.token_logprobs, byText.choices[0]?.logprobs?.token_logprobs);
     assert.equal(byIds.usage?.prompt_tokens, ids.length);
     assert.ok(byIds.choices[0]?.text.startsWith(prompt), byIds.choices[0]?.text);

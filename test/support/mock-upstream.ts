@@ -32,6 +32,18 @@ export interface MockUpstreamBehaviour {
   toolCalls?: MockToolCall[];
 }
 
+/**
+ * Several choices (OpenAI's `n`, Gemini's `candidateCount`) answer the same text, each but the first marked with
+ * its number: "(2) Hello, world!".
+ */
+function choiceText(text: string, choice: number, first = true): string {
+  return choice === 0 || !first ? text : `(${choice + 1}) ${text}`;
+}
+
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, index) => index);
+}
+
 export interface MockToolCall {
   name: string;
   /** JSON text. */
@@ -191,6 +203,7 @@ function openAiSpeaker(url: string, body: Record<string, unknown>): Speaker {
     choices: [choice],
   });
   const inputs = [body.input].flat() as string[];
+  const choices = range(typeof body.n === "number" ? body.n : 1);
   return {
     stream: body.stream === true,
     ...(url === "/v1/embeddings" && {
@@ -223,35 +236,46 @@ function openAiSpeaker(url: string, body: Record<string, unknown>): Speaker {
         object: chat ? "chat.completion" : "text_completion",
         created,
         model: body.model,
-        choices: [
+        choices: choices.map((index) =>
           chat
-            ? { index: 0, message: { role: "assistant", content: text }, logprobs, finish_reason: "stop" }
-            : { index: 0, text, logprobs, finish_reason: "stop" },
-        ],
-        usage: usage(tokens),
+            ? {
+                index,
+                message: { role: "assistant", content: choiceText(text, index) },
+                logprobs,
+                finish_reason: "stop",
+              }
+            : { index, text: choiceText(text, index), logprobs, finish_reason: "stop" },
+        ),
+        usage: usage(tokens * choices.length),
       };
     },
-    piece: (text, first) =>
-      chunk(
-        chat
-          ? {
-              index: 0,
-              delta: first ? { role: "assistant", content: text } : { content: text },
-              logprobs: null,
-              finish_reason: null,
-            }
-          : { index: 0, text, logprobs: null, finish_reason: null },
-      ),
+    // One choice per chunk, as OpenAI streams several.
+    piece: (piece, first) =>
+      choices.map((index) => {
+        const text = choiceText(piece, index, first);
+        return chunk(
+          chat
+            ? {
+                index,
+                delta: first ? { role: "assistant", content: text } : { content: text },
+                logprobs: null,
+                finish_reason: null,
+              }
+            : { index, text, logprobs: null, finish_reason: null },
+        );
+      }),
     last: (tokens) => {
-      const finish = chunk(
-        chat
-          ? { index: 0, delta: {}, logprobs: null, finish_reason: "stop" }
-          : { index: 0, text: "", logprobs: null, finish_reason: "stop" },
+      const finishes = choices.map((index) =>
+        chunk(
+          chat
+            ? { index, delta: {}, logprobs: null, finish_reason: "stop" }
+            : { index, text: "", logprobs: null, finish_reason: "stop" },
+        ),
       );
       const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
       return streamOptions?.include_usage
-        ? [finish, { ...finish, choices: [], usage: usage(tokens) }]
-        : [finish];
+        ? [...finishes, { ...finishes[0], choices: [], usage: usage(tokens * choices.length) }]
+        : finishes;
     },
     calls: (calls, stream) => {
       const wireCalls = calls.map((call, index) => ({
@@ -412,11 +436,13 @@ function responsesSpeaker(body: Record<string, unknown>): Speaker {
 }
 
 function geminiSpeaker(url: string, body: Record<string, unknown>): Speaker {
-  const candidate = (text: string, finish: boolean) => ({
+  const candidate = (text: string, finish: boolean, index = 0) => ({
     content: { role: "model", parts: [{ text }] },
     ...(finish && { finishReason: "STOP" }),
-    index: 0,
+    index,
   });
+  const { candidateCount } = (body.generationConfig ?? {}) as { candidateCount?: number };
+  const choices = range(candidateCount ?? 1);
   const usage = (tokens: number) => ({
     promptTokenCount: 7,
     candidatesTokenCount: tokens,
@@ -442,24 +468,30 @@ function geminiSpeaker(url: string, body: Record<string, unknown>): Speaker {
         logProbability: logprob,
       });
       return {
-        candidates: [
-          {
-            ...candidate(text, true),
-            ...(asked && {
-              logprobsResult: {
-                topCandidates: [{ candidates: top.map(asCandidate) }],
-                chosenCandidates: [asCandidate(top[0] as { token: string; logprob: number })],
-              },
-            }),
-          },
-        ],
-        usageMetadata: usage(tokens),
+        candidates: choices.map((index) => ({
+          ...candidate(choiceText(text, index), true, index),
+          ...(asked && {
+            logprobsResult: {
+              topCandidates: [{ candidates: top.map(asCandidate) }],
+              chosenCandidates: [asCandidate(top[0] as { token: string; logprob: number })],
+            },
+          }),
+        })),
+        usageMetadata: usage(tokens * choices.length),
         modelVersion: "mock",
       };
     },
-    piece: (text) => ({ candidates: [candidate(text, false)], modelVersion: "mock" }),
+    // Every candidate in one event, as Gemini streams several.
+    piece: (text, first) => ({
+      candidates: choices.map((index) => candidate(choiceText(text, index, first), false, index)),
+      modelVersion: "mock",
+    }),
     last: (tokens) => [
-      { candidates: [candidate("", true)], usageMetadata: usage(tokens), modelVersion: "mock" },
+      {
+        candidates: choices.map((index) => candidate("", true, index)),
+        usageMetadata: usage(tokens * choices.length),
+        modelVersion: "mock",
+      },
     ],
     calls: (calls) => [
       {

@@ -19,6 +19,7 @@ import {
   RequestAbortedError,
   UnsupportedTaskError,
 } from "../../core/errors.js";
+import { parallelChoices } from "../../core/parallel-choices.js";
 import { StopStrings } from "../../core/stop-strings.js";
 import { toolCallDeltas } from "../../core/tool-calls.js";
 import type {
@@ -86,6 +87,32 @@ export class LlamaLoadedModel implements LoadedModel {
   }
 
   async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+    const n = request.n ?? 1;
+    if (n === 1) {
+      yield* this.#generate(request, signal);
+      return;
+    }
+    if (n > this.context.totalSequences)
+      throw new InvalidRequestError(
+        `model '${modelLabel(this.ref)}' generates choices on its parallel sequences, ${this.context.totalSequences} of them; n must be at most that`,
+        "n",
+      );
+    // Each choice on a sequence of its own; a seed, if set, gives each choice its own (seed + choice).
+    yield* parallelChoices(
+      Array.from({ length: n }, (_, choice) =>
+        this.#generate(
+          {
+            ...request,
+            n: 1,
+            ...(request.seed !== undefined && { seed: (request.seed + choice) >>> 0 }),
+          },
+          signal,
+        ),
+      ),
+    );
+  }
+
+  async *#generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
     refuseUnhonoured(request, modelLabel(this.ref));
     const { prompt, stop, calls } = this.#promptOf(request);

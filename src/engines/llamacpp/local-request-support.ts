@@ -14,11 +14,6 @@ const PART_NAMES: Record<Exclude<ContentPart["type"], "text">, string> = {
  */
 export function refuseUnhonoured(request: GenerateRequest, model: string): void {
   refuseUnknownFields(request, model, "is local");
-  if (request.n !== undefined && request.n > 1)
-    throw new InvalidRequestError(
-      `model '${model}' is local and generates one choice per request; n must be 1`,
-      "n",
-    );
   if (request.reasoningEffort !== undefined)
     throw new InvalidRequestError(
       `model '${model}' is local and has no reasoning effort to set`,

@@ -11,7 +11,7 @@ import type {
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import { passthroughFor } from "../passthrough.js";
-import { RemoteModel, streamedAnswer, wholeAnswerChunk } from "../remote-model.js";
+import { RemoteModel, streamedAnswer, wholeAnswerChunks } from "../remote-model.js";
 import { geminiDeltaParser, toGeminiBody } from "./wire.js";
 
 /**
@@ -39,7 +39,7 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
     if (request.whole === true) {
       const response = await this.post(`${this.#modelPath}:generateContent`, body, signal);
       const answer = (await response.body.json()) as Record<string, unknown>;
-      yield wholeAnswerChunk(geminiDeltaParser()(answer), passthrough && answer);
+      yield* wholeAnswerChunks(geminiDeltaParser()(answer), passthrough && answer);
       return;
     }
     const response = await this.post(`${this.#modelPath}:streamGenerateContent?alt=sse`, body, signal);

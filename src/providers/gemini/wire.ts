@@ -1,7 +1,7 @@
 import { InvalidRequestError } from "../../core/errors.js";
 import type { ChatTurn, GenerateRequest, ToolCallDelta, ToolChoice } from "../../core/types.js";
 import { refuseUnknownFields } from "../../core/validate-generate-request.js";
-import type { RemoteDelta } from "../remote-model.js";
+import type { ChoiceDelta, RemoteDelta } from "../remote-model.js";
 
 /** Gemini's wire format: request bodies from the request model, typed deltas from responses. */
 export type GeminiPart =
@@ -23,6 +23,7 @@ export interface GeminiBody {
   generationConfig: {
     maxOutputTokens: number;
     temperature: number;
+    candidateCount?: number;
     topP?: number;
     topK?: number;
     seed?: number;
@@ -132,6 +133,7 @@ export function toGeminiBody(request: GenerateRequest, model: string): GeminiBod
     generationConfig: {
       maxOutputTokens: request.maxTokens,
       temperature: request.temperature,
+      ...(request.n !== undefined && request.n > 1 && { candidateCount: request.n }),
       ...(request.topP !== undefined && { topP: request.topP }),
       ...(request.topK !== undefined && { topK: request.topK }),
       ...(request.seed !== undefined && { seed: request.seed }),
@@ -160,8 +162,6 @@ function refuseUntranslatable(request: GenerateRequest, model: string): void {
       `model '${model}' is a Gemini upstream, which takes text: a prompt of token ids cannot be sent to it`,
       "prompt",
     );
-  if (request.n !== undefined && request.n > 1)
-    throw new InvalidRequestError(`n > 1 through a Gemini upstream ('${model}') is not supported yet`, "n");
   if (request.logitBias)
     throw new InvalidRequestError(
       `model '${model}' is a Gemini upstream; Gemini has no logit_bias`,
@@ -264,72 +264,90 @@ interface LogprobCandidateWire {
   logProbability?: number;
 }
 
+interface CandidateWire {
+  index?: number;
+  content?: {
+    parts?: {
+      text?: string;
+      thought?: boolean;
+      functionCall?: { name?: string; args?: unknown; id?: string };
+    }[];
+  };
+  finishReason?: string;
+  logprobsResult?: {
+    topCandidates?: { candidates?: LogprobCandidateWire[] }[];
+    chosenCandidates?: LogprobCandidateWire[];
+  };
+}
+
 interface ResponseWire {
-  candidates?: {
-    content?: {
-      parts?: {
-        text?: string;
-        thought?: boolean;
-        functionCall?: { name?: string; args?: unknown; id?: string };
-      }[];
-    };
-    finishReason?: string;
-    logprobsResult?: {
-      topCandidates?: { candidates?: LogprobCandidateWire[] }[];
-      chosenCandidates?: LogprobCandidateWire[];
-    };
-  }[];
+  candidates?: CandidateWire[];
   usageMetadata?: { promptTokenCount?: number; candidatesTokenCount?: number };
 }
 
 /**
- * A parser for one answer's generateContent responses, whole or streamed event by event. It numbers function
- * calls across the answer's events (each arrives whole), and an answer that called a function finishes with
- * `tool_calls`, as OpenAI's do.
+ * A parser for one answer's generateContent responses, whole or streamed event by event, each candidate a
+ * choice. It numbers each candidate's function calls across the answer's events (each arrives whole), and a
+ * candidate that called a function finishes with `tool_calls`, as OpenAI's do.
  */
 export function geminiDeltaParser(): (value: unknown) => RemoteDelta {
-  let calls = 0;
+  const calls: number[] = [];
   return (value) => {
     const body = value as ResponseWire;
-    const candidate = body.candidates?.[0];
-    let text = "";
-    let toolCalls: ToolCallDelta[] | undefined;
-    for (const part of candidate?.content?.parts ?? []) {
-      if (part.functionCall) {
-        const index = calls++;
-        toolCalls ??= [];
-        toolCalls.push({
-          index,
-          id: part.functionCall.id ?? `call_${index}`,
-          name: part.functionCall.name ?? "",
-          arguments: JSON.stringify(part.functionCall.args ?? {}),
-        });
-      } else if (part.text && part.thought !== true) text += part.text;
-    }
-    const reason = candidate?.finishReason;
     const usage = body.usageMetadata
       ? {
           promptTokens: body.usageMetadata.promptTokenCount ?? 0,
           completionTokens: body.usageMetadata.candidatesTokenCount ?? 0,
         }
       : null;
-    const delta: RemoteDelta = {
-      text,
-      finishReason:
-        reason === undefined ? null : reason === "MAX_TOKENS" ? "length" : calls > 0 ? "tool_calls" : "stop",
+    return {
+      choices: (body.candidates ?? []).map((candidate, position) =>
+        candidateDelta(candidate, candidate.index ?? position, calls),
+      ),
       usage,
     };
-    if (toolCalls) delta.toolCalls = toolCalls;
-    const result = candidate?.logprobsResult;
-    if (result?.chosenCandidates)
-      delta.logprobs = result.chosenCandidates.map((chosen, i) => ({
-        token: chosen.token ?? "",
-        logprob: chosen.logProbability ?? Number.NEGATIVE_INFINITY,
-        top: (result.topCandidates?.[i]?.candidates ?? []).map((alternative) => ({
-          token: alternative.token ?? "",
-          logprob: alternative.logProbability ?? Number.NEGATIVE_INFINITY,
-        })),
-      }));
-    return delta;
   };
+}
+
+function candidateDelta(candidate: CandidateWire, index: number, calls: number[]): ChoiceDelta {
+  let text = "";
+  let toolCalls: ToolCallDelta[] | undefined;
+  for (const part of candidate.content?.parts ?? []) {
+    if (part.functionCall) {
+      const call = calls[index] ?? 0;
+      calls[index] = call + 1;
+      toolCalls ??= [];
+      toolCalls.push({
+        index: call,
+        id: part.functionCall.id ?? `call_${call}`,
+        name: part.functionCall.name ?? "",
+        arguments: JSON.stringify(part.functionCall.args ?? {}),
+      });
+    } else if (part.text && part.thought !== true) text += part.text;
+  }
+  const reason = candidate.finishReason;
+  const delta: ChoiceDelta = {
+    index,
+    text,
+    finishReason:
+      reason === undefined
+        ? null
+        : reason === "MAX_TOKENS"
+          ? "length"
+          : (calls[index] ?? 0) > 0
+            ? "tool_calls"
+            : "stop",
+  };
+  if (toolCalls) delta.toolCalls = toolCalls;
+  const result = candidate.logprobsResult;
+  if (result?.chosenCandidates)
+    delta.logprobs = result.chosenCandidates.map((chosen, i) => ({
+      token: chosen.token ?? "",
+      logprob: chosen.logProbability ?? Number.NEGATIVE_INFINITY,
+      top: (result.topCandidates?.[i]?.candidates ?? []).map((alternative) => ({
+        token: alternative.token ?? "",
+        logprob: alternative.logProbability ?? Number.NEGATIVE_INFINITY,
+      })),
+    }));
+  return delta;
 }

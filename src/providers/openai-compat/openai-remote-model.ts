@@ -10,7 +10,7 @@ import type {
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
 import { passthroughFor } from "../passthrough.js";
-import { RemoteModel, streamedAnswer, wholeAnswerChunk } from "../remote-model.js";
+import { RemoteModel, streamedAnswer, wholeAnswerChunks } from "../remote-model.js";
 import { parseResponsesDelta } from "./responses-delta.js";
 import { parseOpenAiDelta, toOpenAiBody } from "./wire.js";
 
@@ -50,7 +50,7 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
       endpoint === "responses" ? [parseResponsesDelta, undefined] : [parseOpenAiDelta, "[DONE]"];
     if (!stream) {
       const body = (await response.body.json()) as Record<string, unknown>;
-      yield wholeAnswerChunk(parse(body), passthrough && body);
+      yield* wholeAnswerChunks(parse(body), passthrough && body);
       return;
     }
     yield* streamedAnswer(response.body, parse, endMarker, passthrough !== undefined);

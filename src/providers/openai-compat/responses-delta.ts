@@ -1,6 +1,6 @@
 import { UpstreamError } from "../../core/errors.js";
 import type { FinishReason, ToolCallDelta, Usage } from "../../core/types.js";
-import type { RemoteDelta } from "../remote-model.js";
+import type { ChoiceDelta, RemoteDelta } from "../remote-model.js";
 
 /**
  * What a Responses API answer carries, whole (the response object) or one streamed event of it: output text,
@@ -31,9 +31,19 @@ interface EventWire {
   message?: string;
 }
 
-const NOTHING: RemoteDelta = { text: "", finishReason: null, usage: null };
+/** A Responses answer has one choice; what one event or response says of it, and of usage. */
+type AnswerDelta = Omit<ChoiceDelta, "index"> & { usage: Usage | null };
+
+const NOTHING: AnswerDelta = { text: "", finishReason: null, usage: null };
 
 export function parseResponsesDelta(value: unknown): RemoteDelta {
+  const delta = answerDelta(value);
+  const choice: ChoiceDelta = { index: 0, text: delta.text, finishReason: delta.finishReason };
+  if (delta.toolCalls) choice.toolCalls = delta.toolCalls;
+  return { choices: [choice], usage: delta.usage };
+}
+
+function answerDelta(value: unknown): AnswerDelta {
   const body = value as EventWire & ResponseWire & { object?: string };
   if (body.object === "response") return finished(body);
   switch (body.type) {
@@ -67,7 +77,7 @@ export function parseResponsesDelta(value: unknown): RemoteDelta {
 }
 
 /** A whole response: its text, its calls, how it ended and what it used. */
-function finished(response: ResponseWire): RemoteDelta {
+function finished(response: ResponseWire): AnswerDelta {
   if (response.status === "failed")
     throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `upstream: ${response.error?.message ?? "failed"}`);
   let text = "";
@@ -82,7 +92,7 @@ function finished(response: ResponseWire): RemoteDelta {
     : null;
   const finishReason: FinishReason =
     response.status === "incomplete" ? "length" : toolCalls.length > 0 ? "tool_calls" : "stop";
-  const delta: RemoteDelta = { text, finishReason, usage };
+  const delta: AnswerDelta = { text, finishReason, usage };
   if (toolCalls.length > 0) delta.toolCalls = toolCalls;
   return delta;
 }

@@ -1,4 +1,3 @@
-import { InvalidRequestError } from "../../core/errors.js";
 import type {
   ChatTurn,
   ContentPart,
@@ -10,7 +9,7 @@ import type {
   ToolDefinition,
 } from "../../core/types.js";
 import { refuseUnknownFields } from "../../core/validate-generate-request.js";
-import type { RemoteDelta } from "../remote-model.js";
+import type { ChoiceDelta, RemoteDelta } from "../remote-model.js";
 
 /**
  * OpenAI's wire format, both ways, as pure functions: request bodies from typed requests, typed deltas from
@@ -22,6 +21,7 @@ export interface OpenAiBody {
   messages?: Record<string, unknown>[];
   max_tokens: number;
   temperature: number;
+  n?: number;
   top_p?: number;
   top_k?: number;
   seed?: number;
@@ -59,12 +59,6 @@ export function toOpenAiBody(
   stream: boolean,
 ): OpenAiBody {
   refuseUnknownFields(request, model, "is an OpenAI-format upstream");
-  // Only the first choice of a translated answer is read back; several are served only verbatim.
-  if (request.n !== undefined && request.n > 1)
-    throw new InvalidRequestError(
-      `model '${model}': several choices through an OpenAI-format upstream are served only to OpenAI clients (verbatim)`,
-      "n",
-    );
   const chat = request.messages !== undefined;
   const body: OpenAiBody = {
     model: upstreamModel,
@@ -73,6 +67,7 @@ export function toOpenAiBody(
       : { messages: request.messages.map(toOpenAiMessage) }),
     max_tokens: request.maxTokens,
     temperature: request.temperature,
+    ...(request.n !== undefined && request.n > 1 && { n: request.n }),
     ...(request.topP !== undefined && { top_p: request.topP }),
     ...(request.topK !== undefined && { top_k: request.topK }),
     ...(request.seed !== undefined && { seed: request.seed }),
@@ -166,6 +161,7 @@ interface ToolCallWire {
 }
 
 interface ChoiceWire {
+  index?: number;
   text?: string | null;
   message?: { content?: string | null; tool_calls?: ToolCallWire[] | null };
   delta?: { content?: string | null; tool_calls?: ToolCallWire[] | null };
@@ -211,18 +207,24 @@ interface ResponseWire {
   error?: { message?: string };
 }
 
-/** A completion or chat completion, whole or one streamed chunk of it. */
+/** A completion or chat completion, whole or one streamed chunk of it: each choice it carries. */
 export function parseOpenAiDelta(value: unknown): RemoteDelta {
   const body = value as ResponseWire;
-  const choice = body.choices?.[0];
-  const text = choice?.text ?? choice?.message?.content ?? choice?.delta?.content ?? "";
   const usage = body.usage
     ? { promptTokens: body.usage.prompt_tokens ?? 0, completionTokens: body.usage.completion_tokens ?? 0 }
     : null;
-  const logprobs = logprobsOf(choice?.logprobs);
-  const delta: RemoteDelta = { text, finishReason: finishReasonOf(choice?.finish_reason), usage };
+  return { choices: (body.choices ?? []).map(choiceDelta), usage };
+}
+
+function choiceDelta(choice: ChoiceWire, position: number): ChoiceDelta {
+  const delta: ChoiceDelta = {
+    index: choice.index ?? position,
+    text: choice.text ?? choice.message?.content ?? choice.delta?.content ?? "",
+    finishReason: finishReasonOf(choice.finish_reason),
+  };
+  const logprobs = logprobsOf(choice.logprobs);
   if (logprobs) delta.logprobs = logprobs;
-  const calls = choice?.message?.tool_calls ?? choice?.delta?.tool_calls;
+  const calls = choice.message?.tool_calls ?? choice.delta?.tool_calls;
   if (calls && calls.length > 0) delta.toolCalls = calls.map(toolCallDelta);
   return delta;
 }

@@ -96,9 +96,9 @@ async function generateContent(
         return;
       }
       sendJson(exchange.res, 200, {
-        candidates: [
-          candidate(answerParts(answer.text, answer.toolCalls), answer.done.finishReason, answer.logprobs),
-        ],
+        candidates: answer.choices.map((choice, index) =>
+          candidate(answerParts(choice.text, choice.toolCalls), choice.finishReason, choice.logprobs, index),
+        ),
         usageMetadata: usageOf(answer.done),
         ...envelope,
       });
@@ -106,8 +106,8 @@ async function generateContent(
     }
     const sse = new SseStream(exchange.res);
     try {
-      // Function calls go out whole, in the event that ends the answer.
-      const tools = new ToolCallAssembler();
+      // Function calls go out whole, each candidate's in the event that ends the answer.
+      const tools: ToolCallAssembler[] = [];
       let passedThrough = false;
       for (let step = first; !step.done; step = await chunks.next()) {
         const chunk = step.value;
@@ -119,18 +119,32 @@ async function generateContent(
         }
         // A passed-through stream's closing summary: its events said it all.
         if (passedThrough) continue;
-        if (chunk.toolCalls) tools.add(chunk.toolCalls);
+        const index = chunk.choice ?? 0;
+        if (chunk.toolCalls) {
+          tools[index] ??= new ToolCallAssembler();
+          tools[index].add(chunk.toolCalls);
+        }
         const { text, done } = chunk;
         if (!text && !done) continue;
+        if (!done) {
+          await sse.data({
+            candidates: [candidate([{ text }], undefined, chunk.logprobs, index)],
+            ...envelope,
+          });
+          continue;
+        }
+        // The end: every candidate's finish reason and calls; the first's carries the last chunk's text.
+        const reasons = done.finishReasons ?? [done.finishReason];
         await sse.data({
-          candidates: [
+          candidates: reasons.map((reason, choice) =>
             candidate(
-              answerParts(text, done ? tools.calls() : undefined),
-              done?.finishReason,
-              chunk.logprobs,
+              answerParts(choice === index ? text : "", tools[choice]?.calls()),
+              reason,
+              choice === index ? chunk.logprobs : undefined,
+              choice,
             ),
-          ],
-          ...(done && { usageMetadata: usageOf(done) }),
+          ),
+          usageMetadata: usageOf(done),
           ...envelope,
         });
       }
@@ -157,12 +171,13 @@ function candidate(
   parts: Record<string, unknown>[],
   finishReason: FinishReason | undefined,
   logprobs: readonly TokenLogprobs[] | undefined,
+  index: number,
 ) {
   return {
     content: { role: "model", parts },
     ...(finishReason && { finishReason: FINISH_REASONS[finishReason] }),
     ...(logprobs && { logprobsResult: logprobsResult(logprobs) }),
-    index: 0,
+    index,
   };
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FinishReason, GenerateChunk, GenerateRequest } from "../../core/types.js";
 import { openAiToolCalls } from "../../providers/openai-compat/wire.js";
 import { errorResponse } from "../error-body.js";
-import type { Exchange, WholeAnswer } from "../exchange.js";
+import type { ChoiceAnswer, Exchange } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
 import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
@@ -24,13 +24,13 @@ interface OpenAiShape {
   idPrefix: string;
   object: string;
   chunkObject: string;
-  /** The choice of a streamed chunk (`first`: the stream's opening chunk). */
+  /** The choice of a streamed chunk (`first`: the choice's opening chunk). */
   chunkChoice(
     chunk: GenerateChunk,
     first: boolean,
     finishReason: FinishReason | null,
   ): Record<string, unknown>;
-  choice(answer: WholeAnswer): Record<string, unknown>;
+  choice(answer: ChoiceAnswer, index: number): Record<string, unknown>;
 }
 
 const completionShape: OpenAiShape = {
@@ -38,16 +38,16 @@ const completionShape: OpenAiShape = {
   object: "text_completion",
   chunkObject: "text_completion",
   chunkChoice: (chunk, _first, finishReason) => ({
-    index: 0,
+    index: chunk.choice ?? 0,
     text: chunk.text,
     logprobs: chunk.logprobs ? completionLogprobs(chunk.logprobs) : null,
     finish_reason: finishReason,
   }),
-  choice: (answer) => ({
-    index: 0,
+  choice: (answer, index) => ({
+    index,
     text: answer.text,
     logprobs: answer.logprobs ? completionLogprobs(answer.logprobs) : null,
-    finish_reason: answer.done.finishReason,
+    finish_reason: answer.finishReason,
   }),
 };
 
@@ -63,13 +63,13 @@ const chatShape: OpenAiShape = {
       if (chunk.toolCalls) delta.tool_calls = toolCallsWire(chunk.toolCalls);
     }
     return {
-      index: 0,
+      index: chunk.choice ?? 0,
       delta,
       logprobs: chunk.logprobs ? chatLogprobs(chunk.logprobs) : null,
       finish_reason: finishReason,
     };
   },
-  choice: (answer) => {
+  choice: (answer, index) => {
     const message: Record<string, unknown> = {
       role: "assistant",
       content: answer.toolCalls && !answer.text ? null : answer.text,
@@ -77,10 +77,10 @@ const chatShape: OpenAiShape = {
     };
     if (answer.toolCalls) message.tool_calls = openAiToolCalls(answer.toolCalls);
     return {
-      index: 0,
+      index,
       message,
       logprobs: answer.logprobs ? chatLogprobs(answer.logprobs) : null,
-      finish_reason: answer.done.finishReason,
+      finish_reason: answer.finishReason,
     };
   },
 };
@@ -196,7 +196,12 @@ async function serveGeneration(
     sendJson(
       exchange.res,
       200,
-      responseObject(envelope, shape.object, [shape.choice(answer)], usageOf(answer.done)),
+      responseObject(
+        envelope,
+        shape.object,
+        answer.choices.map((choice, index) => shape.choice(choice, index)),
+        usageOf(answer.done),
+      ),
     );
   } finally {
     admitted.release();
@@ -215,7 +220,8 @@ async function streamResponse(
   // With usage asked for, every chunk carries `usage: null` until the last, as OpenAI's do.
   const event = (choice: Record<string, unknown>) =>
     responseObject(envelope, shape.chunkObject, [choice], includeUsage ? null : undefined);
-  let opening = true;
+  // Each choice's first chunk opens it (a chat choice's carries the role).
+  const opened: boolean[] = [];
   let passedThrough = false;
   try {
     for (let step = first; !step.done; step = await chunks.next()) {
@@ -229,11 +235,17 @@ async function streamResponse(
       }
       // A passed-through stream's closing summary: its events said it all.
       if (passedThrough) continue;
+      const opening = opened[chunk.choice ?? 0] !== true;
       if (chunk.text || chunk.toolCalls || chunk.logprobs || opening)
         await sse.data(event(shape.chunkChoice(chunk, opening, null)));
-      opening = false;
+      opened[chunk.choice ?? 0] = true;
       if (chunk.done) {
-        await sse.data(event(shape.chunkChoice(EMPTY_CHUNK, false, chunk.done.finishReason)));
+        const reasons = chunk.done.finishReasons ?? [chunk.done.finishReason];
+        for (const [index, reason] of reasons.entries()) {
+          const empty = emptyChunk(index);
+          if (opened[index] !== true) await sse.data(event(shape.chunkChoice(empty, true, null)));
+          await sse.data(event(shape.chunkChoice(empty, false, reason)));
+        }
         if (includeUsage) {
           await sse.data(responseObject(envelope, shape.chunkObject, [], usageOf(chunk.done)));
         }
@@ -249,7 +261,12 @@ async function streamResponse(
   }
 }
 
-const EMPTY_CHUNK: GenerateChunk = { text: "", tokenIds: [], at: 0 };
+/** Choice `index`'s empty chunk: what opens or ends it on the wire. */
+function emptyChunk(index: number): GenerateChunk {
+  const chunk: GenerateChunk = { text: "", tokenIds: [], at: 0 };
+  if (index !== 0) chunk.choice = index;
+  return chunk;
+}
 
 interface Envelope {
   id: string;
