@@ -35,7 +35,7 @@ routes:
     timeout_ms: {first_token: 2000, total: 30000}`,
   { workers },
 );
-const bare = startProcess([join(root, "bench/bare-proxy-main.ts"), upstreamUrl]);
+const bare = startProcess([join(root, "bench/bare-proxy-main.mjs"), upstreamUrl], {}, "pipe", true);
 const bareUrl = `${(JSON.parse(await firstLine(bare)) as { url: string }).url}/v1`;
 const direct = upstreamUrl;
 const through = `${gateway.url}/v1`;

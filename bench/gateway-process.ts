@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -8,13 +8,17 @@ import { createInterface } from "node:readline";
 
 export const root = new URL("..", import.meta.url).pathname;
 
-/** A Node process running one of this repo's TypeScript entry points; stderr is shared with the bench. */
+/**
+ * A Node process running one of this repo's entry points, TypeScript through tsx unless `compiled`; stderr is
+ * shared with the bench.
+ */
 export function startProcess(
   args: string[],
   env: Record<string, string> = {},
   stdout: "pipe" | number = "pipe",
+  compiled = false,
 ): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+  const child = spawn(process.execPath, [...(compiled ? [] : ["--import", "tsx"]), ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", stdout, "inherit"],
@@ -37,9 +41,23 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
+let built = false;
+
+/** The compiled build users run (`bin/infergate.js` → `dist/`), rebuilt once per bench run so it is never stale. */
+function buildOnce(): void {
+  if (built) return;
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")],
+    { stdio: "inherit" },
+  );
+  built = true;
+}
+
 /**
- * `infergate serve` in a process of its own, on a free loopback port, with `configYaml` (which must leave
- * `server.port` out), logging to a file as in production; resolves once /readyz answers.
+ * `infergate serve` as installed (the compiled build, not TypeScript through a loader) in a process of its own,
+ * on a free loopback port, with `configYaml` (which must leave `server.port` out), logging to a file as in
+ * production; resolves once /readyz answers.
  */
 export async function startGatewayProcess(
   configYaml: string,
@@ -50,9 +68,10 @@ export async function startGatewayProcess(
   const configPath = join(dir, "config.yaml");
   writeFileSync(configPath, `${configYaml}\nserver: {port: ${port}, max_queue_per_model: 100000}\n`);
   const logFile = join(dir, "gateway.log");
+  buildOnce();
   const gateway = startProcess(
     [
-      join(root, "src/cli/infergate.ts"),
+      join(root, "bin/infergate.js"),
       "--config",
       configPath,
       "serve",
@@ -61,6 +80,7 @@ export async function startGatewayProcess(
     ],
     { INFERGATE_API_KEYS: "", ...options.env },
     openSync(logFile, "w"),
+    true,
   );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
