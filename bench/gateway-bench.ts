@@ -380,6 +380,7 @@ async function routeBookkeeping(): Promise<number> {
     tokenize: () => [],
     embed: () => Promise.reject(new Error("unused")),
     classify: () => Promise.reject(new Error("unused")),
+    tag: () => Promise.reject(new Error("unused")),
   };
   const source = { admitModel: async () => ({ model, name: "instant", release() {} }) };
   const route = new Route(config.routes[0] as RouteConfig, "generate", source);

@@ -24,6 +24,8 @@ async function answer(model: LoadedModel, text: string, maxTokens: number): Prom
     }
   } else if (ref.spec.task === "classify") {
     await model.classify([text]);
+  } else if (ref.spec.task === "tag") {
+    await model.tag([text]);
   } else {
     await model.embed([text]);
   }

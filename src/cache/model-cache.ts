@@ -57,6 +57,7 @@ export class ModelCache {
       runtime: model.runtime,
       tokenize: (text) => model.tokenize(text),
       classify: (texts) => model.classify(texts),
+      tag: (texts) => model.tag(texts),
       embed: this.settings.embeddings
         ? (texts, options) => this.#embed(model, label, texts, options, report)
         : (texts, options) => model.embed(texts, options),

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { InvalidRequestError } from "../core/errors.js";
-import type { ClassifyResult, Task } from "../core/types.js";
+import type { ClassifyResult, TagResult, Task } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 import { CliContext, describeRef, type GlobalOptions, type ModelOptions } from "./cli-context.js";
 import { printJsonLine } from "./output.js";
@@ -16,7 +16,7 @@ interface EncoderOptions extends ModelOptions {
 const ROWS_PER_GROUP = 256;
 
 interface EncoderTask<R> {
-  name: Extract<Task, "classify" | "embed">;
+  name: Extract<Task, "classify" | "embed" | "tag">;
   description: string;
   run(model: LoadedModel, texts: readonly string[]): Promise<R[]>;
   json(result: R): Record<string, unknown>;
@@ -50,8 +50,30 @@ Examples:
   $ infergate embed --input texts.jsonl --json > vectors.jsonl`,
 };
 
+const tagTask: EncoderTask<TagResult> = {
+  name: "tag",
+  description:
+    'find named entities with a tagging model (one text, or a JSONL file of {"text": ...} rows); offsets count Unicode code points',
+  run: (model, texts) => model.tag(texts),
+  json: (result) => ({ entities: result.entities }),
+  text: (result) =>
+    result.entities.length === 0
+      ? "-"
+      : result.entities
+          .map(
+            (entity) =>
+              `${entity.type}[${entity.start},${entity.end}) ${JSON.stringify(entity.text)} ${entity.score.toFixed(3)}`,
+          )
+          .join("  "),
+  examples: `
+Examples:
+  $ infergate tag "President Lincoln wrote to Congress on March 4, 1865."
+  $ infergate tag --input passages.jsonl --json > entities.jsonl
+  $ infergate tag -m ner-encoder:fp32 --input passages.jsonl`,
+};
+
 export function registerEncoderCommands(program: Command): void {
-  for (const task of [classifyTask, embedTask] as EncoderTask<unknown>[])
+  for (const task of [classifyTask, embedTask, tagTask] as EncoderTask<unknown>[])
     registerEncoderCommand(program, task);
 }
 

@@ -1,6 +1,6 @@
 /** Shared value types. Everything else depends inward on these; they depend on nothing. */
 
-export const TASKS = ["generate", "embed", "classify"] as const;
+export const TASKS = ["generate", "embed", "classify", "tag"] as const;
 export type Task = (typeof TASKS)[number];
 
 /** GGUF weight types llama.cpp loads, named as in GGUF file names. */
@@ -204,6 +204,22 @@ export interface ClassifyResult {
   score: number;
   /** Probability of every label, summing to 1. */
   scores: Readonly<Record<string, number>>;
+}
+
+/**
+ * A named entity a tagger found: its span as Unicode code-point offsets into the text (as Python strings and most
+ * NER datasets count), end exclusive; `score` is the mean probability of its tokens' labels.
+ */
+export interface TaggedEntity {
+  start: number;
+  end: number;
+  type: string;
+  text: string;
+  score: number;
+}
+
+export interface TagResult {
+  entities: TaggedEntity[];
 }
 
 export interface MemoryReport {

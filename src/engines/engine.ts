@@ -8,6 +8,7 @@ import type {
   GenerateRequest,
   MemoryReport,
   Perplexity,
+  TagResult,
 } from "../core/types.js";
 import type { ModelRef } from "../models/model-registry.js";
 
@@ -44,6 +45,8 @@ export interface LoadedModel extends AsyncDisposable {
   countTokensUpstream?(body: Readonly<Record<string, unknown>>): Promise<number>;
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings>;
   classify(texts: readonly string[]): Promise<ClassifyResult[]>;
+  /** Named entities in each text, by a token-classification (BIO-tagged) model. */
+  tag(texts: readonly string[]): Promise<TagResult[]>;
   /**
    * How likely each continuation is after `prompt`; the prompt is evaluated once and its state reused for every
    * continuation.

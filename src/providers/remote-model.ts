@@ -11,6 +11,7 @@ import type {
   GenerateRequest,
   MemoryReport,
   Perplexity,
+  TagResult,
   TokenLogprobs,
   ToolCallDelta,
   Usage,
@@ -178,6 +179,7 @@ export abstract class RemoteModel<S extends RemoteModelSpec> implements LoadedMo
   abstract generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>;
   abstract embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings>;
   abstract classify(texts: readonly string[]): Promise<ClassifyResult[]>;
+  abstract tag(texts: readonly string[]): Promise<TagResult[]>;
 
   scoreContinuations(): Promise<ContinuationScores> {
     return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "score continuations (it is remote)"));

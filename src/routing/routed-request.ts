@@ -5,6 +5,7 @@ import type {
   EmbedOptions,
   GenerateChunk,
   GenerateRequest,
+  TagResult,
 } from "../core/types.js";
 import { roomInContext } from "./context-room.js";
 import { Deadline } from "./deadline.js";
@@ -66,6 +67,10 @@ export class RoutedRequest implements Admitted, ServingModel {
 
   classify(texts: readonly string[]): Promise<ClassifyResult[]> {
     return this.#answer(judgedInput(texts), (model) => model.classify(texts));
+  }
+
+  tag(texts: readonly string[]): Promise<TagResult[]> {
+    return this.#answer(judgedInput(texts), (model) => model.tag(texts));
   }
 
   tokenize(): readonly number[] {

@@ -6,7 +6,14 @@ import type { LoadedModel } from "../engines/engine.js";
 /** What serves one request: a model, or a route standing in for the models behind it. */
 export type ServingModel = Pick<
   LoadedModel,
-  "runtime" | "generate" | "tokenize" | "countPromptTokens" | "countTokensUpstream" | "embed" | "classify"
+  | "runtime"
+  | "generate"
+  | "tokenize"
+  | "countPromptTokens"
+  | "countTokensUpstream"
+  | "embed"
+  | "classify"
+  | "tag"
 >;
 
 /** A model (or route) admitted for one request; `release` must be called when the request is done. */

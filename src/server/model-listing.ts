@@ -79,6 +79,7 @@ const GEMINI_METHODS: Record<Task, string[]> = {
   generate: ["generateContent", "streamGenerateContent"],
   embed: ["embedContent", "batchEmbedContents"],
   classify: [],
+  tag: [],
 };
 
 /** What a model answers: tokens are counted by a local LM, or asked of a Gemini upstream. */

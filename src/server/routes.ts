@@ -10,7 +10,7 @@ import {
   matchGeminiModelPath,
   matchOpenAiModelPath,
 } from "./model-listing.js";
-import { handleClassify, handleEmbeddings } from "./openai/encoder-routes.js";
+import { handleClassify, handleEmbeddings, handleTag } from "./openai/encoder-routes.js";
 import { handleChatCompletions, handleCompletions } from "./openai/generation-routes.js";
 import { handleGetResponse, handleResponses, matchResponsePath } from "./openai/responses-routes.js";
 
@@ -70,6 +70,13 @@ export const API_ROUTES: readonly Route[] = [
     authenticated: true,
     errorFormat: "openai",
     handle: handleClassify,
+  },
+  {
+    method: "POST",
+    path: "/v1/tag",
+    authenticated: true,
+    errorFormat: "openai",
+    handle: handleTag,
   },
   { method: "GET", path: "/v1/models", authenticated: true, errorFormat: "openai", handle: handleListModels },
   {

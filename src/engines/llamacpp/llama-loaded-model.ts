@@ -32,6 +32,7 @@ import type {
   GenerateRequest,
   MemoryReport,
   Perplexity,
+  TagResult,
   TokenLogprobs,
   ToolDefinition,
 } from "../../core/types.js";
@@ -625,6 +626,15 @@ export class LlamaLoadedModel implements LoadedModel {
 
   classify(): Promise<ClassifyResult[]> {
     return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "classify"));
+  }
+
+  tag(): Promise<TagResult[]> {
+    return Promise.reject(
+      new UnsupportedTaskError(
+        this.ref.spec.id,
+        "tag (a language model extracts entities when prompted: compare and bench on an entity workload)",
+      ),
+    );
   }
 
   async memory(): Promise<MemoryReport> {

@@ -22,7 +22,7 @@ export function createOnnxEngine(): Engine<OnnxModelSpec> {
 
   return {
     async load(ref) {
-      const { AutoModel, AutoTokenizer } = await transformers();
+      const { AutoModel, AutoTokenizer, Tensor } = await transformers();
       const started = performance.now();
       const precision = ref.precision ?? ref.spec.default_precision;
       const file = onnxWeightsFile(ref.source, precision);
@@ -43,6 +43,7 @@ export function createOnnxEngine(): Engine<OnnxModelSpec> {
           tokenizer,
           model,
           weights.size,
+          Tensor,
         );
       } catch (error) {
         const reason =

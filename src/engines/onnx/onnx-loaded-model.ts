@@ -9,19 +9,37 @@ import type {
   GenerateChunk,
   MemoryReport,
   Perplexity,
+  TagResult,
 } from "../../core/types.js";
 import { type ModelRef, modelLabel } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
 import { ownDimensionsOnly } from "../native-dimensions.js";
+import { bioEntities, type TokenPrediction } from "./bio-entities.js";
+import { alignTokens, type PieceTokenizer, type TokenSpan } from "./token-offsets.js";
+
+/** transformers.js's Tensor constructor, handed in by the engine (the library is imported lazily). */
+export type TensorClass = new (type: "int64", data: BigInt64Array, dims: number[]) => Tensor;
+
+/** One model input's worth of a text for tagging: its token ids (special tokens around them) and their spans. */
+interface TagWindow {
+  text: number;
+  ids: number[];
+  /** Where the text's tokens start among `ids` (after the special tokens the tokenizer puts first). */
+  offset: number;
+  spans: TokenSpan[];
+}
 
 const MAX_TEXTS_PER_CALL = 4096;
 
 /**
- * An encoder that classifies (softmax over its `logits` head) and embeds (mean of `last_hidden_state` over the
- * attention mask, L2-normalized). Inputs are sorted by length before batching so a batch pads little.
+ * An encoder that classifies (softmax over its `logits` head), embeds (mean of `last_hidden_state` over the
+ * attention mask, L2-normalized), or, with a token-classification head (BIO labels), tags entities. Inputs are
+ * sorted by length before batching so a batch pads little.
  */
 export class OnnxLoadedModel implements LoadedModel {
   readonly #labels: readonly string[];
+  /** A token classifier's labels are tags (`B-PER`, `I-PER`, `O`): it tags, and does not classify whole texts. */
+  readonly #tags: boolean;
 
   constructor(
     readonly ref: ModelRef & { spec: OnnxModelSpec },
@@ -29,6 +47,7 @@ export class OnnxLoadedModel implements LoadedModel {
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly model: PreTrainedModel,
     private readonly weightsBytes: number,
+    private readonly tensor: TensorClass,
   ) {
     // Encoders with learned absolute positions must be padded on the right; LLaMA-style tokenizers
     // (this vocabulary's) default to the left, which shifts every position of a shorter text.
@@ -37,6 +56,7 @@ export class OnnxLoadedModel implements LoadedModel {
     this.#labels = Object.keys(id2label)
       .sort((a, b) => Number(a) - Number(b))
       .map((key) => id2label[key] ?? key);
+    this.#tags = this.#labels.some((label) => /^[BI]-/.test(label));
   }
 
   // biome-ignore lint/correctness/useYield: an encoder cannot generate; the error is the whole stream.
@@ -61,8 +81,13 @@ export class OnnxLoadedModel implements LoadedModel {
   }
 
   classify(texts: readonly string[]): Promise<ClassifyResult[]> {
-    if (this.#labels.length === 0)
-      return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "classify"));
+    if (this.#labels.length === 0 || this.#tags)
+      return Promise.reject(
+        new UnsupportedTaskError(
+          this.ref.spec.id,
+          this.#tags ? "classify (it tags tokens: use tag)" : "classify",
+        ),
+      );
     return this.#forward(texts, (outputs, row) => {
       const logits = rowOf(outputs.logits, row, "logits");
       const probabilities = softmax(logits);
@@ -85,6 +110,93 @@ export class OnnxLoadedModel implements LoadedModel {
       return pooled.vector;
     });
     return ownDimensionsOnly({ vectors, promptTokens }, options, modelLabel(this.ref));
+  }
+
+  /**
+   * Each text's entities: its tokens read off the tokenizer's own pieces with their exact spans, cut into windows
+   * of at most `max_length` tokens (a long text is tagged window by window), the windows of all texts batched by
+   * length, each token's tag the argmax of its logits.
+   */
+  async tag(texts: readonly string[]): Promise<TagResult[]> {
+    if (!this.#tags)
+      return Promise.reject(
+        new UnsupportedTaskError(
+          this.ref.spec.id,
+          "tag (its labels are not B-/I- tags: it has no token-classification head)",
+        ),
+      );
+    validateTexts(texts);
+    const windows = texts.flatMap((text, index) => this.#windows(text, index));
+    windows.sort((a, b) => a.ids.length - b.ids.length);
+    const predictions: TokenPrediction[][] = texts.map(() => []);
+    const batchSize = this.ref.spec.batch_size;
+    const pad = BigInt(this.tokenizer.pad_token_id ?? 0);
+    for (let start = 0; start < windows.length; start += batchSize) {
+      const batch = windows.slice(start, start + batchSize);
+      const length = Math.max(...batch.map((window) => window.ids.length));
+      const ids = new BigInt64Array(batch.length * length).fill(pad);
+      const mask = new BigInt64Array(batch.length * length);
+      batch.forEach((window, row) => {
+        window.ids.forEach((id, position) => {
+          ids[row * length + position] = BigInt(id);
+          mask[row * length + position] = 1n;
+        });
+      });
+      const dims = [batch.length, length];
+      const outputs = (await this.model({
+        input_ids: new this.tensor("int64", ids, dims),
+        attention_mask: new this.tensor("int64", mask, dims),
+        token_type_ids: new this.tensor("int64", new BigInt64Array(ids.length), dims),
+      })) as Record<string, Tensor | undefined>;
+      const logits = outputs.logits;
+      if (logits?.dims.length !== 3)
+        throw new Error("a token classifier's logits must be [batch, tokens, labels]");
+      const width = logits.dims[2] ?? 0;
+      const data = logits.data as Float32Array;
+      batch.forEach((window, row) => {
+        window.spans.forEach((span, token) => {
+          const at = (row * length + window.offset + token) * width;
+          const probabilities = softmax(data.subarray(at, at + width));
+          let best = 0;
+          for (let i = 1; i < probabilities.length; i++)
+            if ((probabilities[i] ?? 0) > (probabilities[best] ?? 0)) best = i;
+          predictions[window.text]?.push({
+            span,
+            label: this.#labels[best] ?? "O",
+            score: probabilities[best] ?? 0,
+          });
+        });
+      });
+    }
+    // Windows were batched by length; a text's tokens go back in order before decoding.
+    return texts.map((text, index) => ({
+      entities: bioEntities(
+        text,
+        (predictions[index] ?? []).sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end),
+      ),
+    }));
+  }
+
+  /** A text's tokens in windows that fit `max_length` with the tokenizer's own special tokens around each. */
+  #windows(text: string, index: number): TagWindow[] {
+    const label = modelLabel(this.ref);
+    const { ids, spans } = alignTokens(this.tokenizer as unknown as PieceTokenizer, text, label);
+    const encoded = this.tokenizer.encode(text);
+    const offset = encoded.findIndex((_, at) => ids.every((id, i) => encoded[at + i] === id));
+    if (offset === -1) throw new Error(`${label}: the tokenizer's encoding does not hold its own pieces`);
+    const prefix = encoded.slice(0, offset);
+    const suffix = encoded.slice(offset + ids.length);
+    const room = this.ref.spec.max_length - prefix.length - suffix.length;
+    if (room < 1) throw new Error(`${label}: max_length leaves no room for text tokens`);
+    const windows: TagWindow[] = [];
+    for (let start = 0; start < ids.length; start += room)
+      windows.push({
+        text: index,
+        ids: [...prefix, ...ids.slice(start, start + room), ...suffix],
+        offset: prefix.length,
+        spans: spans.slice(start, start + room),
+      });
+    return windows;
   }
 
   async memory(): Promise<MemoryReport> {

@@ -7,6 +7,7 @@ import type {
   EmbedOptions,
   GenerateChunk,
   GenerateRequest,
+  TagResult,
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
@@ -74,6 +75,10 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
       vectors: (body.embeddings ?? []).map((embedding) => Float32Array.from(embedding.values ?? [])),
       promptTokens: 0,
     };
+  }
+
+  tag(): Promise<TagResult[]> {
+    return Promise.reject(new UnsupportedTaskError(this.ref.spec.id, "tag (the Gemini API has no tagger)"));
   }
 
   classify(): Promise<ClassifyResult[]> {

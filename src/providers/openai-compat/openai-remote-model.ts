@@ -6,6 +6,7 @@ import type {
   EmbedOptions,
   GenerateChunk,
   GenerateRequest,
+  TagResult,
 } from "../../core/types.js";
 import { validateGenerateRequest } from "../../core/validate-generate-request.js";
 import type { ModelRef } from "../../models/model-registry.js";
@@ -80,5 +81,15 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
     });
     const body = (await response.body.json()) as { data?: ClassifyResult[] };
     return body.data ?? [];
+  }
+
+  /** infergate's own `/tag` endpoint, as `classify`. */
+  async tag(texts: readonly string[]): Promise<TagResult[]> {
+    const response = await this.post(`${this.basePath}/tag`, {
+      model: this.ref.spec.upstream_model,
+      input: texts,
+    });
+    const body = (await response.body.json()) as { data?: TagResult[] };
+    return (body.data ?? []).map(({ entities }) => ({ entities }));
   }
 }

@@ -1,7 +1,7 @@
 import type { Exchange } from "../exchange.js";
 import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { readJsonBody, sendJson } from "../http-io.js";
-import { classifyRequestSchema, embeddingRequestSchema, parseBody } from "./schemas.js";
+import { classifyRequestSchema, embeddingRequestSchema, parseBody, tagRequestSchema } from "./schemas.js";
 
 export async function handleEmbeddings(exchange: Exchange, context: GatewayContext): Promise<void> {
   const body = parseBody(
@@ -53,6 +53,25 @@ export async function handleClassify(exchange: Exchange, context: GatewayContext
         score: result.score,
         scores: result.scores,
       })),
+    });
+  } finally {
+    admitted.release();
+  }
+}
+
+/**
+ * infergate's own endpoint: `{model, input}` → `{data: [{index, entities: [{start, end, type, text, score}]}]}`,
+ * offsets in Unicode code points.
+ */
+export async function handleTag(exchange: Exchange, context: GatewayContext): Promise<void> {
+  const body = parseBody(tagRequestSchema, await readJsonBody(exchange.req, context.limits.max_body_bytes));
+  const admitted = await admitFor(exchange, context, body.model, "tag");
+  try {
+    const results = await admitted.model.tag([body.input].flat());
+    sendJson(exchange.res, 200, {
+      object: "list",
+      model: admitted.name,
+      data: results.map((result, index) => ({ index, entities: result.entities })),
     });
   } finally {
     admitted.release();

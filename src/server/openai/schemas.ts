@@ -149,6 +149,9 @@ export const classifyRequestSchema = z.object({
   input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
 });
 
+/** `/v1/tag`: the same shape as `/v1/classify`. */
+export const tagRequestSchema = classifyRequestSchema;
+
 export type CompletionRequest = z.output<typeof completionRequestSchema>;
 export type ChatRequest = z.output<typeof chatRequestSchema>;
 export type ChatMessage = z.output<typeof chatMessageSchema>;
