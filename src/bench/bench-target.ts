@@ -9,6 +9,7 @@ import {
   resolveScoring,
   sendPromptedClassification,
 } from "./prompted-classifier.js";
+import { sendPromptedExtraction } from "./prompted-extractor.js";
 import { DEFAULT_CLASSIFY_TEMPLATE } from "./quality/classification-prompt.js";
 import type { TargetResult } from "./request-record.js";
 import type { Send } from "./scheduler.js";
@@ -78,7 +79,8 @@ export interface GenerationSettings {
 
 /**
  * How one work item becomes one timed request to the target. A generative target on a classification workload is
- * prompted as a classifier; on a reference-scored one its answer is kept for scoring.
+ * prompted as a classifier; on a tagging one, asked for the entities as JSON; on a reference-scored one its answer
+ * is kept for scoring.
  */
 export function sendTo(
   target: BenchTarget,
@@ -93,6 +95,8 @@ export function sendTo(
     };
     return sendPromptedClassification(target, setup, resolveScoring(target, setup.scoring));
   }
+  if (workload.task === "tag" && target.task === "generate")
+    return sendPromptedExtraction(target, workload.labels ?? []);
   const keepOutput = workload.task === "generate";
   switch (target.task) {
     case "generate":
@@ -128,6 +132,17 @@ export function sendTo(
           chunkTimes: [performance.now()],
           outputTokens: 0,
           ...(result && { prediction: result.label, scores: { ...result.scores } }),
+        };
+      };
+    case "tag":
+      return async (item): Promise<TargetResult> => {
+        const [result] = await model.tag(item.batch ?? [item.text]);
+        return {
+          chunkTimes: [performance.now()],
+          outputTokens: 0,
+          ...(result && {
+            entities: result.entities.map(({ start, end, type }) => ({ start, end, type })),
+          }),
         };
       };
     case "embed":

@@ -1,7 +1,9 @@
 import { cpus, totalmem } from "node:os";
 import type { LabelledAnswer } from "./quality/classification-metrics.js";
-import { classificationBootstrap, generationBootstrap } from "./quality/paired-quality.js";
+import { type EntityCounts, scoresOf } from "./quality/entity-metrics.js";
+import { classificationBootstrap, entityBootstrap, generationBootstrap } from "./quality/paired-quality.js";
 import { type BootstrapDifference, type McNemarResult, mcnemar } from "./quality/paired-statistics.js";
+import type { ItemOutcome } from "./quality/target-quality.js";
 import type { LoadPlan, TargetReport } from "./run-benchmark.js";
 
 export interface Comparison {
@@ -146,12 +148,24 @@ function compareTo(report: TargetReport, baseline: TargetReport): Comparison {
   }
   if (report.answers_by_item && baseline.answers_by_item) {
     comparison.bootstrap = classificationBootstrap(report.answers_by_item, baseline.answers_by_item);
-    comparison.disagreements = disagreementsOf(report, baseline);
+    comparison.disagreements = disagreementsOf(report, baseline, labelRead, (item) => String(item.gold));
     const right = (answer: LabelledAnswer | null | undefined) =>
       answer ? Number(answer.prediction === answer.label) : undefined;
     comparison.win_tie_loss = winTieLoss(
       report.answers_by_item.map(right),
       baseline.answers_by_item.map(right),
+    );
+  } else if (report.entity_counts_by_item && baseline.entity_counts_by_item) {
+    comparison.bootstrap = {
+      entity_f1: entityBootstrap(report.entity_counts_by_item, baseline.entity_counts_by_item),
+    };
+    comparison.disagreements = disagreementsOf(report, baseline, entitiesFound, (item) =>
+      [item.gold ?? []].flat().join("; "),
+    );
+    const f1 = (counts: EntityCounts | null | undefined) => (counts ? scoresOf(counts).f1 : undefined);
+    comparison.win_tie_loss = winTieLoss(
+      report.entity_counts_by_item.map(f1),
+      baseline.entity_counts_by_item.map(f1),
     );
   } else if (report.scores_by_item && baseline.scores_by_item) {
     comparison.bootstrap = generationBootstrap(report.scores_by_item, baseline.scores_by_item);
@@ -178,25 +192,36 @@ function winTieLoss(
   return counts;
 }
 
+/**
+ * The items two targets answered differently (`answer`: what each answered; undefined: nothing to compare), with
+ * the gold and both answers.
+ */
 function disagreementsOf(
   report: TargetReport,
   baseline: TargetReport,
+  answer: (item: ItemOutcome) => string | null | undefined,
+  gold: (item: ItemOutcome) => string,
 ): NonNullable<Comparison["disagreements"]> {
   const theirs = new Map((baseline.items ?? []).map((item) => [item.index, item]));
   const differing: Disagreement[] = [];
   for (const item of report.items ?? []) {
     const other = theirs.get(item.index);
-    if (!other || item.parsed === undefined || item.parsed === other.parsed) continue;
+    const mine = answer(item);
+    if (!other || mine === undefined || mine === answer(other)) continue;
     differing.push({
       index: item.index,
       preview: item.preview,
-      gold: String(item.gold),
-      target: item.parsed,
-      baseline: other.parsed ?? null,
+      gold: gold(item),
+      target: mine,
+      baseline: answer(other) ?? null,
     });
   }
   return { count: differing.length, items: differing.slice(0, MAX_DISAGREEMENTS) };
 }
+
+/** A classifier's label read, and a tagger's entities as `TYPE text` lists. */
+const labelRead = (item: ItemOutcome) => item.parsed;
+const entitiesFound = (item: ItemOutcome) => (item.entities ?? []).join("; ");
 
 /**
  * e.g. "lm-base:q8_0 is 1.24x faster than lm-base:f16 (output tokens/s 2104 vs 1697), TTFT p50 0.81x", or, where
@@ -213,6 +238,15 @@ function verdictOf(report: TargetReport, baseline: TargetReport, comparison: Com
     const direction = accuracyCi.difference >= 0 ? "more" : "less";
     const memory = ratios.peak_rss === undefined ? "" : ` and ${ratios.peak_rss.toFixed(2)}x the peak memory`;
     return `${report.target} is ${direction} accurate than ${baseline.target} by ${signed(accuracyCi.difference)} (95% CI ${signed(accuracyCi.low)} … ${signed(accuracyCi.high)}, McNemar ${pValue(p)}) at ${times(ratios.requests_per_s)} the items/s${memory}`;
+  }
+  // Entity F1 leads when its interval excludes no difference, as accuracy does when McNemar says it differs.
+  const entityCi = comparison.bootstrap?.entity_f1;
+  const entities = report.metrics.entities;
+  const baseEntities = baseline.metrics.entities;
+  if (entityCi && entities && baseEntities && (entityCi.low > 0 || entityCi.high < 0)) {
+    const direction = entityCi.difference >= 0 ? "better" : "worse";
+    const memory = ratios.peak_rss === undefined ? "" : ` and ${ratios.peak_rss.toFixed(2)}x the peak memory`;
+    return `${report.target} tags entities ${direction} than ${baseline.target}: strict F1 ${entities.strict.f1.toFixed(3)} vs ${baseEntities.strict.f1.toFixed(3)} (${signed(entityCi.difference)}, 95% CI ${signed(entityCi.low)} … ${signed(entityCi.high)}) at ${times(ratios.requests_per_s)} the items/s${memory}`;
   }
   const speedKey = report.task === "generate" ? "output_tokens_per_s" : "requests_per_s";
   const speed = ratios[speedKey] ?? Number.NaN;
@@ -237,6 +271,8 @@ function verdictOf(report: TargetReport, baseline: TargetReport, comparison: Com
     const ci = comparison.bootstrap?.[metric] as BootstrapDifference;
     line += `, ${metric} ${(quality[metric] ?? 0).toFixed(3)} vs ${(baseQuality[metric] ?? 0).toFixed(3)} (${signed(ci.difference)}, 95% CI ${signed(ci.low)} … ${signed(ci.high)})`;
   }
+  if (entityCi && entities && baseEntities)
+    line += ` at equal entity F1 (${entities.strict.f1.toFixed(3)} vs ${baseEntities.strict.f1.toFixed(3)}, 95% CI ${signed(entityCi.low)} … ${signed(entityCi.high)})`;
   if (accuracy && baseAccuracy && p !== undefined) {
     const ci = accuracyCi ? `, 95% CI ${signed(accuracyCi.low)} … ${signed(accuracyCi.high)}` : "";
     line += ` at equal accuracy (${accuracy.accuracy.toFixed(3)} vs ${baseAccuracy.accuracy.toFixed(3)}${ci}, McNemar ${pValue(p)})`;

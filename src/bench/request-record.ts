@@ -1,3 +1,5 @@
+import type { EntitySpan } from "./quality/entity-metrics.js";
+
 /**
  * What the load generator saw of one request. Times are `performance.now()` milliseconds. `plannedAt` is
  * when the schedule meant to send it, `sentAt` when it was sent: the gap is queueing delay the client
@@ -21,6 +23,8 @@ export interface RequestRecord {
   logprobs?: Record<string, number>;
   /** The generated text, where the answer is scored on it. */
   output?: string;
+  /** A tagger's entities (code-point offsets), where a tagging workload scores them. */
+  entities?: EntitySpan[];
   error?: string;
   /** Warm-up requests are recorded but left out of every figure. */
   warmup: boolean;
@@ -29,5 +33,5 @@ export interface RequestRecord {
 /** What a target returns for one item; the scheduler adds the times it owns. */
 export type TargetResult = Pick<
   RequestRecord,
-  "chunkTimes" | "outputTokens" | "inputTokens" | "prediction" | "scores" | "logprobs" | "output"
+  "chunkTimes" | "outputTokens" | "inputTokens" | "prediction" | "scores" | "logprobs" | "output" | "entities"
 >;

@@ -7,6 +7,8 @@ import { type LoadMetrics, loadMetrics, type Slo } from "./load-metrics.js";
 import { type PromptedClassification, resolveScoring } from "./prompted-classifier.js";
 import type { Calibration } from "./quality/calibration.js";
 import type { AccuracyReport, LabelledAnswer } from "./quality/classification-metrics.js";
+import type { EntityCounts, EntitySpan } from "./quality/entity-metrics.js";
+import type { EntityReport } from "./quality/entity-quality.js";
 import { generationMetrics } from "./quality/generation-metrics.js";
 import { describePerturbation, type Perturbation, perturbText } from "./quality/perturb.js";
 import {
@@ -67,6 +69,8 @@ export interface TargetReport {
     accuracy?: AccuracyReport;
     /** Mean over items of each generation metric (reference-scored workloads). */
     quality?: Record<string, number>;
+    /** Entity-level precision/recall/F1 (tagging workloads). */
+    entities?: EntityReport;
     calibration?: Calibration;
     quality_by_length?: QualityByLength;
     robustness?: Robustness;
@@ -96,6 +100,9 @@ export interface TargetReport {
   /** Per item: the classification answer, or each generation metric's score (null: not answered); for bootstraps. */
   answers_by_item?: (LabelledAnswer | null)[];
   scores_by_item?: (Record<string, number> | null)[];
+  /** Tagging workloads, per item: the predicted entities and their counts against the gold (null: not answered). */
+  entities_by_item?: (EntitySpan[] | null)[];
+  entity_counts_by_item?: (EntityCounts | null)[];
   /** Per item outcomes, written to items.jsonl. */
   items?: ItemOutcome[];
   records?: RequestRecord[];
@@ -111,6 +118,11 @@ export async function benchmarkTarget(
   if (workload.task === "classify" && target.task === "embed")
     throw new InvalidRequestError(
       `${target.name} is an embedding model; ${workload.name} is labelled, so it needs a classifier or a generative model`,
+      "target",
+    );
+  if (workload.task === "tag" && target.task !== "tag" && target.task !== "generate")
+    throw new InvalidRequestError(
+      `${target.name} is a ${target.task} model; ${workload.name} has entities, so it needs a tagger or a generative model (asked for them as JSON)`,
       "target",
     );
   if (workload.task === "generate" && target.task !== "generate")
@@ -135,7 +147,7 @@ export async function benchmarkTarget(
     openLoop: plan.strategy.kind !== "concurrent",
   });
   const measured = records.filter((record) => !record.warmup && record.error === undefined);
-  const task = workload.task === "classify" ? "classify" : target.task;
+  const task = workload.task === "classify" || workload.task === "tag" ? workload.task : target.task;
   const report: TargetReport = {
     target: target.name,
     task,
@@ -187,6 +199,11 @@ export async function benchmarkTarget(
         answer ? answer.prediction === answer.label : null,
       );
     }
+    if (quality.entities) {
+      metrics.entities = quality.entities;
+      report.entities_by_item = quality.entity_predictions ?? [];
+      report.entity_counts_by_item = quality.entity_counts ?? [];
+    }
     if (quality.calibration) metrics.calibration = quality.calibration;
     if (quality.quality_by_length) metrics.quality_by_length = quality.quality_by_length;
     if (quality.quality) {
@@ -208,7 +225,8 @@ export async function benchmarkTarget(
   if (workload.task !== undefined) {
     const perItems = costPerThousandItems(target, metrics, plan.machinePricePerHour);
     if (perItems !== undefined) metrics.cost_per_1k_items_usd = perItems;
-    const main = metrics.accuracy?.accuracy ?? Object.values(metrics.quality ?? {})[0];
+    const main =
+      metrics.accuracy?.accuracy ?? metrics.entities?.strict.f1 ?? Object.values(metrics.quality ?? {})[0];
     if (perItems !== undefined && perItems > 0 && main !== undefined)
       metrics.quality_per_usd = main / perItems;
   }

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { InvalidRequestError } from "../core/errors.js";
+import { checkedEntities } from "./entity-rows.js";
+import type { EntitySpan } from "./quality/entity-metrics.js";
 import { checkJsonSchema } from "./quality/generation-metrics.js";
 import { seededRandom } from "./quality/paired-statistics.js";
 
@@ -22,27 +24,33 @@ export interface WorkItem {
   maxTokens?: number;
   /** The row's `domain` (what `plan` weighs specialists by). */
   domain?: string;
+  /** Gold named entities, code-point offsets into `text`, for tagging. */
+  entities?: EntitySpan[];
 }
 
 /**
  * What a workload's answers are scored as, decided by its rows: `label` makes a classification workload,
- * `reference` (or `match`, `schema`) a reference-scored generation workload; neither, a speed-only one.
+ * `reference` (or `match`, `schema`) a reference-scored generation workload, `entities` a tagging one; none, a
+ * speed-only one.
  */
-export type QualityTask = "classify" | "generate";
+export type QualityTask = "classify" | "generate" | "tag";
 
 export interface Workload {
   name: string;
   items: readonly WorkItem[];
   /** Absent for a workload with nothing to score answers against. */
   task?: QualityTask;
-  /** For a classification workload: its classes, sorted. */
+  /** For a classification workload: its classes, sorted; for a tagging one, its entity types, sorted. */
   labels?: string[];
 }
 
 const MAX_ITEM_CHARS = 1_000_000;
 const BUNDLED = fileURLToPath(new URL("../../data/", import.meta.url));
 
-/** A JSONL dataset: each row has `prompt` or `text`, and optionally `label`, or `reference` (string or list), `match`, `schema`. */
+/**
+ * A JSONL dataset: each row has `prompt` or `text`, and optionally `label`, or `reference` (string or list),
+ * `match`, `schema`, or `entities` (`[{start, end, type}]`, code points).
+ */
 export function loadJsonlWorkload(path: string): Workload {
   let content: string;
   try {
@@ -97,6 +105,7 @@ function workItemOf(row: Record<string, unknown>, where: string): WorkItem {
   if (row.schema !== undefined) checkJsonSchema(row.schema, `${where}: "schema"`);
   if (row.domain !== undefined && (typeof row.domain !== "string" || row.domain.trim() === ""))
     throw bad("domain", "a non-empty string");
+  const entities = row.entities === undefined ? undefined : checkedEntities(row.entities, text, where);
   return {
     text,
     ...(typeof row.label === "string" && { label: row.label }),
@@ -104,6 +113,7 @@ function workItemOf(row: Record<string, unknown>, where: string): WorkItem {
     ...(typeof row.match === "string" && { match: row.match }),
     ...(row.schema !== undefined && { schema: row.schema as Record<string, unknown> }),
     ...(typeof row.domain === "string" && { domain: row.domain }),
+    ...(entities && { entities }),
   };
 }
 
@@ -112,16 +122,19 @@ export function withQualityTask(workload: Workload, where: (index: number) => st
   const kindOf = (item: WorkItem): QualityTask | "none" =>
     item.label !== undefined
       ? "classify"
-      : item.references !== undefined || item.match !== undefined || item.schema !== undefined
-        ? "generate"
-        : "none";
+      : item.entities !== undefined
+        ? "tag"
+        : item.references !== undefined || item.match !== undefined || item.schema !== undefined
+          ? "generate"
+          : "none";
   const first = kindOf(workload.items[0] as WorkItem);
   const odd = workload.items.findIndex((item) => kindOf(item) !== first);
   if (odd >= 0) {
     const describe = {
       classify: "has a label",
       generate: "has a reference",
-      none: "has neither label nor reference",
+      tag: "has entities",
+      none: "has no label, reference or entities",
     };
     throw new InvalidRequestError(
       `${where(odd)}: ${describe[kindOf(workload.items[odd] as WorkItem)]}, but the first row ${describe[first]}; a workload is one or the other`,
@@ -130,6 +143,12 @@ export function withQualityTask(workload: Workload, where: (index: number) => st
   }
   if (first === "none") return workload;
   if (first === "generate") return { ...workload, task: "generate" };
+  if (first === "tag") {
+    const types = new Set(
+      workload.items.flatMap((item) => (item.entities ?? []).map((entity) => entity.type)),
+    );
+    return { ...workload, task: "tag", labels: [...types].sort() };
+  }
   const labels = [...new Set(workload.items.map((item) => item.label as string))].sort();
   if (labels.length < 2)
     throw new InvalidRequestError(
@@ -158,6 +177,11 @@ export function subsample(workload: Workload, count: number, seed = 1): Workload
     name: `${workload.name} (${count} of ${workload.items.length}, seed ${seed})`,
     items: chosen.map((i) => workload.items[i] as WorkItem),
   };
+}
+
+/** The bundled silver-labelled passages (the ner-encoder's test split: data/ner/README.md), for taggers. */
+export function bundledTaggingWorkload(): Workload {
+  return { ...loadJsonlWorkload(`${BUNDLED}ner/test.jsonl`), name: "ner_test" };
 }
 
 /** The bundled labelled emails (SpamAssassin dev split), for classifiers. */

@@ -6,6 +6,7 @@ import { buildReport, type Report } from "../bench/compare.js";
 import { measureIsolated } from "../bench/isolated-run.js";
 import type { Slo } from "../bench/load-metrics.js";
 import { classificationPromptFor, type PromptedClassification } from "../bench/prompted-classifier.js";
+import { EXTRACTION_ANSWER_TOKENS, extractionPrompt } from "../bench/prompted-extractor.js";
 import { DEFAULT_CLASSIFY_TEMPLATE } from "../bench/quality/classification-prompt.js";
 import { htmlReport } from "../bench/report/html-report.js";
 import { markdownReport } from "../bench/report/markdown-report.js";
@@ -17,6 +18,7 @@ import {
   bundledClassificationWorkload,
   bundledGenerationWorkload,
   bundledHeldOutDocuments,
+  bundledTaggingWorkload,
   loadJsonlWorkload,
   parseSynthetic,
   subsample,
@@ -102,6 +104,19 @@ function headlineRuns(): Run[] {
     maxInputTokens: HEADLINE_INPUT_TOKENS,
   };
   return HEADLINE_TARGETS.map((spec) => ({ spec, workload, classification, coldStarts: 0 }));
+}
+
+/**
+ * Last, tagging: the specialist tagger's precisions beside the general LM asked for the entities as JSON
+ * (grammar-constrained), on the same seeded sample of the silver-labelled test passages.
+ */
+const TAGGING_TARGETS = ["ner-encoder:fp32", "ner-encoder:fp16", "ner-encoder:int8", "lm-base:q8_0"];
+const TAGGING_ITEMS = 120;
+
+function taggingRuns(): Run[] {
+  const workload = subsample(bundledTaggingWorkload(), TAGGING_ITEMS);
+  // lm-base's cold start was measured in the first section; a tagger's once is enough here.
+  return TAGGING_TARGETS.map((spec) => ({ spec, workload, coldStarts: spec.startsWith("lm-") ? 0 : 1 }));
 }
 const DEFAULT_GENERATION_REQUESTS = 32;
 
@@ -221,7 +236,7 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
   const runs: Run[] = options.target
     ? options.target.map((spec) => ({ spec }))
     : comparing
-      ? [...DEFAULT_TARGETS.map((spec) => ({ spec })), ...headlineRuns()]
+      ? [...DEFAULT_TARGETS.map((spec) => ({ spec })), ...headlineRuns(), ...taggingRuns()]
       : [];
   if (!comparing && runs.length !== 1)
     throw new InvalidRequestError("bench measures one --target; use compare for several", "target");
@@ -292,12 +307,19 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
     reports.push(report);
     // One target at a time: free its memory and threads before the next one runs.
     if (target.location === "in-process") {
-      // A prompted classifier's memory is that of its prompt, evaluated with one token to follow.
+      // A prompted classifier's memory is that of its prompt, evaluated with one token to follow; a prompted
+      // extractor's, its prompt and an answer's worth of tokens.
       const texts = workload.items.slice(0, options.memorySamples).map((item) => item.text);
       const prompted = classification && target.task === "generate";
+      const extracting = workload.task === "tag" && target.task === "generate";
       const memory = prompted
         ? { texts: texts.map(classificationPromptFor(target, classification)), maxTokens: 1 }
-        : { texts, maxTokens: options.maxTokens };
+        : extracting
+          ? {
+              texts: texts.map((text) => extractionPrompt(text, workload.labels ?? [])),
+              maxTokens: EXTRACTION_ANSWER_TOKENS,
+            }
+          : { texts, maxTokens: options.maxTokens };
       await context.engines.close();
       const coldStarts = given.coldStarts ?? options.coldStarts ?? (comparing ? 3 : 0);
       await measureInOwnProcess(report, spec, context.config.source, memory, coldStarts);
@@ -373,7 +395,8 @@ function workloadFor(target: BenchTarget, options: BenchOptions): Workload {
     return syntheticWorkload(spec, tokenize);
   }
   if (options.dataset) return loadJsonlWorkload(options.dataset);
-  return target.task === "generate" ? bundledGenerationWorkload() : bundledClassificationWorkload();
+  if (target.task === "generate") return bundledGenerationWorkload();
+  return target.task === "tag" ? bundledTaggingWorkload() : bundledClassificationWorkload();
 }
 
 /** A scored workload is measured whole, so every target answers every item; plain generation, 32 requests. */

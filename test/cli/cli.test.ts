@@ -27,7 +27,7 @@ describe("infergate CLI", () => {
   test("--help lists the commands; each command's --help has examples", () => {
     const top = infergate(["--help"]);
     assert.equal(top.code, 0);
-    for (const command of ["models", "generate", "classify", "embed"])
+    for (const command of ["models", "generate", "classify", "embed", "tag"])
       assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
     const generate = infergate(["generate", "--help"]);
     assert.equal(generate.code, 0);
@@ -47,6 +47,7 @@ describe("infergate CLI", () => {
         ["lm-base", "generate", ["f16", "q8_0", "q4_0"]],
         ["lm-small", "generate", ["f16", "q8_0"]],
         ["spam-encoder", "classify", ["fp32", "fp16", "int8"]],
+        ["ner-encoder", "tag", ["fp32", "fp16", "int8"]],
       ],
     );
     assert.equal(models[0]?.variants[1]?.bytes, 13_482_400);

@@ -31,6 +31,9 @@ describe("infergate compare and bench", () => {
     assert.match(stdout, /generate — lm_heldout/);
     assert.match(stdout, /classify — spam_dev \(times/);
     assert.match(stdout, /classify — spam_dev \(200 of 646, seed 1\)/);
+    // Tagging: the tagger's precisions and the LM extracting, one table with F1s and CIs, then F1 per type.
+    assert.match(stdout, /tag — ner_test \(120 of 600, seed 1\) \(times in ms\)\n.*entity F1 +F1 95% CI/);
+    assert.match(stdout, /entities by type — ner_test/);
     assert.match(
       stderr,
       /a deterministic sample to stay within the time budget: spam_dev \(200 of 646, seed 1\)/,
@@ -56,6 +59,10 @@ describe("infergate compare and bench", () => {
         "lm-base:q8_0",
         "lm-small:q8_0",
         "spam-encoder:int8",
+        "ner-encoder:fp32",
+        "ner-encoder:fp16",
+        "ner-encoder:int8",
+        "lm-base:q8_0",
       ],
     );
     for (const target of report.targets) {
@@ -72,14 +79,22 @@ describe("infergate compare and bench", () => {
       }
       assert.equal(target.metrics.error_rate, 0);
       assert.ok(target.metrics.peak_rss_bytes_per_request > 50e6, "peak memory per request measured");
-      // The headline section reuses models whose cold start the first sections measured.
-      if (target.workload.includes("200 of")) assert.equal(target.metrics.cold_start, undefined);
+      // The later sections reuse models whose cold start the first sections measured; a tagger's is taken once.
+      const tagging = target.workload.includes("ner_test");
+      if (target.workload.includes("200 of") || (tagging && target.target.startsWith("lm-")))
+        assert.equal(target.metrics.cold_start, undefined);
       else {
-        assert.equal(target.metrics.cold_start.length, 3);
+        assert.equal(target.metrics.cold_start.length, tagging ? 1 : 3);
         assert.ok(target.metrics.cold_start_ms.p50 >= target.metrics.cold_start[0].loaded_ms / 2);
       }
       assert.ok(target.metrics.requests_per_s > 0);
-      if (target.task === "generate") {
+      if (target.task === "tag") {
+        const entities = target.metrics.entities;
+        assert.ok(entities.f1_95.low <= entities.strict.f1 && entities.strict.f1 <= entities.f1_95.high);
+        assert.ok(entities.partial.f1 >= entities.strict.f1);
+        assert.deepEqual(Object.keys(entities.per_type).sort(), ["DATE", "LOC", "MONEY", "ORG", "PER"]);
+        if (target.target.startsWith("ner-")) assert.ok(entities.strict.f1 > 0.5, target.target);
+      } else if (target.task === "generate") {
         assert.ok(target.metrics.output_tokens_per_s > 0);
         assert.ok(target.metrics.perplexity.perplexity > 10 && target.metrics.perplexity.tokens === 3069);
       } else if (target.target.startsWith("spam-encoder"))
@@ -90,7 +105,7 @@ describe("infergate compare and bench", () => {
         assert.ok(target.metrics.calibration.ece >= 0);
       }
     }
-    assert.equal(report.verdicts.length, 7);
+    assert.equal(report.verdicts.length, 10);
     const headline = report.comparisons.filter((c: { workload: string }) =>
       c.workload.includes("200 of 646"),
     );
@@ -101,6 +116,17 @@ describe("infergate compare and bench", () => {
           comparison.bootstrap.accuracy.low <= comparison.bootstrap.accuracy.high,
       );
     }
+    const tagging = report.comparisons.filter((c: { workload: string }) => c.workload.includes("ner_test"));
+    assert.deepEqual(
+      tagging.map((c: { target: string; baseline: string }) => `${c.target} vs ${c.baseline}`),
+      [
+        "ner-encoder:fp16 vs ner-encoder:fp32",
+        "ner-encoder:int8 vs ner-encoder:fp32",
+        "lm-base:q8_0 vs ner-encoder:fp32",
+      ],
+    );
+    for (const comparison of tagging)
+      assert.ok(comparison.bootstrap.entity_f1.low <= comparison.bootstrap.entity_f1.high);
     const items = readFileSync(join(cwd, "infergate-report/items.jsonl"), "utf8")
       .trim()
       .split("\n")

@@ -1,4 +1,5 @@
 import type { LabelledAnswer } from "./classification-metrics.js";
+import { type EntityCounts, scoresOf, sumCounts } from "./entity-metrics.js";
 import { type BootstrapDifference, type BootstrapOptions, pairedBootstrap } from "./paired-statistics.js";
 
 /**
@@ -87,4 +88,23 @@ export function generationBootstrap(
       return [name, pairedBootstrap(both.length, mean, options)];
     }),
   );
+}
+
+/**
+ * A paired bootstrap by document of strict entity F1, `first` minus `second`: each resample of the documents both
+ * answered sums each target's counts and recomputes its micro F1.
+ */
+export function entityBootstrap(
+  first: readonly (EntityCounts | null)[],
+  second: readonly (EntityCounts | null)[],
+  options: BootstrapOptions = {},
+): BootstrapDifference {
+  const both = first.flatMap((a, i) => {
+    const b = second[i];
+    return a && b ? [[a, b] as const] : [];
+  });
+  const f1 = (which: 0 | 1, indices: Int32Array) =>
+    scoresOf(sumCounts(Array.from(indices, (i) => (both[i] as readonly [EntityCounts, EntityCounts])[which])))
+      .f1;
+  return pairedBootstrap(both.length, (indices) => f1(0, indices) - f1(1, indices), options);
 }

@@ -2,6 +2,8 @@ import type { RequestRecord } from "../request-record.js";
 import type { WorkItem, Workload } from "../workload.js";
 import { type Calibration, calibrationOf } from "./calibration.js";
 import { type AccuracyReport, accuracyOf, type LabelledAnswer } from "./classification-metrics.js";
+import { type EntityCounts, type EntitySpan, scoresOf } from "./entity-metrics.js";
+import { type EntityReport, entityQuality } from "./entity-quality.js";
 import type { GenerationMetric } from "./generation-metrics.js";
 import { argmax } from "./label-scores.js";
 
@@ -11,6 +13,8 @@ export interface ItemOutcome {
   /** The item's text, its first 120 characters, to recognise it by. */
   preview: string;
   gold?: string | string[];
+  /** A tagging item: the entities predicted, as `TYPE text`. */
+  entities?: string[];
   output?: string;
   /** The label read from the answer; null when it named none. */
   parsed?: string | null;
@@ -30,6 +34,10 @@ export interface TargetQuality {
   calibration?: Calibration;
   /** Mean over items of each generation metric. */
   quality?: Record<string, number>;
+  /** A tagging workload: entity-level scores; per item, the predicted spans and their counts (for bootstraps). */
+  entities?: EntityReport;
+  entity_predictions?: (EntitySpan[] | null)[];
+  entity_counts?: (EntityCounts | null)[];
   /** The main metric (accuracy, else the first generation metric) per input-length bucket. */
   quality_by_length?: QualityByLength;
   /** Per workload item (null: not answered): the classification answer, and each generation metric's score. */
@@ -98,11 +106,22 @@ export function scoreTarget(
   precomputed?: readonly (Readonly<Record<string, number>> | null)[],
 ): TargetQuality {
   const byItem = recordsByItem(workload, records);
+  const tagged = workload.task === "tag" ? entityQuality(workload, byItem) : undefined;
   const items = workload.items.flatMap((item, index) => {
     const record = byItem[index];
-    return record ? [outcomeOf(item, index, record)] : [];
+    return record ? [outcomeOf(item, index, record, tagged?.predicted[index])] : [];
   });
   const bounds = lengthBounds(workload, lengthBucketBounds);
+  if (tagged) {
+    const f1 = tagged.counts.map((counts) => (counts ? scoresOf(counts).f1 : null));
+    return {
+      entities: tagged.report,
+      entity_predictions: tagged.predicted,
+      entity_counts: tagged.counts,
+      quality_by_length: qualityByLength(workload, "entity F1 (strict, per document)", f1, bounds),
+      items,
+    };
+  }
   if (workload.task === "classify") {
     const quality = classificationQuality(workload, byItem, scoring);
     const correct = (quality.answers ?? []).map((answer) =>
@@ -196,12 +215,28 @@ function generationQuality(
   return { quality, scores };
 }
 
-function outcomeOf(item: WorkItem, index: number, record: RequestRecord): ItemOutcome {
-  const gold = item.label ?? item.references;
+/** Entities as a reader scans them: `PER Ahab`, in the order of the text (code-point offsets). */
+export function entityStrings(text: string, entities: readonly EntitySpan[]): string[] {
+  const points = Array.from(text);
+  return entities.map((entity) =>
+    entity.start < 0
+      ? `${entity.type} (not in the text)`
+      : `${entity.type} ${points.slice(entity.start, entity.end).join("")}`,
+  );
+}
+
+function outcomeOf(
+  item: WorkItem,
+  index: number,
+  record: RequestRecord,
+  entities?: readonly EntitySpan[] | null,
+): ItemOutcome {
+  const gold = item.label ?? item.references ?? (item.entities && entityStrings(item.text, item.entities));
   return {
     index,
     preview: item.text.slice(0, 120),
     ...(gold !== undefined && { gold }),
+    ...(entities && { entities: entityStrings(item.text, entities) }),
     ...(record.output !== undefined && { output: record.output }),
     ...(item.label !== undefined && {
       parsed: record.prediction ?? null,

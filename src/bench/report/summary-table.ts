@@ -9,7 +9,10 @@ export interface Table {
 const ms = (value: number) =>
   value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 
-/** One table per task and workload: the figures a reader compares first, with the ratio to the baseline. */
+/**
+ * One table per task and workload: the figures a reader compares first, with the ratio to the baseline; a tagging
+ * workload adds its strict scores per entity type.
+ */
 export function summaryTables(report: Report): Table[] {
   const tables: Table[] = [];
   const groupOf = (target: Report["targets"][number]) => `${target.task}\u0000${target.workload}`;
@@ -29,6 +32,10 @@ export function summaryTables(report: Report): Table[] {
       "errors",
       ...(any((m) => m.accuracy) ? ["scoring", "accuracy", "95% CI", "macro F1"] : []),
       ...(any((m) => (m.accuracy?.invalid_rate ?? 0) > 0) ? ["invalid"] : []),
+      ...(any((m) => m.entities) ? ["entity F1", "F1 95% CI", "partial F1", "macro F1 (types)"] : []),
+      ...(any((m) => m.entities?.format_failure_rate || m.entities?.hallucinated_entity_rate)
+        ? ["format failures", "hallucinated"]
+        : []),
       ...(any((m) => m.calibration) ? ["ECE"] : []),
       ...qualityNames,
       ...(any((m) => m.perplexity) ? ["perplexity"] : []),
@@ -63,6 +70,14 @@ export function summaryTables(report: Report): Table[] {
         "macro F1": m.accuracy ? m.accuracy.macro_f1.toFixed(3) : "-",
         invalid: m.accuracy ? `${(m.accuracy.invalid_rate * 100).toFixed(1)}%` : "-",
         ECE: m.calibration ? m.calibration.ece.toFixed(3) : "-",
+        "entity F1": m.entities ? m.entities.strict.f1.toFixed(3) : "-",
+        "F1 95% CI": m.entities
+          ? `${m.entities.f1_95.low.toFixed(3)}-${m.entities.f1_95.high.toFixed(3)}`
+          : "-",
+        "partial F1": m.entities ? m.entities.partial.f1.toFixed(3) : "-",
+        "macro F1 (types)": m.entities ? m.entities.macro_f1.toFixed(3) : "-",
+        "format failures": m.entities ? `${(m.entities.format_failure_rate * 100).toFixed(1)}%` : "-",
+        hallucinated: m.entities ? `${(m.entities.hallucinated_entity_rate * 100).toFixed(1)}%` : "-",
         perplexity: m.perplexity ? m.perplexity.perplexity.toFixed(2) : "-",
         "$/1M out": m.cost_per_1m_output_tokens_usd?.toFixed(3) ?? "-",
         "$/1k items": m.cost_per_1k_items_usd?.toPrecision(3) ?? "-",
@@ -77,8 +92,27 @@ export function summaryTables(report: Report): Table[] {
     });
     const workload = targets[0]?.workload ?? "";
     tables.push({ title: `${task} — ${workload} (times in ms)`, header, rows });
+    if (any((m) => m.entities)) tables.push(entityTypeTable(targets, workload));
   }
   return tables;
+}
+
+function entityTypeTable(targets: Report["targets"], workload: string): Table {
+  const rows = targets.flatMap(({ target, metrics }) =>
+    Object.entries(metrics.entities?.per_type ?? {}).map(([type, scores]) => [
+      target,
+      type,
+      scores.precision.toFixed(3),
+      scores.recall.toFixed(3),
+      scores.f1.toFixed(3),
+      String(scores.support),
+    ]),
+  );
+  return {
+    title: `entities by type — ${workload} (strict: same span and type)`,
+    header: ["target", "type", "precision", "recall", "F1", "support"],
+    rows,
+  };
 }
 
 /** One line per swept target: the points, and where throughput stopped paying. */
