@@ -1,5 +1,6 @@
 import { InvalidRequestError } from "../core/errors.js";
 import type { Perplexity } from "../core/types.js";
+import { observeGcPauses } from "../telemetry/gc-pauses.js";
 import { type BenchTarget, type GenerationSettings, sendTo } from "./bench-target.js";
 import { cdfOf, type Distribution } from "./distribution.js";
 import type { ColdStartSample } from "./isolated-run.js";
@@ -10,6 +11,7 @@ import type { AccuracyReport, LabelledAnswer } from "./quality/classification-me
 import type { EntityCounts, EntitySpan } from "./quality/entity-metrics.js";
 import type { EntityReport } from "./quality/entity-quality.js";
 import { generationMetrics } from "./quality/generation-metrics.js";
+import { quantile } from "./quality/paired-statistics.js";
 import { describePerturbation, type Perturbation, perturbText } from "./quality/perturb.js";
 import {
   type ItemOutcome,
@@ -81,6 +83,8 @@ export interface TargetReport {
     quality_per_usd?: number;
     /** In-process targets: CPU seconds this process spent per 1,000 items (all threads; a proxy for energy). */
     cpu_s_per_1k_items?: number;
+    /** In-process targets: the garbage collector's pauses during the measured run. */
+    gc_pauses?: GcSummary;
     /** Median over sampled requests of the resident-set high-water mark of a process serving just this model. */
     peak_rss_bytes_per_request?: number;
     /** How far each request took the resident set above where it was before it. */
@@ -131,6 +135,10 @@ export async function benchmarkTarget(
       "target",
     );
   const cpuBefore = process.cpuUsage();
+  // In-process, the collector pauses the very process that serves: its pauses are reported beside the latencies.
+  const pauses: number[] = [];
+  const stopObserving =
+    target.location === "in-process" ? observeGcPauses((_, ms) => pauses.push(ms)) : undefined;
   const send = sendTo(target, plan.settings, workload, plan.classification);
   const schedule = (items: Workload["items"]) =>
     runSchedule({
@@ -140,7 +148,14 @@ export async function benchmarkTarget(
       constraints: plan.constraints,
       ...(onRecord && { onRecord }),
     });
-  const records = await schedule(workload.items);
+  let records: RequestRecord[];
+  try {
+    records = await schedule(workload.items);
+  } finally {
+    // Pauses are delivered after they happen: one turn of the event loop lets the last ones in.
+    await new Promise((resolve) => setImmediate(resolve));
+    stopObserving?.();
+  }
   const cpu = process.cpuUsage(cpuBefore);
   const metrics: TargetReport["metrics"] = loadMetrics(records, {
     ...(plan.slo && { slo: plan.slo }),
@@ -162,8 +177,10 @@ export async function benchmarkTarget(
     },
     records,
   };
-  if (target.location === "in-process" && records.length > 0)
+  if (target.location === "in-process" && records.length > 0) {
     metrics.cpu_s_per_1k_items = ((cpu.user + cpu.system) / 1e6 / records.length) * 1000;
+    metrics.gc_pauses = gcSummary(pauses);
+  }
   if (workload.task !== undefined) {
     const scoring =
       target.task === "classify" ? "classifier" : resolveScoring(target, plan.classification?.scoring);
@@ -231,6 +248,23 @@ export async function benchmarkTarget(
       metrics.quality_per_usd = main / perItems;
   }
   return report;
+}
+
+export interface GcSummary {
+  count: number;
+  total_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
+function gcSummary(pauses: readonly number[]): GcSummary {
+  const sorted = [...pauses].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    total_ms: sorted.reduce((sum, ms) => sum + ms, 0),
+    p99_ms: sorted.length > 0 ? quantile(sorted, 0.99) : 0,
+    max_ms: sorted.at(-1) ?? 0,
+  };
 }
 
 /** Per answered item: cosine of the answer's embedding to the closest reference's, and whether it passes. */

@@ -1,10 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { type BreakerState, type CacheStoreEvent, topics } from "./events.js";
+import { observeGcPauses } from "./gc-pauses.js";
 
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
 ];
 const PER_TOKEN_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+const GC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 export interface ModelLoadState {
   model: string;
@@ -58,6 +60,7 @@ export class GatewayMetrics {
       ...requestMetrics(this.registry),
       ...routingMetrics(this.registry, sources),
       ...cacheMetrics(this.registry, sources),
+      gcMetrics(this.registry),
     ];
   }
 
@@ -88,6 +91,18 @@ function sampledGauge<L extends string>(
       for (const [labels, value] of samples) this.set(labels, value);
     },
   });
+}
+
+/** Garbage-collection pauses, so a latency tail can be told from a collector's pause. */
+function gcMetrics(registry: Registry): Unsubscribe {
+  const pauses = new Histogram({
+    name: "infergate_gc_pause_seconds",
+    help: "Garbage-collection pauses of the gateway process, by kind (minor, major, incremental, weakcb).",
+    labelNames: ["kind"] as const,
+    buckets: GC_BUCKETS,
+    registers: [registry],
+  });
+  return observeGcPauses((kind, durationMs) => pauses.observe({ kind }, durationMs / 1000));
 }
 
 function requestMetrics(registry: Registry): Unsubscribe[] {

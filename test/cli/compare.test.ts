@@ -34,6 +34,7 @@ describe("infergate compare and bench", () => {
     // Tagging: the tagger's precisions and the LM extracting, one table with F1s and CIs, then F1 per type.
     assert.match(stdout, /tag — ner_test \(120 of 600, seed 1\) \(times in ms\)\n.*entity F1 +F1 95% CI/);
     assert.match(stdout, /entities by type — ner_test/);
+    assert.match(stdout, /E2E p99 +GC ms +GC p99/);
     assert.match(
       stderr,
       /a deterministic sample to stay within the time budget: spam_dev \(200 of 646, seed 1\)/,
@@ -88,6 +89,9 @@ describe("infergate compare and bench", () => {
         assert.ok(target.metrics.cold_start_ms.p50 >= target.metrics.cold_start[0].loaded_ms / 2);
       }
       assert.ok(target.metrics.requests_per_s > 0);
+      // The collector's pauses in the measuring process, beside the latencies.
+      const gc = target.metrics.gc_pauses;
+      assert.ok(gc.total_ms >= gc.max_ms && gc.max_ms >= gc.p99_ms && gc.p99_ms >= 0, JSON.stringify(gc));
       if (target.task === "tag") {
         const entities = target.metrics.entities;
         assert.ok(entities.f1_95.low <= entities.strict.f1 && entities.strict.f1 <= entities.f1_95.high);

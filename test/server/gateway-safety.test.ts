@@ -158,7 +158,7 @@ describe("gateway input safety, errors, metrics and logs", () => {
     assert.equal(status, 200, JSON.stringify(json));
   });
 
-  test("/metrics exposes requests, latency, TTFT, time per token, tokens, queue, in-flight and memory", async () => {
+  test("/metrics exposes requests, latency, TTFT, time per token, tokens, queue, in-flight, memory and GC pauses", async () => {
     await post(completions, { ...valid, prompt: SECRET_PROMPT, max_tokens: 8 });
     const unauthenticated = await fetch(`${running.url}/metrics`);
     assert.equal(unauthenticated.status, 401);
@@ -177,6 +177,8 @@ describe("gateway input safety, errors, metrics and logs", () => {
       /infergate_queue_depth\{model="lm-small:q8_0"\} 0/,
       /infergate_in_flight_requests\{model="lm-small:q8_0"\} 0/,
       /infergate_model_memory_bytes\{model="lm-base:q8_0",kind="weights"\} \d{7,}/,
+      // Loading models and serving allocate: the collector has paused by now.
+      /infergate_gc_pause_seconds_count\{kind="(minor|major|incremental)"\} [1-9]\d*/,
     ]) {
       assert.match(text, series);
     }
