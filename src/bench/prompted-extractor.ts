@@ -4,14 +4,14 @@ import type { TargetResult } from "./request-record.js";
 import type { Send } from "./scheduler.js";
 import type { WorkItem } from "./workload.js";
 
-/** Tokens an extraction answer may take: a few dozen entities of a few words each. */
+/** Tokens an extraction answer may take: a few dozen entities of a few words each; a cut answer fails to parse. */
 export const EXTRACTION_ANSWER_TOKENS = 192;
-const MAX_ENTITIES = 32;
 
 /**
  * The JSON a generative model answers an entity workload with: `{"entities": [{"text", "type"}]}`, the type one
- * of the workload's. An object at the top, because OpenAI's `json_schema` takes no other; a local model holds to it
- * by grammar, an OpenAI-format upstream by `json_schema`, a Gemini one by `responseSchema`.
+ * of the workload's. Within what every runtime enforces: an object at the top (OpenAI's strict `json_schema` takes
+ * no other), every field required, no length or count bounds (the token budget is the bound); a local model holds
+ * to it by grammar, an OpenAI-format upstream by `json_schema`, a Gemini one by `responseSchema`.
  */
 export function extractionSchema(types: readonly string[]): Record<string, unknown> {
   return {
@@ -19,11 +19,10 @@ export function extractionSchema(types: readonly string[]): Record<string, unkno
     properties: {
       entities: {
         type: "array",
-        maxItems: MAX_ENTITIES,
         items: {
           type: "object",
           properties: {
-            text: { type: "string", maxLength: 96 },
+            text: { type: "string" },
             type: { type: "string", enum: [...types] },
           },
           required: ["text", "type"],

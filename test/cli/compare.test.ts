@@ -392,7 +392,7 @@ async function checkHtmlReport(dir: string): Promise<void> {
     );
     assert.ok(
       captions.some((caption) =>
-        /^spam-encoder:int8 vs lm-base:q8_0 on .*: \d+ items labelled differently/.test(caption),
+        /^spam-encoder:int8 vs lm-base:q8_0 on .*: \d+ items answered differently/.test(caption),
       ),
     );
     for (const { chart, drawn } of painted) assert.ok(drawn > 5000, `${chart}: ${drawn} pixels drawn`);

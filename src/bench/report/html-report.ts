@@ -98,13 +98,13 @@ function confusionMatrices(report: Report): string {
     : "";
 }
 
-/** Per comparison of classifiers: the items the two label differently. */
+/** Per comparison of classifiers or taggers: the items the two answer differently. */
 function disagreementTables(report: Report): string {
   const tables = report.comparisons.flatMap(({ target, baseline, workload, disagreements }) => {
     if (!disagreements || disagreements.count === 0) return [];
     const shown =
       disagreements.items.length < disagreements.count ? ` (the first ${disagreements.items.length})` : "";
-    const title = `${target} vs ${baseline} on ${workload}: ${disagreements.count} items labelled differently${shown}`;
+    const title = `${target} vs ${baseline} on ${workload}: ${disagreements.count} items answered differently${shown}`;
     return [
       `<details><summary>${escapeHtml(title)}</summary>`,
       cellTable(
