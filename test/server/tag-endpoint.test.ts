@@ -67,6 +67,49 @@ describe("tagging through the gateway (/v1/tag) and the CLI (infergate tag): the
     assert.ok(lines.every((line) => line.model === "ner-encoder" && line.precision === "int8"));
   });
 
+  test("a route over taggers serves /v1/tag: an A/B split of two precisions, each answer its arm's", async () => {
+    const routed = await startGateway({
+      raw: {
+        models: ["fp32", "int8"].map((precision) => ({
+          id: `ner-${precision}`,
+          task: "tag",
+          engine: "onnx",
+          variants: { [precision]: "models/ner-encoder" },
+          default_precision: precision,
+        })),
+        routes: [
+          {
+            name: "entities",
+            targets: [
+              { model: "ner-fp32", weight: 50 },
+              { model: "ner-int8", weight: 50 },
+            ],
+          },
+        ],
+      },
+    });
+    try {
+      const served = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        const response = await fetch(`${routed.url}/v1/tag`, {
+          method: "POST",
+          headers: authorized(),
+          body: JSON.stringify({ model: "entities", input: texts.at(-1) }),
+        });
+        assert.equal(response.status, 200);
+        const arm = response.headers.get("x-infergate-model") ?? "";
+        served.add(arm);
+        const precision = arm.split(":")[1] ?? "";
+        const model = await engines.load((await defaultRegistry()).resolve(`ner-encoder:${precision}`));
+        const body = (await response.json()) as { data: { entities: unknown }[] };
+        assert.deepEqual(body.data[0]?.entities, (await model.tag([texts.at(-1) as string]))[0]?.entities);
+      }
+      assert.deepEqual([...served].sort(), ["ner-fp32:fp32", "ner-int8:int8"]);
+    } finally {
+      await routed.close();
+    }
+  });
+
   test("what cannot be tagged is a 400 naming why", async () => {
     for (const [body, pattern] of [
       [{ model: "ner-encoder", input: "" }, /input/],
