@@ -157,6 +157,11 @@ async function planFrom(options: PlanOptions, global: GlobalOptions): Promise<nu
   await using context = await CliContext.open(global);
   const dataset = resolve(options.dataset);
   const workload = scoredWorkload(loadJsonlWorkload(dataset), options);
+  if (workload.task === "tag")
+    throw new InvalidRequestError(
+      `${options.dataset} is a tagging workload (its rows have entities): plan does not weigh taggers yet; compare them with infergate compare --dataset ${options.dataset}`,
+      "dataset",
+    );
   const task = workload.task === "classify" ? "classify" : "generate";
   const report = options.fromReport
     ? readReport(options.fromReport, options.rate)

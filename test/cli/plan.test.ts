@@ -177,10 +177,19 @@ describe("infergate plan", () => {
     assert.equal(readPlan(impossible).choice.chosen, null);
   });
 
-  test("a report measured under another load is refused; bad objectives are named", () => {
+  test("a report measured under another load is refused; bad objectives and tagging workloads are named", () => {
     const bad = infergate(["plan", "--dataset", join(repoRoot, "data/spam_dev.jsonl"), "--slo", "fastest=1"]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /unknown objective 'fastest'/);
+    const tagging = infergate([
+      "plan",
+      "--dataset",
+      join(repoRoot, "data/ner/test.jsonl"),
+      "--slo",
+      "e2e_p99_ms=100",
+    ]);
+    assert.equal(tagging.code, 2);
+    assert.match(tagging.stderr, /a tagging workload .* plan does not weigh taggers yet/);
     const work = mkdtempSync(join(tmpdir(), "infergate-plan-"));
     const report = join(work, "report.json");
     writeFileSync(
