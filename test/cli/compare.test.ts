@@ -97,7 +97,7 @@ describe("infergate compare and bench", () => {
         assert.ok(entities.f1_95.low <= entities.strict.f1 && entities.strict.f1 <= entities.f1_95.high);
         assert.ok(entities.partial.f1 >= entities.strict.f1);
         assert.deepEqual(Object.keys(entities.per_type).sort(), ["DATE", "LOC", "MONEY", "ORG", "PER"]);
-        if (target.target.startsWith("ner-")) assert.ok(entities.strict.f1 > 0.5, target.target);
+        if (target.target.startsWith("ner-")) assert.ok(entities.strict.f1 > 0.25, target.target);
       } else if (target.task === "generate") {
         assert.ok(target.metrics.output_tokens_per_s > 0);
         assert.ok(target.metrics.perplexity.perplexity > 10 && target.metrics.perplexity.tokens === 3069);
