@@ -40,6 +40,7 @@ export class OnnxLoadedModel implements LoadedModel {
   readonly #labels: readonly string[];
   /** A token classifier's labels are tags (`B-PER`, `I-PER`, `O`): it tags, and does not classify whole texts. */
   readonly #tags: boolean;
+  #specials: { prefix: number[]; suffix: number[] } | undefined;
 
   constructor(
     readonly ref: ModelRef & { spec: OnnxModelSpec },
@@ -179,15 +180,13 @@ export class OnnxLoadedModel implements LoadedModel {
 
   /** A text's tokens in windows that fit `max_length` with the tokenizer's own special tokens around each. */
   #windows(text: string, index: number): TagWindow[] {
-    const label = modelLabel(this.ref);
-    const { ids, spans } = alignTokens(this.tokenizer as unknown as PieceTokenizer, text, label);
-    const encoded = this.tokenizer.encode(text);
-    const offset = encoded.findIndex((_, at) => ids.every((id, i) => encoded[at + i] === id));
-    if (offset === -1) throw new Error(`${label}: the tokenizer's encoding does not hold its own pieces`);
-    const prefix = encoded.slice(0, offset);
-    const suffix = encoded.slice(offset + ids.length);
+    const { ids, spans } = alignTokens(
+      this.tokenizer as unknown as PieceTokenizer,
+      text,
+      modelLabel(this.ref),
+    );
+    const { prefix, suffix } = this.#specialTokens();
     const room = this.ref.spec.max_length - prefix.length - suffix.length;
-    if (room < 1) throw new Error(`${label}: max_length leaves no room for text tokens`);
     const windows: TagWindow[] = [];
     for (let start = 0; start < ids.length; start += room)
       windows.push({
@@ -197,6 +196,27 @@ export class OnnxLoadedModel implements LoadedModel {
         spans: spans.slice(start, start + room),
       });
     return windows;
+  }
+
+  /**
+   * The special tokens the tokenizer puts around a text's own (`<s>` first for this vocabulary, `[CLS]` … `[SEP]`
+   * for BERT's), read once from how it encodes a probe.
+   */
+  #specialTokens(): { prefix: number[]; suffix: number[] } {
+    if (this.#specials) return this.#specials;
+    const label = modelLabel(this.ref);
+    const probe = "a";
+    const own = (this.tokenizer as unknown as PieceTokenizer).convert_tokens_to_ids(
+      this.tokenizer.tokenize(probe),
+    );
+    const encoded = this.tokenizer.encode(probe);
+    const offset = encoded.findIndex((_, at) => own.every((id, i) => encoded[at + i] === id));
+    if (offset === -1) throw new Error(`${label}: the tokenizer's encoding does not hold its own pieces`);
+    const specials = { prefix: encoded.slice(0, offset), suffix: encoded.slice(offset + own.length) };
+    if (this.ref.spec.max_length - specials.prefix.length - specials.suffix.length < 1)
+      throw new Error(`${label}: max_length leaves no room for text tokens`);
+    this.#specials = specials;
+    return specials;
   }
 
   async memory(): Promise<MemoryReport> {
