@@ -100,7 +100,8 @@ describe("ner-encoder: token classification on ONNX Runtime", async () => {
         batched.map(({ score: _, ...entity }) => entity),
         alone.map(({ score: _, ...entity }) => entity),
       );
-      batched.forEach((entity, i) => assert.ok(Math.abs(entity.score - (alone[i]?.score ?? 0)) < 1e-4));
+      for (const [i, entity] of batched.entries())
+        assert.ok(Math.abs(entity.score - (alone[i]?.score ?? 0)) < 1e-4);
     }
     // A text longer than max_length (256 tokens) is tagged window by window: entities past the first window too.
     const lastEntity = together.at(-1)?.entities.at(-1);
