@@ -205,7 +205,7 @@ describe("infergate compare and bench", () => {
     const cases: [string[], RegExp][] = [
       [
         ["--dataset", "mixed.jsonl"],
-        /mixed\.jsonl:3: has neither label nor reference, but the first row has a label/,
+        /mixed\.jsonl:3: has no label, reference or entities, but the first row has a label/,
       ],
       [
         ["--dataset", "one.jsonl"],
@@ -373,8 +373,12 @@ async function checkHtmlReport(dir: string): Promise<void> {
     );
     // generate: E2E CDF, TTFT CDF, throughput, memory; each classification group (the encoders on spam_dev, the
     // LLMs beside the encoder on the sample): E2E CDF, throughput, memory, accuracy vs size, accuracy vs
-    // throughput with the Pareto frontier, accuracy by input length.
-    assert.equal(painted.length, 16, JSON.stringify(painted.map(({ chart }) => chart)));
+    // throughput with the Pareto frontier, accuracy by input length; tagging: E2E CDF, throughput, memory,
+    // entity F1 by input length.
+    assert.equal(painted.length, 20, JSON.stringify(painted.map(({ chart }) => chart)));
+    assert.ok(
+      painted.some(({ chart }) => chart?.includes("ner_test (120 of 600, seed 1): entity F1 (strict")),
+    );
     assert.ok(
       painted.some(({ chart }) =>
         chart?.includes("(200 of 646, seed 1): accuracy vs throughput (Pareto frontier)"),

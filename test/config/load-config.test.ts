@@ -25,13 +25,19 @@ test("the built-in config registers the bundled models with absolute paths", asy
       ["lm-base", "generate", "llamacpp", "q8_0"],
       ["lm-small", "generate", "llamacpp", "q8_0"],
       ["spam-encoder", "classify", "onnx", "int8"],
+      ["ner-encoder", "tag", "onnx", "int8"],
     ],
   );
   assert.equal(
     (config.models[0] as { variants?: Record<string, string> } | undefined)?.variants?.f16,
     join(repoRoot, "models/lm-base-f16.gguf"),
   );
-  assert.deepEqual(config.defaults, { generate: "lm-base", classify: "spam-encoder", embed: "spam-encoder" });
+  assert.deepEqual(config.defaults, {
+    generate: "lm-base",
+    classify: "spam-encoder",
+    embed: "spam-encoder",
+    tag: "ner-encoder",
+  });
 });
 
 test("applies defaults and picks the first variant when no default precision is given", () => {

@@ -80,7 +80,7 @@ describe("the official @google/genai SDK against infergate serve", () => {
     assert.equal(unknown.status, 404);
     assert.deepEqual(((await unknown.json()) as { error: unknown }).error, {
       code: 404,
-      message: "unknown model 'lm-huge' (known: lm-base, lm-small, spam-encoder)",
+      message: "unknown model 'lm-huge' (known: lm-base, lm-small, spam-encoder, ner-encoder)",
       status: "NOT_FOUND",
     });
     await assert.rejects(
