@@ -38,6 +38,9 @@ async function perSecond(count: number, run: () => Promise<void>): Promise<numbe
   return count / ((performance.now() - started) / 1000);
 }
 
+// transformers.js's own pipeline reads the same local files, offline, as infergate's engine does.
+env.allowRemoteModels = false;
+env.localModelPath = "/";
 const figures: Record<string, number> = {};
 for (const precision of ["fp32", "int8"]) {
   const model = await engines.load(registry.resolve(`ner-encoder:${precision}`));
@@ -48,8 +51,6 @@ for (const precision of ["fp32", "int8"]) {
   figures[`infergate_${precision}_batch_16`] = await perSecond(documents.length, async () => {
     await model.tag(documents);
   });
-  env.allowRemoteModels = false;
-  env.localModelPath = "/";
   const library = await pipeline("token-classification", join(root, "models/ner-encoder"), {
     dtype: precision as "fp32",
     device: "cpu",

@@ -4,6 +4,7 @@ import type { Task } from "../core/types.js";
 import type { LoadedModel } from "../engines/engine.js";
 import type { Engines } from "../engines/engines.js";
 import { type ModelRegistry, modelLabel } from "../models/model-registry.js";
+import { generationResult } from "./generation-result.js";
 import {
   type PromptedClassification,
   resolveScoring,
@@ -101,10 +102,8 @@ export function sendTo(
   switch (target.task) {
     case "generate":
       return async (item, signal): Promise<TargetResult> => {
-        const chunkTimes: number[] = [];
-        let usage = { promptTokens: 0, completionTokens: 0 };
-        let output = "";
-        for await (const chunk of model.generate(
+        const { output, ...result } = await generationResult(
+          model,
           {
             prompt: item.text,
             // An item with its own output length gets exactly that many tokens, end-of-sequence or not.
@@ -113,17 +112,8 @@ export function sendTo(
             ...(item.maxTokens !== undefined && { ignoreEos: true }),
           },
           signal,
-        )) {
-          if (chunk.text) chunkTimes.push(chunk.at);
-          if (keepOutput) output += chunk.text;
-          if (chunk.done) usage = chunk.done.usage;
-        }
-        return {
-          chunkTimes,
-          outputTokens: usage.completionTokens,
-          inputTokens: usage.promptTokens,
-          ...(keepOutput && { output }),
-        };
+        );
+        return keepOutput ? { ...result, output } : result;
       };
     case "classify":
       return async (item): Promise<TargetResult> => {

@@ -1,6 +1,7 @@
 import { InvalidRequestError } from "../core/errors.js";
 import type { GenerateRequest, TokenLogprobs, Usage } from "../core/types.js";
 import type { BenchTarget } from "./bench-target.js";
+import { generationResult } from "./generation-result.js";
 import {
   type ClassificationPrompt,
   matchLabel,
@@ -106,23 +107,12 @@ export function sendPromptedClassification(
           whole: true,
           ...(scoring === "constrained" ? { jsonSchema: labelSchema(labels) } : { stop: ["\n"] }),
         };
-        let output = "";
-        let usage: Usage = { promptTokens: 0, completionTokens: 0 };
-        const chunkTimes: number[] = [];
-        for await (const chunk of model.generate(request, signal)) {
-          output += chunk.text;
-          if (chunk.text) chunkTimes.push(chunk.at);
-          if (chunk.done) usage = chunk.done.usage;
-        }
+        const answer = await generationResult(model, request, signal);
         const prediction =
-          scoring === "constrained" ? constrainedLabel(output, labels) : matchLabel(output, labels);
-        return {
-          chunkTimes,
-          outputTokens: usage.completionTokens,
-          inputTokens: usage.promptTokens,
-          output,
-          ...(prediction !== undefined && { prediction }),
-        };
+          scoring === "constrained"
+            ? constrainedLabel(answer.output, labels)
+            : matchLabel(answer.output, labels);
+        return { ...answer, ...(prediction !== undefined && { prediction }) };
       };
     case "logprobs":
       return async (item, signal): Promise<TargetResult> => {

@@ -1,5 +1,5 @@
-import type { GenerateRequest } from "../core/types.js";
 import type { BenchTarget } from "./bench-target.js";
+import { generationResult } from "./generation-result.js";
 import type { TargetResult } from "./request-record.js";
 import type { Send } from "./scheduler.js";
 import type { WorkItem } from "./workload.js";
@@ -51,22 +51,16 @@ export function extractionPrompt(text: string, types: readonly string[]): string
 /** A generative target asked for an item's entities as JSON; its answer is kept, to be mapped onto the text. */
 export function sendPromptedExtraction(target: BenchTarget, types: readonly string[]): Send<WorkItem> {
   const schema = extractionSchema(types);
-  return async (item, signal): Promise<TargetResult> => {
-    const request: GenerateRequest = {
-      prompt: extractionPrompt(item.text, types),
-      maxTokens: EXTRACTION_ANSWER_TOKENS,
-      temperature: 0,
-      jsonSchema: schema,
-      whole: true,
-    };
-    const chunkTimes: number[] = [];
-    let output = "";
-    let usage = { promptTokens: 0, completionTokens: 0 };
-    for await (const chunk of target.model.generate(request, signal)) {
-      if (chunk.text) chunkTimes.push(chunk.at);
-      output += chunk.text;
-      if (chunk.done) usage = chunk.done.usage;
-    }
-    return { chunkTimes, outputTokens: usage.completionTokens, inputTokens: usage.promptTokens, output };
-  };
+  return (item, signal): Promise<TargetResult> =>
+    generationResult(
+      target.model,
+      {
+        prompt: extractionPrompt(item.text, types),
+        maxTokens: EXTRACTION_ANSWER_TOKENS,
+        temperature: 0,
+        jsonSchema: schema,
+        whole: true,
+      },
+      signal,
+    );
 }

@@ -152,9 +152,11 @@ export async function benchmarkTarget(
   try {
     records = await schedule(workload.items);
   } finally {
-    // Pauses are delivered after they happen: one turn of the event loop lets the last ones in.
-    await new Promise((resolve) => setImmediate(resolve));
-    stopObserving?.();
+    if (stopObserving) {
+      // Pauses are delivered after they happen: one turn of the event loop lets the last ones in.
+      await new Promise((resolve) => setImmediate(resolve));
+      stopObserving();
+    }
   }
   const cpu = process.cpuUsage(cpuBefore);
   const metrics: TargetReport["metrics"] = loadMetrics(records, {

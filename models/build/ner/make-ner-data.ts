@@ -96,12 +96,14 @@ const tokenizer = (await AutoTokenizer.from_pretrained(
 /** BIO label ids per token: a token whose text lies in an entity is its B (first) or I. */
 function tokenLabels(text: string, entities: readonly SilverEntity[]): { ids: number[]; labels: number[] } {
   const { ids, spans } = alignTokens(tokenizer, text, "ner-encoder");
+  // An entity's first token with text is its B; the tokens after it that lie in it, its I.
+  let open: SilverEntity | undefined;
   const labels = spans.map((span) => {
     if (span.start === span.end) return 0;
     const entity = entities.find((e) => span.start >= e.start && span.start < e.end);
-    if (!entity) return 0;
-    const first = spans.findIndex((other) => other.end > other.start && other.start >= entity.start);
-    return LABELS.indexOf(`${spans.indexOf(span) === first ? "B" : "I"}-${entity.type}`);
+    const tag = entity === undefined ? undefined : entity === open ? "I" : "B";
+    open = entity;
+    return tag === undefined ? 0 : LABELS.indexOf(`${tag}-${entity?.type}`);
   });
   return {
     ids: [tokenizer.bos_token_id, ...ids].slice(0, MAX_TOKENS),

@@ -92,9 +92,7 @@ export class OnnxLoadedModel implements LoadedModel {
     return this.#forward(texts, (outputs, row) => {
       const logits = rowOf(outputs.logits, row, "logits");
       const probabilities = softmax(logits);
-      let best = 0;
-      for (let i = 1; i < probabilities.length; i++)
-        if ((probabilities[i] ?? 0) > (probabilities[best] ?? 0)) best = i;
+      const best = argmaxOf(probabilities);
       const scores: Record<string, number> = {};
       probabilities.forEach((p, i) => {
         scores[this.#labels[i] ?? String(i)] = p;
@@ -158,9 +156,7 @@ export class OnnxLoadedModel implements LoadedModel {
         window.spans.forEach((span, token) => {
           const at = (row * length + window.offset + token) * width;
           const probabilities = softmax(data.subarray(at, at + width));
-          let best = 0;
-          for (let i = 1; i < probabilities.length; i++)
-            if ((probabilities[i] ?? 0) > (probabilities[best] ?? 0)) best = i;
+          const best = argmaxOf(probabilities);
           predictions[window.text]?.push({
             span,
             label: this.#labels[best] ?? "O",
@@ -274,6 +270,13 @@ function rowOf(tensor: Tensor | undefined, row: number, name: string): Float32Ar
   if (!tensor) throw new Error(`model has no '${name}' output`);
   const width = tensor.dims.at(-1) ?? 0;
   return (tensor.data as Float32Array).subarray(row * width, (row + 1) * width);
+}
+
+/** The index of the largest value (the first, on a tie). */
+function argmaxOf(values: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if ((values[i] ?? 0) > (values[best] ?? 0)) best = i;
+  return best;
 }
 
 function softmax(logits: Float32Array): number[] {

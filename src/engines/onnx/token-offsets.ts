@@ -36,7 +36,9 @@ export function alignTokens(tokenizer: PieceTokenizer, text: string, model: stri
   const metaspace = pieces[0]?.startsWith(METASPACE) === true;
   // Whether the first "▁" is the tokenizer's own prefix or the text's leading space, only the spelling can tell.
   const spans =
-    spansOf(pieces, text, metaspace, true) ?? spansOf(pieces, text, metaspace, false) ?? refuse(model);
+    spansOf(pieces, text, metaspace, metaspace) ??
+    (metaspace ? spansOf(pieces, text, true, false) : undefined) ??
+    refuse(model);
   return { ids, spans };
 }
 
