@@ -117,7 +117,7 @@ export function treeCpuMicros(pid: number): number {
   return own + children.reduce((sum, child) => sum + treeCpuMicros(child), 0);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();

@@ -22,8 +22,9 @@ export function createLlamaCppEngine(): LlamaCppEngine {
 
   // Imported on first load, so commands and processes that never run a GGUF model never pay for llama.cpp.
   const runtime = () =>
-    (llama ??= import("node-llama-cpp").then(({ getLlama, LlamaLogLevel }) =>
-      getLlama({
+    (llama ??= import("node-llama-cpp").then(({ getLlama, LlamaContext, LlamaLogLevel }) => {
+      warnIfUnpatched(LlamaContext);
+      return getLlama({
         gpu: "auto",
         build: "never",
         progressLogs: false,
@@ -35,8 +36,8 @@ export function createLlamaCppEngine(): LlamaCppEngine {
             nativeErrors.push(message.trim());
           if (process.env.INFERGATE_DEBUG) process.stderr.write(`[llama.cpp] ${message}\n`);
         },
-      }),
-    ));
+      });
+    }));
 
   return {
     async load(ref, options: LoadOptions = {}) {
@@ -65,6 +66,7 @@ export function createLlamaCppEngine(): LlamaCppEngine {
           contextSize: spec.context_size,
           sequences: spec.parallel,
           threads,
+          flashAttention: spec.flash_attention,
           ...(spec.batch_invariant && { batching: { itemPrioritizationStrategy: oneSequencePerBatch } }),
         });
         const state = await model.fileInsights.estimateContextResourceRequirements({
@@ -88,6 +90,7 @@ export function createLlamaCppEngine(): LlamaCppEngine {
             context_size: context.contextSize,
             parallel: spec.parallel,
             batch_invariant: spec.batch_invariant,
+            flash_attention: String(context.flashAttention),
             load_ms: Math.round(loadMs),
             chat_template: prompter.name,
           },
@@ -108,6 +111,19 @@ export function createLlamaCppEngine(): LlamaCppEngine {
       llama = undefined;
     },
   };
+}
+
+/**
+ * `npm install` applies patches/node-llama-cpp+3.21.1.patch (patch-package, postinstall); installed with
+ * `--ignore-scripts` it is missing, and a request that arrives while others decode waits for all of them to end.
+ */
+function warnIfUnpatched(context: { prototype: object }): void {
+  const dispatch = (context.prototype as { dispatchPendingBatch?: () => void }).dispatchPendingBatch;
+  if (String(dispatch).includes("One batch per hold of the context lock")) return;
+  process.emitWarning(
+    "node-llama-cpp is not patched: new requests will wait for running ones to finish. Run `npx patch-package` in infergate's directory (npm install does, unless scripts are ignored).",
+    { code: "INFERGATE_UNPATCHED_LLAMA" },
+  );
 }
 
 /** A template file is read and compiled at load; one that cannot be fails the load, naming it. */

@@ -29,6 +29,34 @@ describe("continuous batching: 8 concurrent greedy generations on one loaded mod
     assertInterleaved(results);
   });
 
+  test("a request that arrives while 7 others decode starts at once: no stream starves", async () => {
+    // node-llama-cpp's dispatch loop held the context lock for as long as any sequence kept decoding, so a new
+    // request's clearHistory waited for all 7 to finish (patches/node-llama-cpp+3.21.1.patch).
+    const firstTokens: Promise<void>[] = [];
+    const running = PROMPTS.slice(0, 7).map((prompt) => {
+      const chunks = model.generate({ prompt, maxTokens: 320, temperature: 0, ignoreEos: true });
+      let started: () => void = () => {};
+      firstTokens.push(new Promise<void>((resolve) => (started = resolve)));
+      return (async () => {
+        for await (const chunk of chunks) if (chunk.text) started();
+        return performance.now();
+      })();
+    });
+    await Promise.all(firstTokens);
+    const sent = performance.now();
+    const late = await collect(model.generate({ prompt: "Whale, n.", maxTokens: 8, temperature: 0 }));
+    const lateEnd = performance.now();
+    const othersEnd = await Promise.all(running);
+    assert.equal(late.done.usage.completionTokens, 8);
+    // It shares their batches: done long before any of them, in a few decode steps rather than 300.
+    const othersFirstEnd = Math.min(...othersEnd);
+    assert.ok(lateEnd < othersFirstEnd, "the late request finished before the running ones");
+    assert.ok(
+      lateEnd - sent < (othersFirstEnd - sent) / 4,
+      `late request took ${Math.round(lateEnd - sent)} ms; the running ones needed ${Math.round(othersFirstEnd - sent)} ms more`,
+    );
+  });
+
   test("stop strings end the text before the stop string, split across tokens or not", async () => {
     const full = await collect(
       model.generate({ prompt: "The President said", maxTokens: 24, temperature: 0 }),

@@ -1,0 +1,249 @@
+/**
+ * bench:local-serving — a local GGUF served by `infergate serve` against the same GGUF served by llama.cpp's own
+ * `llama-server` (built from the llama.cpp source node-llama-cpp ships; see llama-cpp-build.ts): same threads, same
+ * parallel sequences, same per-sequence context, the same load generator (`infergate bench`'s) and the same
+ * prompts. Both servers stay up and each case runs on one then the other, alternating which goes first, so the
+ * machine's drift hits both. Then the single-stream decode loop: node-llama-cpp's `sequence.evaluate` and
+ * infergate's engine in-process against `llama-bench` tg.
+ *
+ *   npm run bench:local-serving [-- --model models/lm-base-q8_0.gguf --threads 1 --parallel 8 --tokens 128]
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { parseArgs, promisify } from "node:util";
+import { getLlama } from "node-llama-cpp";
+import { openTarget } from "../src/bench/bench-target.js";
+import type { Distribution } from "../src/bench/distribution.js";
+import { benchmarkTarget } from "../src/bench/run-benchmark.js";
+import { syntheticWorkload, type Workload } from "../src/bench/workload.js";
+import { loadConfig } from "../src/config/load-config.js";
+import type { GenerateChunk } from "../src/core/types.js";
+import { createEngines } from "../src/engines/engines.js";
+import { ModelRegistry } from "../src/models/model-registry.js";
+import { median, writeResults } from "./bench-output.js";
+import { freePort, root, startGatewayProcess } from "./gateway-process.js";
+import { llamaCppTools } from "./llama-cpp-build.js";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: join(root, "models/lm-base-q8_0.gguf") },
+    threads: { type: "string", default: "1" },
+    parallel: { type: "string", default: "8" },
+    tokens: { type: "string", default: "128" },
+    concurrency: { type: "string", default: "1,8,16" },
+    prompts: { type: "string", default: "16,512" },
+    "requests-per-stream": { type: "string", default: "4" },
+  },
+});
+const modelPath = values.model;
+const threads = Number(values.threads);
+const parallel = Number(values.parallel);
+const outputTokens = Number(values.tokens);
+const concurrencies = values.concurrency.split(",").map(Number);
+const promptLengths = values.prompts.split(",").map(Number);
+const requestsPerStream = Number(values["requests-per-stream"]);
+/** Each sequence's context, the same on both servers (llama-server splits `-c` among its slots). */
+const CONTEXT_PER_SEQUENCE = 2048;
+
+const tools = await llamaCppTools();
+
+// Prompts of exact token lengths, by the model's own tokenizer; both servers get the very same texts.
+const llama = await getLlama({ gpu: false, build: "never" });
+const tokenizerModel = await llama.loadModel({ modelPath });
+const workloads = new Map<number, Workload>();
+for (const length of promptLengths) {
+  const count = Math.max(...concurrencies) * requestsPerStream * 2;
+  const spec = { inputTokens: length, spread: 0, outputTokens, count, seed: length };
+  workloads.set(
+    length,
+    syntheticWorkload(spec, (text) => tokenizerModel.tokenize(text).length + 1),
+  );
+}
+await tokenizerModel.dispose();
+
+const server = await startLlamaServer();
+const gateway = await startGatewayProcess(
+  `models:\n  - {id: local, task: generate, engine: llamacpp, variants: {q8_0: ${JSON.stringify(modelPath)}}, threads: ${threads}, parallel: ${parallel}, context_size: ${CONTEXT_PER_SEQUENCE}}`,
+);
+await using engines = createEngines();
+const registry = new ModelRegistry(await loadConfig());
+const peers = {
+  llama_server: await openTarget(`${server.url}/v1`, { registry, engines, model: "local" }),
+  infergate: await openTarget(`${gateway.url}/v1`, { registry, engines, model: "local:q8_0" }),
+};
+
+interface Figures {
+  output_tokens_per_s: number;
+  ttft_ms: Distribution;
+  itl_ms: Distribution;
+  e2e_ms: Distribution;
+  /** Fairness: how much longer the slowest streams took than the typical one. */
+  e2e_spread_p99_over_p50: number;
+  errors: number;
+}
+type Side = keyof typeof peers;
+const cases: { prompt_tokens: number; concurrency: number; figures: Record<Side, Figures> }[] = [];
+let order: Side[] = ["llama_server", "infergate"];
+for (const length of promptLengths) {
+  for (const concurrency of concurrencies) {
+    const figures = {} as Record<Side, Figures>;
+    for (const side of order) {
+      const report = await benchmarkTarget(peers[side], workloads.get(length) as Workload, {
+        strategy: { kind: "concurrent", concurrency },
+        constraints: { requests: concurrency * requestsPerStream, warmupRequests: concurrency },
+        settings: { maxTokens: outputTokens, temperature: 0 },
+      });
+      const m = report.metrics;
+      if (m.mean_output_tokens !== outputTokens)
+        throw new Error(`${side} generated ${m.mean_output_tokens} tokens per request, not ${outputTokens}`);
+      figures[side] = {
+        output_tokens_per_s: m.output_tokens_per_s,
+        ttft_ms: m.ttft_ms,
+        itl_ms: m.itl_ms,
+        e2e_ms: m.e2e_ms,
+        e2e_spread_p99_over_p50: m.e2e_ms.p99 / m.e2e_ms.p50,
+        errors: m.errors,
+      };
+    }
+    order = [...order].reverse();
+    cases.push({ prompt_tokens: length, concurrency, figures });
+    printCase(length, concurrency, figures);
+  }
+}
+await gateway.stop();
+server.child.kill("SIGTERM");
+await once(server.child, "exit");
+
+const decode = await decodeLoops();
+console.log(
+  `  decode loop, 1 stream   llama-bench tg${outputTokens} ${decode.llama_bench.toFixed(0)} tok/s   node-llama-cpp evaluate ${decode.node_llama_cpp.toFixed(0)} tok/s (${(decode.node_llama_cpp / decode.llama_bench).toFixed(2)}x)   infergate engine ${decode.infergate_engine.toFixed(0)} tok/s (${(decode.infergate_engine / decode.llama_bench).toFixed(2)}x)`,
+);
+const written = writeResults("local-serving", {
+  model: modelPath,
+  llama_cpp_release: tools.release,
+  threads,
+  parallel,
+  output_tokens: outputTokens,
+  cases: cases.map((entry) => ({ ...entry, ratios: ratios(entry.figures) })),
+  decode_loop_tokens_per_s: decode,
+});
+console.log(`  written to ${written}`);
+
+function ratios(figures: Record<Side, Figures>) {
+  const ours = figures.infergate;
+  const peer = figures.llama_server;
+  return {
+    output_tokens_per_s: ours.output_tokens_per_s / peer.output_tokens_per_s,
+    ttft_p50: ours.ttft_ms.p50 / peer.ttft_ms.p50,
+    ttft_p99: ours.ttft_ms.p99 / peer.ttft_ms.p99,
+    itl_p50: ours.itl_ms.p50 / peer.itl_ms.p50,
+    e2e_p50: ours.e2e_ms.p50 / peer.e2e_ms.p50,
+    e2e_p99: ours.e2e_ms.p99 / peer.e2e_ms.p99,
+  };
+}
+
+function printCase(length: number, concurrency: number, figures: Record<Side, Figures>): void {
+  const r = ratios(figures);
+  const row = (name: string, f: Figures) =>
+    `    ${name.padEnd(13)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}${f.errors ? `   ${f.errors} errors` : ""}`;
+  console.log(`  prompt ${length} tokens, ${concurrency} concurrent streams`);
+  console.log(row("llama-server", figures.llama_server));
+  console.log(row("infergate", figures.infergate));
+  console.log(
+    `    ratio         ${r.output_tokens_per_s.toFixed(2)}x tok/s   TTFT p50 ${r.ttft_p50.toFixed(2)}x p99 ${r.ttft_p99.toFixed(2)}x   ITL p50 ${r.itl_p50.toFixed(2)}x   E2E p50 ${r.e2e_p50.toFixed(2)}x p99 ${r.e2e_p99.toFixed(2)}x`,
+  );
+}
+
+/** llama-server on a free loopback port, the same shape as infergate's context; resolves once /health is ok. */
+async function startLlamaServer(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    tools.server,
+    [
+      ...["-m", modelPath, "--host", "127.0.0.1", "--port", String(port)],
+      ...["-t", String(threads), "-tb", String(threads), "-np", String(parallel)],
+      ...["-c", String(CONTEXT_PER_SEQUENCE * parallel), "--no-webui"],
+    ],
+    { stdio: ["ignore", "ignore", "ignore"] },
+  );
+  process.on("exit", () => child.kill("SIGTERM"));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${url}/health`).catch(() => undefined))?.ok) return { url, child };
+    if (i === 300 || child.exitCode !== null)
+      throw new Error(`llama-server did not become ready (${tools.server})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Single-stream decode rates: llama-bench tg, node-llama-cpp's evaluate loop, infergate's engine. */
+async function decodeLoops() {
+  const { stdout } = await promisify(execFile)(tools.bench, [
+    ...[
+      "-m",
+      modelPath,
+      "-t",
+      String(threads),
+      "-p",
+      "0",
+      "-n",
+      String(outputTokens),
+      "-r",
+      "5",
+      "-o",
+      "json",
+    ],
+  ]);
+  const llamaBench = (JSON.parse(stdout) as { avg_ts: number }[])[0]?.avg_ts ?? 0;
+
+  const ref = registry.resolve("lm-base:q8_0");
+  if (ref.spec.engine !== "llamacpp") throw new Error("lm-base is configured as a GGUF model");
+  const spec = { ...ref.spec, parallel };
+  const engine = await engines.load({ ...ref, spec, source: modelPath }, { threads });
+  const rawModel = await llama.loadModel({ modelPath });
+  // The shape infergate's engine gives its context (and llama-server its slots): `parallel` sequences, flash
+  // attention where the backend has it; one of them decodes.
+  const rawContext = await rawModel.createContext({
+    contextSize: CONTEXT_PER_SEQUENCE,
+    sequences: parallel,
+    threads,
+    flashAttention: "auto",
+  });
+  const sequence = rawContext.getSequence();
+  const prompt = "The history of the city";
+  const raw = async () => {
+    await sequence.clearHistory();
+    let count = 0;
+    const started = performance.now();
+    for await (const _ of sequence.evaluate(rawModel.tokenize(prompt), {
+      temperature: 0,
+      yieldEogToken: true,
+    }))
+      if (++count >= outputTokens) break;
+    return (count * 1000) / (performance.now() - started);
+  };
+  const ours = async () => {
+    const started = performance.now();
+    let last: GenerateChunk | undefined;
+    for await (const chunk of engine.generate({
+      prompt,
+      maxTokens: outputTokens,
+      temperature: 0,
+      ignoreEos: true,
+    }))
+      last = chunk;
+    return ((last?.done?.usage.completionTokens ?? 0) * 1000) / (performance.now() - started);
+  };
+  const rawRates: number[] = [];
+  const engineRates: number[] = [];
+  await raw();
+  await ours();
+  for (let round = 0; round < 7; round++) {
+    rawRates.push(await raw());
+    engineRates.push(await ours());
+  }
+  await rawContext.dispose();
+  await rawModel.dispose();
+  return { llama_bench: llamaBench, node_llama_cpp: median(rawRates), infergate_engine: median(engineRates) };
+}
