@@ -9,6 +9,8 @@ import { delimiter, join } from "node:path";
 const PREREQUISITES = [
   { command: "chromium", pkg: "chromium", why: "the browser tests render the HTML report" },
   { command: "redis-server", pkg: "redis-server", why: "the Redis cache tests start their own server" },
+  { command: "promtool", pkg: "prometheus", why: "the Helm chart tests check its autoscaler queries" },
+  { command: "unzip", pkg: "unzip", why: "the Helm chart tests take helm out of its npm package's zip" },
 ];
 
 const onPath = (command) =>

@@ -1,4 +1,5 @@
 import type { CacheConfig } from "../config/schema.js";
+import { ConfigError } from "../core/errors.js";
 import { topics } from "../telemetry/events.js";
 import type { CacheStore } from "./cache-store.js";
 import { GuardedStore } from "./guarded-store.js";
@@ -11,15 +12,27 @@ import { SqliteStore } from "./sqlite-store.js";
 
 const STARTUP_WAIT_MS = 3000;
 
+/** The Redis server: from `redis_url_env` when set (a URL with a password stays out of the config), else `redis_url`. */
+export function redisUrlOf(config: CacheConfig, env: NodeJS.ProcessEnv): string {
+  if (!config.redis_url_env) return config.redis_url;
+  const url = env[config.redis_url_env];
+  if (!url || !/^rediss?:\/\/./.test(url))
+    throw new ConfigError(
+      `cache.redis_url_env names ${config.redis_url_env}, which ${url ? "does not hold a redis:// or rediss:// URL" : "is not set"}`,
+      "cache.redis_url_env",
+    );
+  return url;
+}
+
 /** The configured store, bare: what `infergate cache wipe` needs (no keys: wiping reads nothing). */
-export function openCacheStore(config: CacheConfig): CacheStore {
+export function openCacheStore(config: CacheConfig, env: NodeJS.ProcessEnv): CacheStore {
   switch (config.store) {
     case "memory":
       return new MemoryStore(config.max_bytes);
     case "sqlite":
       return new SqliteStore(config.path);
     case "redis":
-      return new RedisStore(config.redis_url, config.redis_prefix);
+      return new RedisStore(redisUrlOf(config, env), config.redis_prefix);
     default:
       return config.store satisfies never;
   }
@@ -47,7 +60,7 @@ export class GatewayCache {
     embedPrompt: (modelId: string, text: string) => Promise<Float32Array>,
   ) {
     const keyring = config.store === "memory" ? undefined : Keyring.load(config, env);
-    this.#guarded = new GuardedStore(openCacheStore(config), keyring, config);
+    this.#guarded = new GuardedStore(openCacheStore(config, env), keyring, config);
     const semantic = config.semantic;
     this.#semantic = semantic && new SemanticIndex(semantic.max_entries);
     this.models = new ModelCache(

@@ -41,11 +41,11 @@ async function wipeStore(configPath: string | undefined): Promise<{ count: numbe
       "cache.store",
     );
   }
-  const store = openCacheStore(config.cache);
+  const store = openCacheStore(config.cache, process.env);
   try {
     if (store instanceof RedisStore) {
       await store.ready(5000).catch((error: Error) => {
-        throw new UnavailableError(`cannot reach ${config.cache?.redis_url}: ${error.message}`);
+        throw new UnavailableError(`cannot reach the Redis cache: ${error.message}`);
       });
     }
     return { count: await store.wipeAll(), store: store.kind };

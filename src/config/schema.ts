@@ -246,6 +246,8 @@ const cacheSchema = z
     /** The SQLite file (`store: sqlite`), relative to the config file. */
     path: z.string().min(1).default("./infergate-cache.db"),
     redis_url: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+    /** Env var holding the Redis URL instead (one with a password stays out of the config file). */
+    redis_url_env: z.string().min(1).optional(),
     /** Prefix of every Redis key, so several deployments can share one Redis. */
     redis_prefix: z.string().min(1).max(64).default("infergate:cache:"),
     /** The memory store's bound: least recently used entries are evicted past it. */

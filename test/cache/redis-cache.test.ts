@@ -8,6 +8,8 @@ import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { redisUrlOf } from "../../src/cache/gateway-cache.js";
+import type { CacheConfig } from "../../src/config/schema.js";
 import { repoRoot } from "../helpers.js";
 import { authorized, type RunningGateway, startGateway } from "../server/gateway-harness.js";
 import { type MockUpstream, startMockUpstream } from "../support/mock-upstream.js";
@@ -33,14 +35,15 @@ describe("the Redis store: sealed, never a point of failure, shared by gateway r
       ],
       cache: {
         store: "redis",
-        redis_url: redis.url,
+        // From the environment, as the Helm chart passes a URL held in a Secret.
+        redis_url_env: "TEST_REDIS_URL",
         keys_env: "TEST_REDIS_CACHE_KEYS",
         timeout_ms: 200,
         breaker_failures: 3,
         breaker_half_open_after_ms: 500,
       },
     };
-    gateway = await startGateway({ raw, env: { TEST_REDIS_CACHE_KEYS: keys } });
+    gateway = await startGateway({ raw, env: { TEST_REDIS_CACHE_KEYS: keys, TEST_REDIS_URL: redis.url } });
     await waitForCache(gateway);
   });
   after(async () => {
@@ -125,6 +128,16 @@ describe("the Redis store: sealed, never a point of failure, shared by gateway r
     assert.match(await metrics(), /infergate_cache_breaker_state\{store="redis"\} 0/);
   });
 
+  test("cache.redis_url_env: the URL from the environment; unset, the start fails naming the variable", () => {
+    const config = { ...(raw.cache as CacheConfig), redis_url: "redis://127.0.0.1:1" };
+    assert.equal(redisUrlOf(config, { TEST_REDIS_URL: redis.url }), redis.url);
+    assert.throws(
+      () => redisUrlOf(config, {}),
+      /cache\.redis_url_env names TEST_REDIS_URL, which is not set/,
+    );
+    assert.throws(() => redisUrlOf(config, { TEST_REDIS_URL: "http://x" }), /does not hold a redis:\/\//);
+  });
+
   test("two gateway processes share one Redis: an answer first served by A is a hit on B", async (t) => {
     const config = join(mkdtempSync(join(tmpdir(), "infergate-replica-")), "config.yaml");
     writeFileSync(config, JSON.stringify({ ...raw, server: { port: 0 } }));
@@ -133,7 +146,12 @@ describe("the Redis store: sealed, never a point of failure, shared by gateway r
       ["--import", "tsx", join(repoRoot, "src/cli/infergate.ts"), "--config", config, "serve"],
       {
         cwd: repoRoot,
-        env: { ...process.env, INFERGATE_API_KEYS: "", TEST_REDIS_CACHE_KEYS: keys },
+        env: {
+          ...process.env,
+          INFERGATE_API_KEYS: "",
+          TEST_REDIS_CACHE_KEYS: keys,
+          TEST_REDIS_URL: redis.url,
+        },
         stdio: ["ignore", "pipe", "inherit"],
       },
     );
