@@ -1,5 +1,5 @@
+import { redisUrlOf } from "../config/redis-url.js";
 import type { CacheConfig } from "../config/schema.js";
-import { ConfigError } from "../core/errors.js";
 import { topics } from "../telemetry/events.js";
 import type { CacheStore } from "./cache-store.js";
 import { GuardedStore } from "./guarded-store.js";
@@ -12,18 +12,6 @@ import { SqliteStore } from "./sqlite-store.js";
 
 const STARTUP_WAIT_MS = 3000;
 
-/** The Redis server: from `redis_url_env` when set (a URL with a password stays out of the config), else `redis_url`. */
-export function redisUrlOf(config: CacheConfig, env: NodeJS.ProcessEnv): string {
-  if (!config.redis_url_env) return config.redis_url;
-  const url = env[config.redis_url_env];
-  if (!url || !/^rediss?:\/\/./.test(url))
-    throw new ConfigError(
-      `cache.redis_url_env names ${config.redis_url_env}, which ${url ? "does not hold a redis:// or rediss:// URL" : "is not set"}`,
-      "cache.redis_url_env",
-    );
-  return url;
-}
-
 /** The configured store, bare: what `infergate cache wipe` needs (no keys: wiping reads nothing). */
 export function openCacheStore(config: CacheConfig, env: NodeJS.ProcessEnv): CacheStore {
   switch (config.store) {
@@ -32,7 +20,7 @@ export function openCacheStore(config: CacheConfig, env: NodeJS.ProcessEnv): Cac
     case "sqlite":
       return new SqliteStore(config.path);
     case "redis":
-      return new RedisStore(redisUrlOf(config, env), config.redis_prefix);
+      return new RedisStore(redisUrlOf(config, env, "cache") ?? config.redis_url, config.redis_prefix);
     default:
       return config.store satisfies never;
   }

@@ -1,5 +1,6 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { CacheStore } from "./cache-store.js";
+import { failFastRedis, redisReady } from "./redis-client.js";
 
 /**
  * Redis, shared by every gateway replica. Entries expire by Redis' own TTL. Commands fail at once while the
@@ -14,25 +15,12 @@ export class RedisStore implements CacheStore {
     url: string,
     private readonly prefix: string,
   ) {
-    this.#redis = new Redis(url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 2000,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    });
-    // Connection failures surface as failed commands, which the store's breaker counts; the event itself
-    // needs a listener only so it does not crash the process.
-    this.#redis.on("error", () => {});
+    this.#redis = failFastRedis(url);
   }
 
   /** Resolves once connected (commands fail until then), or fails after `timeoutMs`. */
-  async ready(timeoutMs: number): Promise<void> {
-    if (this.#redis.status === "ready") return;
-    const ready = new Promise<void>((resolve) => this.#redis.once("ready", () => resolve()));
-    const timer = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs).unref(),
-    );
-    await Promise.race([ready, timer]);
+  ready(timeoutMs: number): Promise<void> {
+    return redisReady(this.#redis, timeoutMs);
   }
 
   async get(key: string): Promise<Buffer | undefined> {

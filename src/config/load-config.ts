@@ -12,6 +12,7 @@ import {
   type GeminiModelConfig,
   type ModelConfig,
   type OpenAiModelConfig,
+  type RateLimitsConfig,
   type RouteConfig,
   type ServerConfig,
 } from "./schema.js";
@@ -33,6 +34,7 @@ export interface InfergateConfig {
   routes: readonly RouteConfig[];
   /** Paths absolute. */
   cache?: CacheConfig;
+  rate_limits?: RateLimitsConfig;
 }
 
 /** The config that registers the bundled models; used when no `--config` is given. */
@@ -95,7 +97,7 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     if (!seen.has(id)) problems.push(`defaults.${task}: unknown model '${id}'`);
   }
   problems.push(...routeProblems(parsed.data.routes, models));
-  const { defaults, server, routes, cache } = parsed.data;
+  const { defaults, server, routes, cache, rate_limits } = parsed.data;
   const semantic = cache?.semantic;
   if (semantic) {
     const embedder = models.find((model) => model.id === semantic.embedding_model);
@@ -105,6 +107,8 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
       if (!seen.has(id)) problems.push(`cache.semantic.models[${i}]: unknown model '${id}'`);
     });
   }
+  if (rate_limits?.redis_url && rate_limits.redis_url_env)
+    problems.push("rate_limits: give redis_url or redis_url_env, not both");
   if (problems.length > 0) throw new ConfigError(`config ${source}: ${problems.join("; ")}`, problems[0]);
   return {
     source,
@@ -112,6 +116,7 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     defaults,
     server,
     routes,
+    ...(rate_limits && { rate_limits }),
     ...(cache && {
       cache: {
         ...cache,

@@ -288,6 +288,36 @@ const cacheSchema = z
   })
   .strict();
 
+/** What one API key may spend per minute. */
+const keyLimitsSchema = z
+  .object({
+    requests_per_min: z.int().min(1).max(100_000_000).optional(),
+    tokens_per_min: z.int().min(1).max(1_000_000_000_000).optional(),
+  })
+  .strict()
+  .refine((limits) => limits.requests_per_min !== undefined || limits.tokens_per_min !== undefined, {
+    message: "give requests_per_min, tokens_per_min or both",
+  });
+
+/** Per-key rate limits, in Redis when shared by replicas (see docs/config.md#rate_limits). */
+const rateLimitsSchema = z
+  .object({
+    /** Every key's limits, unless `keys` names it. */
+    default: keyLimitsSchema.optional(),
+    /** Limits by key fingerprint: the first 16 or more hex digits of the SHA-256 of the key (never the key). */
+    keys: z
+      .record(
+        z.string().regex(/^[0-9a-fA-F]{16,64}$/, "a key fingerprint: 16-64 hex digits of its SHA-256"),
+        keyLimitsSchema,
+      )
+      .default({}),
+    /** The Redis shared by the fleet; without it (or `redis_url_env`) each gateway counts on its own. */
+    redis_url: z.url({ protocol: /^rediss?$/ }).optional(),
+    redis_url_env: z.string().min(1).optional(),
+    redis_prefix: z.string().min(1).max(64).default("infergate:ratelimit:"),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     models: z.array(modelConfigSchema).min(1),
@@ -295,6 +325,7 @@ export const configSchema = z
     /** Public model names served by other models (A/B splits, specialists, fallbacks). */
     routes: z.array(routeSchema).max(256).default([]),
     cache: cacheSchema.optional(),
+    rate_limits: rateLimitsSchema.optional(),
     /** Which model a command uses for each task when `--model` is not given. */
     defaults: z.partialRecord(z.enum(TASKS), modelId).default({}),
   })
@@ -310,4 +341,5 @@ export type EngineName = ModelConfig["engine"];
 export type ServerConfig = z.output<typeof serverSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type CacheConfig = z.output<typeof cacheSchema>;
+export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;
 export type SpecialistConfig = z.output<typeof specialistSchema>;

@@ -134,6 +134,23 @@ export class OverloadedError extends InfergateError {
   }
 }
 
+export class RateLimitedError extends InfergateError {
+  override readonly name = "RateLimitedError";
+  constructor(
+    limit: "requests" | "tokens",
+    /** Seconds until the key's window resets. */
+    readonly retryAfterSeconds: number,
+    /** The key's standing, as `x-ratelimit-*` headers. */
+    readonly headers: Readonly<Record<string, string>>,
+  ) {
+    super(
+      "IG_RATE_LIMITED",
+      429,
+      `this API key has used its ${limit} for this minute; retry in ${retryAfterSeconds} s`,
+    );
+  }
+}
+
 export class RequestTimeoutError extends InfergateError {
   override readonly name = "RequestTimeoutError";
   constructor(timeoutMs: number) {

@@ -1,4 +1,4 @@
-import { InfergateError, OverloadedError } from "../core/errors.js";
+import { InfergateError, OverloadedError, RateLimitedError } from "../core/errors.js";
 
 export type ErrorFormat = "openai" | "gemini";
 
@@ -14,6 +14,7 @@ const OPENAI_CODES: Record<string, string> = {
   IG_UNAUTHORIZED: "invalid_api_key",
   IG_PROMPT_TOO_LONG: "context_length_exceeded",
   IG_OVERLOADED: "rate_limit_exceeded",
+  IG_RATE_LIMITED: "rate_limit_exceeded",
 };
 
 const GEMINI_STATUS: Record<number, string> = {
@@ -35,6 +36,10 @@ export function errorResponse(error: unknown, format: ErrorFormat): ErrorRespons
     error instanceof InfergateError ? error : new InfergateError("IG_INTERNAL", 500, "internal server error");
   const headers: Record<string, string> = {};
   if (known instanceof OverloadedError) headers["retry-after"] = String(known.retryAfterSeconds);
+  if (known instanceof RateLimitedError) {
+    Object.assign(headers, known.headers);
+    headers["retry-after"] = String(known.retryAfterSeconds);
+  }
   if (format === "gemini") {
     return {
       status: known.status,

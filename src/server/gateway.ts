@@ -18,12 +18,13 @@ import type { ModelRegistry } from "../models/model-registry.js";
 import { ServedModels } from "../routing/served-models.js";
 import { roundMs, topics } from "../telemetry/events.js";
 import { GatewayMetrics } from "../telemetry/metrics.js";
-import { ApiKeys, presentedKey } from "./api-keys.js";
+import { ApiKeys, keyOwner, presentedKey } from "./api-keys.js";
 import { type ErrorFormat, errorResponse } from "./error-body.js";
 import { causeOf, type Exchange } from "./exchange.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { sendJson, sendText } from "./http-io.js";
 import { type ResponseStorage, responseStoreFor } from "./openai/response-store.js";
+import { RateLimiter, rateLimitHeaders } from "./rate-limits.js";
 import { API_ROUTES, type Route } from "./routes.js";
 
 export interface GatewayOptions {
@@ -75,6 +76,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       "server.host",
     );
   }
+  const limiter = config.rate_limits && new RateLimiter(config.rate_limits, options.env ?? process.env);
   const models = new ServedModels(registry, engines, config, {
     ...(options.env && { env: options.env }),
     ...(options.rss && { rss: options.rss }),
@@ -147,10 +149,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     };
     let status = 200;
     let errorCode: string | undefined;
+    // The key (its digest) a rate-limited request spends its tokens against once it ends.
+    let limitedOwner: string | undefined;
     try {
       if (route) {
         if (route.authenticated && keys.enabled && !keys.accepts(presentedKey(req.headers, exchange.query)))
           throw new UnauthorizedError();
+        if (route.authenticated && limiter) {
+          const owner = keyOwner(req.headers, exchange.query);
+          const standing = await limiter.admit(owner);
+          if (standing) {
+            limitedOwner = owner;
+            for (const [name, value] of Object.entries(rateLimitHeaders(standing)))
+              res.setHeader(name, value);
+          }
+        }
         await route.handle(exchange, context);
       } else {
         await handleOperational(req.method ?? "GET", path, exchange);
@@ -171,6 +184,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     } finally {
       clearTimeout(timer);
+      if (limiter && limitedOwner !== undefined) {
+        const { promptTokens = 0, completionTokens = 0 } = exchange.record;
+        // Counting is best effort by design: a count Redis missed falls back to this process (rate-limits.ts).
+        void limiter.spend(limitedOwner, promptTokens + completionTokens);
+      }
       // The record becomes the event (assigned, not spread: a spread copy grown by more fields is slow on V8).
       topics.requestEnd.publish(
         Object.assign(exchange.record, {
@@ -216,6 +234,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     async start() {
       await models.warmUp();
+      await limiter?.connect();
       ready = true;
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -235,6 +254,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       server.closeAllConnections();
       await closed;
       await models.close();
+      await limiter?.close();
       metrics.close();
     },
   };

@@ -118,4 +118,8 @@ export const topics = {
   cacheLookup: new Topic<CacheLookupEvent>("infergate:cache:lookup"),
   cacheStore: new Topic<CacheStoreEvent>("infergate:cache:store"),
   cacheBreaker: new Topic<{ state: BreakerState }>("infergate:cache:breaker"),
+  /** A request refused by its key's rate limit, or a count that fell back from Redis to this process. */
+  rateLimit: new Topic<{ outcome: "limited_requests" | "limited_tokens" | "counted_locally" }>(
+    "infergate:rate-limit",
+  ),
 } as const;

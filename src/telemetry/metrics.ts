@@ -286,6 +286,12 @@ function routingMetrics(registry: Registry, sources: MetricsSources): Unsubscrib
     labelNames: ["route", "target", "state"] as const,
     registers,
   });
+  const rateLimits = new Counter({
+    name: "infergate_rate_limit_events_total",
+    help: "Requests refused by their key's rate limit (limited_requests, limited_tokens), and counts kept in this process because the shared Redis did not answer (counted_locally).",
+    labelNames: ["outcome"] as const,
+    registers,
+  });
   const precisionSwitches = new Counter({
     name: "infergate_precision_switches_total",
     help: "Times the precision policy moved a model to a smaller variant.",
@@ -297,6 +303,7 @@ function routingMetrics(registry: Registry, sources: MetricsSources): Unsubscrib
     topics.fallback.subscribe((event) => fallbacks.inc({ ...event })),
     topics.retry.subscribe(({ route, target, reason }) => retries.inc({ route, target, reason })),
     topics.breaker.subscribe((event) => breakerTransitions.inc({ ...event })),
+    topics.rateLimit.subscribe(({ outcome }) => rateLimits.inc({ outcome })),
     topics.precisionSwitch.subscribe(({ model, from, to, reason }) =>
       precisionSwitches.inc({ model, from, to, reason }),
     ),

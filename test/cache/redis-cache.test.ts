@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { redisUrlOf } from "../../src/cache/gateway-cache.js";
+import { redisUrlOf } from "../../src/config/redis-url.js";
 import type { CacheConfig } from "../../src/config/schema.js";
 import { repoRoot } from "../helpers.js";
 import { authorized, type RunningGateway, startGateway } from "../server/gateway-harness.js";
@@ -130,12 +130,15 @@ describe("the Redis store: sealed, never a point of failure, shared by gateway r
 
   test("cache.redis_url_env: the URL from the environment; unset, the start fails naming the variable", () => {
     const config = { ...(raw.cache as CacheConfig), redis_url: "redis://127.0.0.1:1" };
-    assert.equal(redisUrlOf(config, { TEST_REDIS_URL: redis.url }), redis.url);
+    assert.equal(redisUrlOf(config, { TEST_REDIS_URL: redis.url }, "cache"), redis.url);
     assert.throws(
-      () => redisUrlOf(config, {}),
+      () => redisUrlOf(config, {}, "cache"),
       /cache\.redis_url_env names TEST_REDIS_URL, which is not set/,
     );
-    assert.throws(() => redisUrlOf(config, { TEST_REDIS_URL: "http://x" }), /does not hold a redis:\/\//);
+    assert.throws(
+      () => redisUrlOf(config, { TEST_REDIS_URL: "http://x" }, "cache"),
+      /does not hold a redis:\/\//,
+    );
   });
 
   test("two gateway processes share one Redis: an answer first served by A is a hit on B", async (t) => {

@@ -80,7 +80,8 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 {{- end -}}
 
-{{/* The gateway's config: the user's, with where to listen and the Redis the chart knows of. */}}
+{{/* The gateway's config: the user's, with where to listen and the Redis the chart knows of (for a redis cache
+and for rate limits, both shared by the replicas). */}}
 {{- define "infergate.config" -}}
 {{- $config := deepCopy .Values.config -}}
 {{- $server := merge (dict "host" "0.0.0.0" "port" 8080) (default (dict) $config.server) -}}
@@ -88,12 +89,14 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- $_ := set $server "port" 8080 -}}
 {{- $_ := set $config "server" $server -}}
 {{- $redisUrl := include "infergate.redisUrl" . -}}
-{{- if and $config.cache (eq (toString $config.cache.store) "redis") -}}
-{{- $cache := $config.cache -}}
-{{- if .Values.redis.urlSecret.name -}}
-{{- $_ := set $cache "redis_url_env" "INFERGATE_REDIS_URL" -}}
+{{- $shared := list -}}
+{{- if and $config.cache (eq (toString $config.cache.store) "redis") -}}{{- $shared = append $shared $config.cache -}}{{- end -}}
+{{- if $config.rate_limits -}}{{- $shared = append $shared $config.rate_limits -}}{{- end -}}
+{{- range $section := $shared -}}
+{{- if $.Values.redis.urlSecret.name -}}
+{{- $_ := set $section "redis_url_env" "INFERGATE_REDIS_URL" -}}
 {{- else if $redisUrl -}}
-{{- $_ := set $cache "redis_url" $redisUrl -}}
+{{- $_ := set $section "redis_url" $redisUrl -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $config -}}
