@@ -197,78 +197,94 @@ export class LlamaLoadedModel implements LoadedModel {
           },
         }),
       };
-      const steps =
+      const steps = (
         topLogprobs === undefined
           ? sequence.evaluate(input, options)
           : sequence.evaluateWithMetadata(
               input,
               { confidence: true, probabilities: topLogprobs > 0 },
               options,
-            );
-      for await (const step of steps) {
-        if (signal?.aborted) throw new RequestAbortedError();
-        const token = typeof step === "number" ? step : step.token;
-        if (this.model.isEogToken(token) && request.ignoreEos !== true) {
-          finishReason = "stop";
-          break;
-        }
-        generated.push(token);
-        unsent.push(token);
-        undecoded.push(token);
-        if (unsentLogprobs && typeof step !== "number") {
-          const before = generated.length > 1 ? generated.slice(-5, -1) : prompt.slice(-4);
-          unsentLogprobs.push(this.#logprobsOf(token, step, topLogprobs ?? 0, before));
-        }
-        // The tokens before decide whether a leading "▁" becomes a space.
-        const decodedUpTo = generated.length - undecoded.length;
-        const before =
-          decodedUpTo > 0 ? generated.slice(Math.max(0, decodedUpTo - 4), decodedUpTo) : prompt.slice(-4);
-        const decoded = this.model.detokenize(undecoded, false, before);
-        // A byte-fallback token can end mid-character; wait for the rest of it.
-        const complete = !decoded.endsWith("\uFFFD");
-        if (complete) undecoded = [];
-        let piece = complete ? decoded : "";
-        // JSON ends with its value, not with the whitespace the grammar allows after it.
-        const kept = piece && jsonEnd ? jsonEnd.push(piece) : undefined;
-        if (kept !== undefined) piece = piece.slice(0, kept);
-        const { text, stopped, stop: stoppedBy } = stops.push(piece);
-        if (stopped) {
-          finishReason = "stop";
-          if (text) yield this.#chunk(text, unsent, unsentLogprobs);
-          unsent = [];
-          if (calls && stoppedBy !== undefined && triggers.has(stoppedBy)) {
-            // What was written before the call goes in again as text; the call follows it.
-            await sequence.eraseContextTokenRanges([{ start: prompt.length, end: sequence.nextTokenIndex }]);
-            const before = this.model.tokenize(written + text, false);
-            yield* this.#callChunks(
-              await this.#decodeCall(
-                sequence,
-                before,
-                calls,
-                undefined,
-                request,
-                signal,
-                generated.length,
-                tokenBias,
-              ),
-              prompt.length,
-              generated.length,
-            );
-            return;
+            )
+      )[Symbol.asyncIterator]();
+      // The next token is asked for before this one is handed on, once it is known that generation goes on, so
+      // llama.cpp decodes it while the token's text travels to the client (SSE, the socket) on this thread.
+      let next: Promise<IteratorResult<Token | { token: Token }>> | undefined = steps.next();
+      try {
+        while (next) {
+          const result = await next;
+          next = undefined;
+          if (result.done) break;
+          if (signal?.aborted) throw new RequestAbortedError();
+          const step = result.value as number | { token: Token; confidence: number };
+          const token = (typeof step === "number" ? step : step.token) as Token;
+          if (this.model.isEogToken(token) && request.ignoreEos !== true) {
+            finishReason = "stop";
+            break;
           }
-          break;
+          generated.push(token);
+          unsent.push(token);
+          undecoded.push(token);
+          if (unsentLogprobs && typeof step !== "number") {
+            const before = generated.length > 1 ? generated.slice(-5, -1) : prompt.slice(-4);
+            unsentLogprobs.push(this.#logprobsOf(token, step, topLogprobs ?? 0, before));
+          }
+          // The tokens before decide whether a leading "▁" becomes a space.
+          const decodedUpTo = generated.length - undecoded.length;
+          const before =
+            decodedUpTo > 0 ? generated.slice(Math.max(0, decodedUpTo - 4), decodedUpTo) : prompt.slice(-4);
+          const decoded = this.model.detokenize(undecoded, false, before);
+          // A byte-fallback token can end mid-character; wait for the rest of it.
+          const complete = !decoded.endsWith("\uFFFD");
+          if (complete) undecoded = [];
+          let piece = complete ? decoded : "";
+          // JSON ends with its value, not with the whitespace the grammar allows after it.
+          const kept = piece && jsonEnd ? jsonEnd.push(piece) : undefined;
+          if (kept !== undefined) piece = piece.slice(0, kept);
+          const { text, stopped, stop: stoppedBy } = stops.push(piece);
+          if (stopped) {
+            finishReason = "stop";
+            if (text) yield this.#chunk(text, unsent, unsentLogprobs);
+            unsent = [];
+            if (calls && stoppedBy !== undefined && triggers.has(stoppedBy)) {
+              // What was written before the call goes in again as text; the call follows it.
+              await sequence.eraseContextTokenRanges([
+                { start: prompt.length, end: sequence.nextTokenIndex },
+              ]);
+              const before = this.model.tokenize(written + text, false);
+              yield* this.#callChunks(
+                await this.#decodeCall(
+                  sequence,
+                  before,
+                  calls,
+                  undefined,
+                  request,
+                  signal,
+                  generated.length,
+                  tokenBias,
+                ),
+                prompt.length,
+                generated.length,
+              );
+              return;
+            }
+            break;
+          }
+          written += text;
+          const ended = jsonEnd?.ended === true || generated.length >= request.maxTokens;
+          if (!ended) next = steps.next();
+          if (text) {
+            yield this.#chunk(text, unsent, unsentLogprobs);
+            unsent = [];
+            if (unsentLogprobs) unsentLogprobs = [];
+          }
+          if (jsonEnd?.ended) finishReason = "stop";
+          if (ended) break;
         }
-        written += text;
-        if (text) {
-          yield this.#chunk(text, unsent, unsentLogprobs);
-          unsent = [];
-          if (unsentLogprobs) unsentLogprobs = [];
-        }
-        if (jsonEnd?.ended) {
-          finishReason = "stop";
-          break;
-        }
-        if (generated.length >= request.maxTokens) break;
+      } finally {
+        // Left early (an abort, a client gone) with a token still being decoded: it is let finish, its result
+        // unread — nobody is left to receive it, and any error it meets is this generation's end, not news.
+        if (next) await next.catch(() => undefined);
+        await steps.return?.();
       }
       if (signal?.aborted) throw new RequestAbortedError();
       // Text held back as a possible stop string goes out unless a stop string did end the answer.
