@@ -11,6 +11,12 @@ const PREREQUISITES = [
   { command: "redis-server", pkg: "redis-server", why: "the Redis cache tests start their own server" },
   { command: "promtool", pkg: "prometheus", why: "the Helm chart tests check its autoscaler queries" },
   { command: "unzip", pkg: "unzip", why: "the Helm chart tests take helm out of its npm package's zip" },
+  {
+    command: "haproxy",
+    pkg: "haproxy",
+    why: "the fleet test puts three gateways behind a real load balancer",
+  },
+  { command: "prometheus", pkg: "prometheus", why: "the fleet test evaluates the autoscaler's queries" },
 ];
 
 const onPath = (command) =>
