@@ -15,6 +15,7 @@ import {
   type RateLimitsConfig,
   type RouteConfig,
   type ServerConfig,
+  type SharedStateConfig,
 } from "./schema.js";
 
 type LocalModelConfig = Extract<ModelConfig, { variants: unknown }>;
@@ -35,6 +36,7 @@ export interface InfergateConfig {
   /** Paths absolute. */
   cache?: CacheConfig;
   rate_limits?: RateLimitsConfig;
+  shared_state?: SharedStateConfig;
 }
 
 /** The config that registers the bundled models; used when no `--config` is given. */
@@ -97,7 +99,7 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     if (!seen.has(id)) problems.push(`defaults.${task}: unknown model '${id}'`);
   }
   problems.push(...routeProblems(parsed.data.routes, models));
-  const { defaults, server, routes, cache, rate_limits } = parsed.data;
+  const { defaults, server, routes, cache, rate_limits, shared_state } = parsed.data;
   const semantic = cache?.semantic;
   if (semantic) {
     const embedder = models.find((model) => model.id === semantic.embedding_model);
@@ -107,8 +109,6 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
       if (!seen.has(id)) problems.push(`cache.semantic.models[${i}]: unknown model '${id}'`);
     });
   }
-  if (rate_limits?.redis_url && rate_limits.redis_url_env)
-    problems.push("rate_limits: give redis_url or redis_url_env, not both");
   if (problems.length > 0) throw new ConfigError(`config ${source}: ${problems.join("; ")}`, problems[0]);
   return {
     source,
@@ -117,6 +117,7 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     server,
     routes,
     ...(rate_limits && { rate_limits }),
+    ...(shared_state && { shared_state }),
     ...(cache && {
       cache: {
         ...cache,

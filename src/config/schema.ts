@@ -299,7 +299,7 @@ const keyLimitsSchema = z
     message: "give requests_per_min, tokens_per_min or both",
   });
 
-/** Per-key rate limits, in Redis when shared by replicas (see docs/config.md#rate_limits). */
+/** Per-key rate limits, counted in `shared_state`'s Redis when there is one (see docs/config.md#rate_limits). */
 const rateLimitsSchema = z
   .object({
     /** Every key's limits, unless `keys` names it. */
@@ -311,12 +311,25 @@ const rateLimitsSchema = z
         keyLimitsSchema,
       )
       .default({}),
-    /** The Redis shared by the fleet; without it (or `redis_url_env`) each gateway counts on its own. */
-    redis_url: z.url({ protocol: /^rediss?$/ }).optional(),
-    redis_url_env: z.string().min(1).optional(),
-    redis_prefix: z.string().min(1).max(64).default("infergate:ratelimit:"),
   })
   .strict();
+
+/**
+ * The Redis that holds what replicas share: rate-limit windows and circuit breakers (see docs/config.md#shared_state).
+ * Without it each gateway keeps its own.
+ */
+const sharedStateSchema = z
+  .object({
+    redis_url: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Env var holding the URL instead (one with a password stays out of the config file). */
+    redis_url_env: z.string().min(1).optional(),
+    /** The prefix of every key written there, so several deployments can share one Redis. */
+    redis_prefix: z.string().min(1).max(64).default("infergate:"),
+  })
+  .strict()
+  .refine((value) => (value.redis_url === undefined) !== (value.redis_url_env === undefined), {
+    error: "give either 'redis_url' or 'redis_url_env'",
+  });
 
 export const configSchema = z
   .object({
@@ -326,6 +339,7 @@ export const configSchema = z
     routes: z.array(routeSchema).max(256).default([]),
     cache: cacheSchema.optional(),
     rate_limits: rateLimitsSchema.optional(),
+    shared_state: sharedStateSchema.optional(),
     /** Which model a command uses for each task when `--model` is not given. */
     defaults: z.partialRecord(z.enum(TASKS), modelId).default({}),
   })
@@ -342,4 +356,5 @@ export type ServerConfig = z.output<typeof serverSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type CacheConfig = z.output<typeof cacheSchema>;
 export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;
+export type SharedStateConfig = z.output<typeof sharedStateSchema>;
 export type SpecialistConfig = z.output<typeof specialistSchema>;

@@ -6,6 +6,7 @@ import type { BreakerReading } from "../telemetry/metrics.js";
 import { canFallBack, failureCode } from "./failures.js";
 import { RoutedRequest } from "./routed-request.js";
 import type { Admitted, RoutingInput, ServingModel, TargetSource } from "./serving.js";
+import type { SharedState } from "./shared-state.js";
 import { pickArm } from "./sticky-arm.js";
 import { TargetPolicy } from "./target-policy.js";
 
@@ -55,6 +56,7 @@ export class Route {
     private readonly config: RouteConfig,
     readonly task: Task,
     private readonly source: TargetSource,
+    shared?: SharedState,
   ) {
     this.name = config.name;
     const models = [
@@ -63,7 +65,8 @@ export class Route {
       ...config.fallback,
     ];
     for (const model of models) {
-      if (!this.#policies.has(model)) this.#policies.set(model, new TargetPolicy(config.name, model, config));
+      if (!this.#policies.has(model))
+        this.#policies.set(model, new TargetPolicy(config.name, model, config, shared));
     }
     this.#specialists = config.specialists.map((specialist) => ({
       model: specialist.model,

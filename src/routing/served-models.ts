@@ -12,6 +12,7 @@ import { Admission } from "./admission.js";
 import { PrecisionPolicy } from "./precision-policy.js";
 import { Route } from "./route.js";
 import type { Admitted, RoutingInput, TargetSource } from "./serving.js";
+import type { SharedState } from "./shared-state.js";
 
 export interface ServedModelsOptions {
   /** The process's resident memory in bytes, for the precision policy (tests simulate pressure with it). */
@@ -20,6 +21,8 @@ export interface ServedModelsOptions {
   onError?: (error: unknown) => void;
   /** Where the cache's sealing keys are read from. */
   env?: NodeJS.ProcessEnv;
+  /** The Redis replicas share breakers in (`shared_state`). */
+  shared?: SharedState;
 }
 
 /**
@@ -49,7 +52,7 @@ export class ServedModels implements TargetSource {
     this.#routes = new Map(
       config.routes.map((route) => [
         route.name,
-        new Route(route, registry.get(route.targets[0]?.model ?? "").task, this),
+        new Route(route, registry.get(route.targets[0]?.model ?? "").task, this, options.shared),
       ]),
     );
   }

@@ -23,6 +23,8 @@ import {
 import { type BreakerState, topics } from "../telemetry/events.js";
 import { failureCode, isTargetFailure } from "./failures.js";
 import { LinkedAbort } from "./linked-abort.js";
+import { SharedBreaker } from "./shared-breaker.js";
+import type { SharedState } from "./shared-state.js";
 
 const BREAKER_STATES: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: "closed",
@@ -45,12 +47,15 @@ export class TargetPolicy {
   readonly #bulkhead: BulkheadPolicy | undefined;
   readonly #firstTokenMs: number | undefined;
   readonly #policy: IPolicy;
+  /** With `shared_state`, a breaker over consecutive failures is shared by every replica instead. */
+  readonly #shared: SharedBreaker | undefined;
   #state: BreakerState = "closed";
 
   constructor(
     readonly route: string,
     readonly target: string,
     config: RouteConfig,
+    shared?: SharedState,
   ) {
     this.#bulkhead =
       config.max_concurrent === undefined ? undefined : bulkhead(config.max_concurrent, config.max_queue);
@@ -70,7 +75,15 @@ export class TargetPolicy {
       }),
     );
     const breaker = config.breaker;
-    if (!breaker) {
+    if (breaker?.failures !== undefined && shared) {
+      this.#shared = new SharedBreaker(shared, route, target, {
+        failures: breaker.failures,
+        halfOpenAfterMs: breaker.half_open_after_ms,
+        // A probe's replica that dies with it frees the probe after this long.
+        probeTtlMs: config.timeout_ms.total ?? 30_000,
+      });
+    }
+    if (!breaker || this.#shared) {
       this.#policy = retries;
       return;
     }
@@ -94,7 +107,7 @@ export class TargetPolicy {
   }
 
   get breakerState(): BreakerState {
-    return this.#state;
+    return this.#shared?.state ?? this.#state;
   }
 
   /**
@@ -127,10 +140,32 @@ export class TargetPolicy {
     try {
       // The policies' own signals stop following `signal` once they return, and a stream lives on after
       // that: every try gets the request's signal itself.
-      return await this.#policy.execute(async () => settle(await this.#open(open, signal)), signal);
+      return await this.#policy.execute(() => this.#try(open, settle, signal), signal);
     } catch (error) {
       throw this.#translate(error, signal);
     }
+  }
+
+  /** One try, through the shared breaker when there is one: it may refuse the try, and hears how it went. */
+  async #try<O, T>(
+    open: (signal: AbortSignal) => Promise<O>,
+    settle: (opened: O) => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<T> {
+    const breaker = this.#shared;
+    if (!breaker) return settle(await this.#open(open, signal));
+    const { probe } = await breaker.admit();
+    let result: T;
+    try {
+      result = await settle(await this.#open(open, signal));
+    } catch (error) {
+      // Only the target's own failures count; a client's mistake or its leaving says nothing of the target.
+      if (isTargetFailure(error)) await breaker.failure(probe);
+      else await breaker.abandon(probe);
+      throw error;
+    }
+    await breaker.success(probe);
+    return result;
   }
 
   /**

@@ -16,6 +16,7 @@ import {
 import type { Engines } from "../engines/engines.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { ServedModels } from "../routing/served-models.js";
+import { SharedState } from "../routing/shared-state.js";
 import { roundMs, topics } from "../telemetry/events.js";
 import { GatewayMetrics } from "../telemetry/metrics.js";
 import { ApiKeys, keyOwner, presentedKey } from "./api-keys.js";
@@ -76,9 +77,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       "server.host",
     );
   }
-  const limiter = config.rate_limits && new RateLimiter(config.rate_limits, options.env ?? process.env);
+  const shared = config.shared_state && new SharedState(config.shared_state, options.env ?? process.env);
+  const limiter = config.rate_limits && new RateLimiter(config.rate_limits, shared);
   const models = new ServedModels(registry, engines, config, {
     ...(options.env && { env: options.env }),
+    ...(shared && { shared }),
     ...(options.rss && { rss: options.rss }),
     ...(options.onUnexpectedError && { onError: options.onUnexpectedError }),
   });
@@ -234,7 +237,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     async start() {
       await models.warmUp();
-      await limiter?.connect();
+      await shared?.connect(3000);
       ready = true;
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -254,7 +257,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       server.closeAllConnections();
       await closed;
       await models.close();
-      await limiter?.close();
+      shared?.close();
       metrics.close();
     },
   };

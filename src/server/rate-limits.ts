@@ -1,8 +1,6 @@
-import type { Redis } from "ioredis";
-import { failFastRedis, redisReady } from "../cache/redis-client.js";
-import { redisUrlOf } from "../config/redis-url.js";
 import type { RateLimitsConfig } from "../config/schema.js";
 import { RateLimitedError } from "../core/errors.js";
+import type { SharedState } from "../routing/shared-state.js";
 import { topics } from "../telemetry/events.js";
 
 /** What one key may spend per minute; either bound may be absent. */
@@ -28,19 +26,14 @@ const WINDOW_MS = 60_000;
  * again once it answers.
  */
 interface Windows {
-  /** Resolves once the windows can be counted in (at once for local ones), or after `timeoutMs`. */
-  connect(timeoutMs: number): Promise<void>;
   /** Counts one request in the current window; returns the window's request and token totals after it. */
   countRequest(owner: string, windowStart: number): Promise<{ requests: number; tokens: number }>;
   addTokens(owner: string, windowStart: number, tokens: number): Promise<void>;
-  close(): Promise<void>;
 }
 
 /** This process's windows: the whole truth on one replica, the fallback of a fleet. */
 class LocalWindows implements Windows {
   readonly #windows = new Map<string, { start: number; requests: number; tokens: number }>();
-
-  async connect(): Promise<void> {}
 
   #window(owner: string, windowStart: number) {
     let window = this.#windows.get(owner);
@@ -60,8 +53,6 @@ class LocalWindows implements Windows {
   async addTokens(owner: string, windowStart: number, tokens: number): Promise<void> {
     this.#window(owner, windowStart).tokens += tokens;
   }
-
-  async close(): Promise<void> {}
 }
 
 /** Counts a request and reads the tokens spent, atomically; the hash lives two windows, then Redis drops it. */
@@ -77,29 +68,17 @@ return {requests, tonumber(tokens) or 0}
  * queue); each failure is counted in the local windows instead, so limits keep holding per replica.
  */
 class SharedWindows implements Windows {
-  readonly #redis: Redis;
   readonly #local = new LocalWindows();
 
-  constructor(
-    url: string,
-    private readonly prefix: string,
-  ) {
-    this.#redis = failFastRedis(url, 500);
-  }
-
-  /** A gateway that starts before Redis answers counts locally until it does; this waits a moment for it. */
-  async connect(timeoutMs: number): Promise<void> {
-    // Not answering in time is fine: counting falls back to this process until Redis does.
-    await redisReady(this.#redis, timeoutMs).catch(() => undefined);
-  }
+  constructor(private readonly state: SharedState) {}
 
   #key(owner: string, windowStart: number): string {
-    return `${this.prefix}${owner}:${windowStart}`;
+    return `${this.state.prefix}ratelimit:${owner}:${windowStart}`;
   }
 
   async countRequest(owner: string, windowStart: number) {
     try {
-      const [requests, tokens] = (await this.#redis.eval(
+      const [requests, tokens] = (await this.state.redis.eval(
         COUNT_REQUEST,
         1,
         this.#key(owner, windowStart),
@@ -108,22 +87,18 @@ class SharedWindows implements Windows {
       return { requests, tokens };
     } catch {
       // Redis is down or slow: this replica counts on its own until it answers again (class comment).
-      topics.rateLimit.publish({ outcome: "counted_locally" });
+      topics.sharedStateFallback.publish({ state: "rate_limits" });
       return this.#local.countRequest(owner, windowStart);
     }
   }
 
   async addTokens(owner: string, windowStart: number, tokens: number): Promise<void> {
     try {
-      await this.#redis.hincrby(this.#key(owner, windowStart), "tokens", tokens);
+      await this.state.redis.hincrby(this.#key(owner, windowStart), "tokens", tokens);
     } catch {
-      topics.rateLimit.publish({ outcome: "counted_locally" });
+      topics.sharedStateFallback.publish({ state: "rate_limits" });
       await this.#local.addTokens(owner, windowStart, tokens);
     }
-  }
-
-  async close(): Promise<void> {
-    this.#redis.disconnect();
   }
 }
 
@@ -131,7 +106,7 @@ class SharedWindows implements Windows {
  * Per-key rate limits: requests per minute, and tokens (prompt + completion) per minute, in fixed one-minute
  * windows. A request is refused (429, `Retry-After`) when its key has used its requests, or its tokens, in the
  * current window; tokens are counted when a request ends, so the request that crosses the limit finishes and
- * the next one is refused. With `redis_url` the windows are shared by every replica, so a key's limit holds
+ * the next one is refused. With `shared_state` the windows are in its Redis, shared by every replica, so a key's limit holds
  * across the fleet; while Redis is unreachable each replica counts on its own (a key may then get up to its
  * limit per replica), and shares again once Redis is back.
  */
@@ -141,19 +116,13 @@ export class RateLimiter {
 
   constructor(
     private readonly config: RateLimitsConfig,
-    env: NodeJS.ProcessEnv,
+    shared: SharedState | undefined,
     private readonly now: () => number = Date.now,
   ) {
-    const url = redisUrlOf(config, env, "rate_limits");
-    this.#windows = url ? new SharedWindows(url, config.redis_prefix) : new LocalWindows();
+    this.#windows = shared ? new SharedWindows(shared) : new LocalWindows();
     this.#byOwner = new Map(
       Object.entries(config.keys).map(([fingerprint, limits]) => [fingerprint.toLowerCase(), limits]),
     );
-  }
-
-  /** Waits up to 3 s for a shared Redis at start; without it the gateway starts anyway, counting locally. */
-  connect(): Promise<void> {
-    return this.#windows.connect(3000);
   }
 
   /** The limits of the key whose SHA-256 (hex) is `owner`: its own (by fingerprint, a prefix), else the default. */
@@ -178,7 +147,7 @@ export class RateLimiter {
           ? "tokens"
           : undefined;
     if (over) {
-      topics.rateLimit.publish({ outcome: over === "requests" ? "limited_requests" : "limited_tokens" });
+      topics.rateLimited.publish({ limit: over });
       throw new RateLimitedError(over, Math.max(1, Math.ceil(resetMs / 1000)), rateLimitHeaders(standing));
     }
     return standing;
@@ -189,10 +158,6 @@ export class RateLimiter {
     if (tokens <= 0 || this.limitsOf(owner)?.tokens_per_min === undefined) return;
     const now = this.now();
     await this.#windows.addTokens(owner, now - (now % WINDOW_MS), tokens);
-  }
-
-  close(): Promise<void> {
-    return this.#windows.close();
   }
 }
 

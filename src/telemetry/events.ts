@@ -118,8 +118,8 @@ export const topics = {
   cacheLookup: new Topic<CacheLookupEvent>("infergate:cache:lookup"),
   cacheStore: new Topic<CacheStoreEvent>("infergate:cache:store"),
   cacheBreaker: new Topic<{ state: BreakerState }>("infergate:cache:breaker"),
-  /** A request refused by its key's rate limit, or a count that fell back from Redis to this process. */
-  rateLimit: new Topic<{ outcome: "limited_requests" | "limited_tokens" | "counted_locally" }>(
-    "infergate:rate-limit",
-  ),
+  /** A request refused by its key's rate limit. */
+  rateLimited: new Topic<{ limit: "requests" | "tokens" }>("infergate:rate-limit:refused"),
+  /** A step on state replicas share (rate-limit windows, a breaker) taken locally: Redis did not answer. */
+  sharedStateFallback: new Topic<{ state: "rate_limits" | "breaker" }>("infergate:shared-state:fallback"),
 } as const;

@@ -286,10 +286,16 @@ function routingMetrics(registry: Registry, sources: MetricsSources): Unsubscrib
     labelNames: ["route", "target", "state"] as const,
     registers,
   });
-  const rateLimits = new Counter({
-    name: "infergate_rate_limit_events_total",
-    help: "Requests refused by their key's rate limit (limited_requests, limited_tokens), and counts kept in this process because the shared Redis did not answer (counted_locally).",
-    labelNames: ["outcome"] as const,
+  const rateLimited = new Counter({
+    name: "infergate_rate_limited_requests_total",
+    help: "Requests refused by their API key's rate limit, by the limit they hit (requests or tokens per minute).",
+    labelNames: ["limit"] as const,
+    registers,
+  });
+  const sharedFallbacks = new Counter({
+    name: "infergate_shared_state_fallbacks_total",
+    help: "Steps on state replicas share (rate_limits windows, a breaker) taken on this replica's own state because the shared Redis did not answer.",
+    labelNames: ["state"] as const,
     registers,
   });
   const precisionSwitches = new Counter({
@@ -303,7 +309,8 @@ function routingMetrics(registry: Registry, sources: MetricsSources): Unsubscrib
     topics.fallback.subscribe((event) => fallbacks.inc({ ...event })),
     topics.retry.subscribe(({ route, target, reason }) => retries.inc({ route, target, reason })),
     topics.breaker.subscribe((event) => breakerTransitions.inc({ ...event })),
-    topics.rateLimit.subscribe(({ outcome }) => rateLimits.inc({ outcome })),
+    topics.rateLimited.subscribe(({ limit }) => rateLimited.inc({ limit })),
+    topics.sharedStateFallback.subscribe(({ state }) => sharedFallbacks.inc({ state })),
     topics.precisionSwitch.subscribe(({ model, from, to, reason }) =>
       precisionSwitches.inc({ model, from, to, reason }),
     ),

@@ -18,6 +18,7 @@ const KEY = `sk-fleet-${randomBytes(8).toString("hex")}`;
 const LIMITED = `sk-limited-${randomBytes(8).toString("hex")}`;
 const LIMIT_PER_MIN = 60;
 const PIECES = ["Hello", ",", " fleet", "!"];
+const BREAKER_FAILURES = 6;
 
 interface Answer {
   status: number;
@@ -28,13 +29,16 @@ interface Answer {
 }
 
 /** A chat completion, streamed or not, read to the end; a connection that fails is status 0. */
-async function chat(url: string, options: { key?: string; prompt?: string; stream?: boolean } = {}) {
+async function chat(
+  url: string,
+  options: { key?: string; prompt?: string; stream?: boolean; model?: string } = {},
+) {
   try {
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${options.key ?? KEY}`, "content-type": "application/json" },
       body: JSON.stringify({
-        model: "up",
+        model: options.model ?? "up",
         messages: [{ role: "user", content: options.prompt ?? `hi ${randomBytes(6).toString("hex")}` }],
         max_tokens: 8,
         temperature: 0,
@@ -107,8 +111,16 @@ describe("a fleet on loopback: three gateways behind haproxy, one Redis, one Pro
               requests_per_min: LIMIT_PER_MIN,
             },
           },
-          redis_url: redis.url,
         },
+        routes: [
+          {
+            name: "guarded",
+            targets: [{ model: "up" }],
+            retry: { attempts: 1 },
+            breaker: { failures: BREAKER_FAILURES, half_open_after_ms: 60_000 },
+          },
+        ],
+        shared_state: { redis_url: redis.url },
         server: { drain_timeout_ms: 10_000 },
       }),
     );
@@ -221,6 +233,20 @@ describe("a fleet on loopback: three gateways behind haproxy, one Redis, one Pro
       answers.every((answer) => answer.text === PIECES.join("")),
       "every answer whole",
     );
+  });
+
+  test(`an upstream failing for all: ${BREAKER_FAILURES} failures in total open the breaker on every replica`, async () => {
+    upstream.behaviour.failWith = 500;
+    try {
+      // Through the load balancer, round robin: 2 failures on each replica, 6 in all.
+      for (let i = 0; i < BREAKER_FAILURES; i++)
+        assert.equal((await chat(lb.url, { model: "guarded" })).status, 502);
+      const asked = upstream.requests;
+      for (const member of replicas) assert.equal((await chat(member.url, { model: "guarded" })).status, 503);
+      assert.equal(upstream.requests, asked, "no replica asked the failing upstream again");
+    } finally {
+      delete upstream.behaviour.failWith;
+    }
   });
 
   test("SIGKILL of one replica fails only the requests it had in flight", async () => {

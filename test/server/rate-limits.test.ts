@@ -99,11 +99,10 @@ describe("per-key rate limits: requests and tokens per minute, 429 with Retry-Af
 
   test("two gateways sharing Redis: one limit for the fleet; Redis gone, each counts alone; back, shared again", async (t) => {
     await freshWindow(20_000);
-    const shared = config({
-      keys: { [fingerprint(ALICE)]: { requests_per_min: 6 } },
-      redis_url: redis.url,
-      redis_prefix: `infergate:test:${Date.now()}:`,
-    });
+    const shared = {
+      ...config({ keys: { [fingerprint(ALICE)]: { requests_per_min: 6 } } }),
+      shared_state: { redis_url: redis.url, redis_prefix: `infergate:test:${Date.now()}:` },
+    };
     const a = await startGateway({ raw: shared, keys: ALICE });
     const b = await startGateway({ raw: shared, keys: ALICE });
     t.after(async () => {
@@ -122,7 +121,7 @@ describe("per-key rate limits: requests and tokens per minute, 429 with Retry-Af
     const metrics = await (
       await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${ALICE}` } })
     ).text();
-    assert.match(metrics, /infergate_rate_limit_events_total\{outcome="counted_locally"\} [1-9]/);
+    assert.match(metrics, /infergate_shared_state_fallbacks_total\{state="rate_limits"\} [1-9]/);
 
     await redis.start();
     // Redis is back, empty (it kept nothing): once A's count reaches it again, A and B share one window again.

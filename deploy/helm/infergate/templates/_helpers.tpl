@@ -80,8 +80,8 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 {{- end -}}
 
-{{/* The gateway's config: the user's, with where to listen and the Redis the chart knows of (for a redis cache
-and for rate limits, both shared by the replicas). */}}
+{{/* The gateway's config: the user's, with where to listen and the Redis the chart knows of — for a redis cache
+and as `shared_state` (rate-limit windows and circuit breakers, shared by the replicas). */}}
 {{- define "infergate.config" -}}
 {{- $config := deepCopy .Values.config -}}
 {{- $server := merge (dict "host" "0.0.0.0" "port" 8080) (default (dict) $config.server) -}}
@@ -91,11 +91,15 @@ and for rate limits, both shared by the replicas). */}}
 {{- $redisUrl := include "infergate.redisUrl" . -}}
 {{- $shared := list -}}
 {{- if and $config.cache (eq (toString $config.cache.store) "redis") -}}{{- $shared = append $shared $config.cache -}}{{- end -}}
-{{- if $config.rate_limits -}}{{- $shared = append $shared $config.rate_limits -}}{{- end -}}
+{{- if or $redisUrl .Values.redis.urlSecret.name -}}
+{{- $state := default (dict) $config.shared_state -}}
+{{- $_ := set $config "shared_state" $state -}}
+{{- $shared = append $shared $state -}}
+{{- end -}}
 {{- range $section := $shared -}}
 {{- if $.Values.redis.urlSecret.name -}}
 {{- $_ := set $section "redis_url_env" "INFERGATE_REDIS_URL" -}}
-{{- else if $redisUrl -}}
+{{- else -}}
 {{- $_ := set $section "redis_url" $redisUrl -}}
 {{- end -}}
 {{- end -}}
