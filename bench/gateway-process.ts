@@ -38,6 +38,8 @@ export interface GatewayProcess {
   logFile: string;
   /** CPU time (user + system) the gateway and its workers have used so far, in µs. Linux only (/proc). */
   cpuMicros(): number;
+  /** Resident memory of the gateway and its workers now, in bytes. Linux only (/proc). */
+  rssBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -93,12 +95,30 @@ export async function startGatewayProcess(
     url,
     logFile,
     cpuMicros: () => treeCpuMicros(gateway.pid as number),
+    rssBytes: () => treeRssBytes(gateway.pid as number),
     async stop() {
       if (gateway.exitCode !== null) return;
       gateway.kill("SIGTERM");
       await once(gateway, "exit");
     },
   };
+}
+
+/** The resident set of a process and its descendants (cluster workers), from /proc, in bytes. */
+function treeRssBytes(pid: number): number {
+  let kib: number;
+  try {
+    kib = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0; // the process has exited
+  }
+  return kib * 1024 + childrenOf(pid).reduce((sum, child) => sum + treeRssBytes(child), 0);
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+  );
 }
 
 /** The CPU time of a process and its descendants (cluster workers), from /proc, in µs. */
@@ -111,10 +131,7 @@ export function treeCpuMicros(pid: number): number {
     return 0; // the process has exited
   }
   const own = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
-  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-    readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
-  );
-  return own + children.reduce((sum, child) => sum + treeCpuMicros(child), 0);
+  return own + childrenOf(pid).reduce((sum, child) => sum + treeCpuMicros(child), 0);
 }
 
 export async function freePort(): Promise<number> {
