@@ -81,6 +81,8 @@ interface Figures {
   /** Fairness: how much longer the slowest streams took than the typical one. */
   e2e_spread_p99_over_p50: number;
   errors: number;
+  /** What the first failed request said, to tell a server's refusal from a client's mistake. */
+  first_error?: string;
 }
 type Side = keyof typeof peers;
 const cases: { prompt_tokens: number; concurrency: number; figures: Record<Side, Figures> }[] = [];
@@ -89,11 +91,19 @@ for (const length of promptLengths) {
   for (const concurrency of concurrencies) {
     const figures = {} as Record<Side, Figures>;
     for (const side of order) {
-      const report = await benchmarkTarget(peers[side], workloads.get(length) as Workload, {
-        strategy: { kind: "concurrent", concurrency },
-        constraints: { requests: concurrency * requestsPerStream, warmupRequests: concurrency },
-        settings: { maxTokens: outputTokens, temperature: 0 },
-      });
+      let firstError: string | undefined;
+      const report = await benchmarkTarget(
+        peers[side],
+        workloads.get(length) as Workload,
+        {
+          strategy: { kind: "concurrent", concurrency },
+          constraints: { requests: concurrency * requestsPerStream, warmupRequests: concurrency },
+          settings: { maxTokens: outputTokens, temperature: 0 },
+        },
+        (record) => {
+          firstError ??= record.error;
+        },
+      );
       const m = report.metrics;
       if (m.mean_output_tokens !== outputTokens)
         throw new Error(`${side} generated ${m.mean_output_tokens} tokens per request, not ${outputTokens}`);
@@ -104,6 +114,7 @@ for (const length of promptLengths) {
         e2e_ms: m.e2e_ms,
         e2e_spread_p99_over_p50: m.e2e_ms.p99 / m.e2e_ms.p50,
         errors: m.errors,
+        ...(firstError !== undefined && { first_error: firstError }),
       };
     }
     order = [...order].reverse();
@@ -146,7 +157,7 @@ function ratios(figures: Record<Side, Figures>) {
 function printCase(length: number, concurrency: number, figures: Record<Side, Figures>): void {
   const r = ratios(figures);
   const row = (name: string, f: Figures) =>
-    `    ${name.padEnd(13)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}${f.errors ? `   ${f.errors} errors` : ""}`;
+    `    ${name.padEnd(13)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}${f.errors ? `   ${f.errors} errors (first: ${f.first_error})` : ""}`;
   console.log(`  prompt ${length} tokens, ${concurrency} concurrent streams`);
   console.log(row("llama-server", figures.llama_server));
   console.log(row("infergate", figures.infergate));
