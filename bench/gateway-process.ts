@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { freePort } from "../test/support/free-port.js";
 
 export const root = new URL("..", import.meta.url).pathname;
 
@@ -132,12 +132,4 @@ export function treeCpuMicros(pid: number): number {
   }
   const own = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
   return own + childrenOf(pid).reduce((sum, child) => sum + treeCpuMicros(child), 0);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address ? address.port : 0;
 }

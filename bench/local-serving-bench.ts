@@ -21,8 +21,9 @@ import { loadConfig } from "../src/config/load-config.js";
 import type { GenerateChunk } from "../src/core/types.js";
 import { createEngines } from "../src/engines/engines.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
+import { freePort } from "../test/support/free-port.js";
 import { median, writeResults } from "./bench-output.js";
-import { freePort, root, startGatewayProcess } from "./gateway-process.js";
+import { root, startGatewayProcess } from "./gateway-process.js";
 import { llamaCppTools } from "./llama-cpp-build.js";
 
 const { values } = parseArgs({

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { eventually } from "../helpers.js";
 import { freePort } from "./free-port.js";
 
 export interface Haproxy {
@@ -49,17 +49,11 @@ export async function startHaproxy(backendPorts: readonly number[]): Promise<Hap
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (
-      await fetch(`${url}/healthz`).then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    if (i === 100 || child.exitCode !== null) throw new Error("haproxy did not start");
-    await sleep(50);
-  }
+  const listening = await eventually(async () => {
+    if (child.exitCode !== null) throw new Error("haproxy exited at start");
+    return (await fetch(`${url}/healthz`).catch(() => undefined)) !== undefined;
+  });
+  if (!listening) throw new Error("haproxy did not start");
   return {
     url,
     async stop() {

@@ -3,8 +3,8 @@ import { once } from "node:events";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
+import { eventually } from "../helpers.js";
 import { freePort } from "./free-port.js";
 
 export interface Prometheus {
@@ -51,11 +51,11 @@ export async function startPrometheus(options: {
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if ((await fetch(`${url}/-/ready`).catch(() => undefined))?.ok) break;
-    if (i === 200 || child.exitCode !== null) throw new Error("prometheus did not start");
-    await sleep(50);
-  }
+  const ready = await eventually(async () => {
+    if (child.exitCode !== null) throw new Error("prometheus exited at start");
+    return (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok === true;
+  }, 10_000);
+  if (!ready) throw new Error("prometheus did not start");
   const prometheus: Prometheus = {
     async query(expr) {
       const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -75,9 +75,8 @@ export async function startPrometheus(options: {
     },
   };
   // Prometheus applies new scrape targets some seconds after it starts: ready means every target scraped once.
-  for (let i = 0; (await prometheus.query("sum(up)")) < options.targets.length; i++) {
-    if (i === 300) throw new Error("prometheus scraped none of its targets within 30 s");
-    await sleep(100);
-  }
+  const scraped = async () => (await prometheus.query("sum(up)")) >= options.targets.length;
+  if (!(await eventually(scraped, 30_000)))
+    throw new Error("prometheus had not scraped every target within 30 s");
   return prometheus;
 }

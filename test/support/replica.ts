@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
-import { repoRoot } from "../helpers.js";
+import { eventually, repoRoot } from "../helpers.js";
 
 /** One `infergate serve` process of a fleet, on a fixed loopback port so that it can be restarted in place. */
 export interface Replica {
@@ -26,12 +25,11 @@ export function replica(configPath: string, port: number, env: NodeJS.ProcessEnv
       );
       const started = child;
       process.once("exit", () => started.kill("SIGKILL"));
-      for (let i = 0; ; i++) {
-        if ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok) return;
-        if (i === 300 || started.exitCode !== null)
-          throw new Error(`replica on port ${port} did not become ready`);
-        await sleep(50);
-      }
+      const ready = await eventually(async () => {
+        if (started.exitCode !== null) throw new Error(`replica on port ${port} exited before it was ready`);
+        return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true;
+      }, 15_000);
+      if (!ready) throw new Error(`replica on port ${port} did not become ready`);
     },
     async stop(signal = "SIGTERM") {
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
