@@ -1,5 +1,6 @@
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createParser } from "eventsource-parser";
 import type { Dispatcher, Pool } from "undici";
+import { offAbort, onAbort } from "../core/abort.js";
 import { RequestAbortedError, UpstreamError } from "../core/errors.js";
 
 /** An upstream's answer: its status, and its body as it arrives. */
@@ -98,9 +99,9 @@ export async function postJson(
     if (signal?.aborted) return reject(new RequestAbortedError());
     let body: UpstreamBody | undefined;
     let controller: Dispatcher.DispatchController | undefined;
-    const onAbort = () => controller?.abort(new RequestAbortedError());
+    const abort = () => controller?.abort(new RequestAbortedError());
     const fail = (error: Error) => {
-      signal?.removeEventListener("abort", onAbort);
+      if (signal) offAbort(signal, abort);
       if (signal?.aborted) error = new RequestAbortedError();
       else if (!(error instanceof UpstreamError)) {
         const reason = (error as NodeJS.ErrnoException).code ?? error.message;
@@ -111,7 +112,7 @@ export async function postJson(
       if (body) body.end(error);
       else reject(error);
     };
-    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal) onAbort(signal, abort);
     pool.dispatch(
       { path: request.path, method: "POST", headers: request.headers, body: JSON.stringify(request.body) },
       {
@@ -127,7 +128,7 @@ export async function postJson(
           body?.push(chunk);
         },
         onResponseEnd() {
-          signal?.removeEventListener("abort", onAbort);
+          if (signal) offAbort(signal, abort);
           body?.end();
         },
         onResponseError(_controller, error) {
@@ -142,18 +143,18 @@ export async function postJson(
 }
 
 /**
- * The data of each server-sent event, with the time it arrived, read to the end of the body — leaving a body
- * early tears its keep-alive connection down, so callers take what they need and let the rest drain.
+ * Server-sent events split from a body as its bytes arrive: `feed` returns the data of every event the bytes
+ * completed. Synchronous, so a stream's events cost no async step of their own on the way to the client.
  */
-export async function* sseData(body: UpstreamBody): AsyncIterable<{ data: string; at: number }> {
-  let pending: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => pending.push(event) });
-  for await (const bytes of body) {
-    parser.feed(bytes.toString("utf8"));
-    const events = pending;
-    pending = [];
-    const at = performance.now();
-    for (const event of events) yield { data: event.data, at };
+export class SseSplitter {
+  #pending: string[] = [];
+  readonly #parser = createParser({ onEvent: (event) => this.#pending.push(event.data) });
+
+  feed(bytes: Buffer): string[] {
+    this.#parser.feed(bytes.toString("utf8"));
+    const events = this.#pending;
+    this.#pending = [];
+    return events;
   }
 }
 

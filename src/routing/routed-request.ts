@@ -1,3 +1,4 @@
+import { offAbort, onAbort } from "../core/abort.js";
 import { RequestAbortedError, UnsupportedTaskError } from "../core/errors.js";
 import type {
   ClassifyResult,
@@ -147,8 +148,8 @@ async function readToEnd(generation: OpenedGeneration): Promise<OpenedGeneration
 function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(new RequestAbortedError());
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new RequestAbortedError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    const abort = () => reject(new RequestAbortedError());
+    onAbort(signal, abort);
+    work.then(resolve, reject).finally(() => offAbort(signal, abort));
   });
 }

@@ -36,26 +36,60 @@ export interface RequestRecord extends RouteRecord {
  * token or per token to tell, so it records neither: recording its end as the first token, and 0 per token,
  * would falsify both.
  */
-export async function* recorded(
+export function recorded(
   exchange: Exchange,
   chunks: AsyncIterable<GenerateChunk>,
 ): AsyncIterable<GenerateChunk> {
-  let firstAt: number | undefined;
-  for await (const chunk of chunks) {
-    if (firstAt === undefined && (chunk.text || chunk.toolCalls) && !chunk.done && !chunk.echo) {
-      firstAt = chunk.at;
-      exchange.record.ttftMs = roundMs(chunk.at - exchange.startedAt);
+  return new RecordedChunks(exchange, chunks[Symbol.asyncIterator]());
+}
+
+/**
+ * `recorded`'s iterator: a plain object over the generation's own, not an async generator, whose resumptions
+ * cost more per chunk than the recording itself.
+ */
+class RecordedChunks implements AsyncIterableIterator<GenerateChunk> {
+  #firstAt: number | undefined;
+  readonly #see = (step: IteratorResult<GenerateChunk>): IteratorResult<GenerateChunk> => {
+    if (!step.done) this.#record(step.value);
+    return step;
+  };
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly chunks: AsyncIterator<GenerateChunk>,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<GenerateChunk>> {
+    return this.chunks.next().then(this.#see);
+  }
+
+  return(value?: unknown): Promise<IteratorResult<GenerateChunk>> {
+    return this.chunks.return ? this.chunks.return(value) : Promise.resolve({ done: true, value: undefined });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<GenerateChunk>> {
+    return this.chunks.throw ? this.chunks.throw(error) : Promise.reject(error);
+  }
+
+  #record(chunk: GenerateChunk): void {
+    const { record } = this.exchange;
+    if (this.#firstAt === undefined && (chunk.text || chunk.toolCalls) && !chunk.done && !chunk.echo) {
+      this.#firstAt = chunk.at;
+      record.ttftMs = roundMs(chunk.at - this.exchange.startedAt);
     }
     if (chunk.done) {
       const { promptTokens, completionTokens } = chunk.done.usage;
-      exchange.record.promptTokens = promptTokens;
-      exchange.record.completionTokens = completionTokens;
-      if (firstAt === chunk.at) delete exchange.record.ttftMs;
-      else if (firstAt !== undefined && completionTokens > 1) {
-        exchange.record.timePerOutputTokenMs = roundMs((chunk.at - firstAt) / (completionTokens - 1));
+      record.promptTokens = promptTokens;
+      record.completionTokens = completionTokens;
+      if (this.#firstAt === chunk.at) delete record.ttftMs;
+      else if (this.#firstAt !== undefined && completionTokens > 1) {
+        record.timePerOutputTokenMs = roundMs((chunk.at - this.#firstAt) / (completionTokens - 1));
       }
     }
-    yield chunk;
   }
 }
 
@@ -115,13 +149,13 @@ class ChoiceGatherer {
 
 /** The rest of a generation whose first step was already read, as one answer. */
 export async function wholeAnswer(
-  first: IteratorResult<GenerateChunk>,
+  opening: IteratorResult<GenerateChunk>,
   chunks: AsyncIterator<GenerateChunk>,
 ): Promise<WholeAnswer> {
   const gatherers = [new ChoiceGatherer()];
   let done: GenerateChunk["done"];
   let raw: Record<string, unknown> | undefined;
-  for (let step = first; !step.done; step = await chunks.next()) {
+  for (let step = opening; !step.done; step = await chunks.next()) {
     const chunk = step.value;
     const index = chunk.choice ?? 0;
     for (let missing = gatherers.length; missing <= index; missing++) gatherers.push(new ChoiceGatherer());
@@ -134,7 +168,11 @@ export async function wholeAnswer(
   const choices = gatherers.map((gatherer, index) =>
     gatherer.answer(finished.finishReasons?.[index] ?? (index === 0 ? finished.finishReason : "stop")),
   );
-  const answer: WholeAnswer = { ...(choices[0] as ChoiceAnswer), choices, done };
+  // Built field by field: a spread of the first choice costs over a microsecond on Node 20's V8.
+  const first = choices[0] as ChoiceAnswer;
+  const answer: WholeAnswer = { text: first.text, finishReason: first.finishReason, choices, done };
+  if (first.toolCalls) answer.toolCalls = first.toolCalls;
+  if (first.logprobs) answer.logprobs = first.logprobs;
   if (raw) answer.raw = raw;
   return answer;
 }

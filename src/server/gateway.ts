@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { InfergateConfig } from "../config/load-config.js";
+import { Aborter } from "../core/abort.js";
 import {
   ConfigError,
   ForbiddenError,
@@ -130,7 +131,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const queryAt = url.indexOf("?");
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const { route, params } = findRoute(req.method ?? "GET", path);
-    const controller = new AbortController();
+    const controller = new Aborter();
     const timer = setTimeout(
       () => controller.abort(new RequestTimeoutError(limits.request_timeout_ms)),
       limits.request_timeout_ms,

@@ -87,13 +87,14 @@ export class SseStream {
     });
   }
 
-  async data(value: unknown): Promise<void> {
-    await this.#write(`data: ${JSON.stringify(value)}\n\n`);
+  /** Writes one event; the promise, only when the client reads slowly, settles once it may go on. */
+  data(value: unknown): Promise<void> | undefined {
+    return this.#write(`data: ${JSON.stringify(value)}\n\n`);
   }
 
   /** A named event (`event:` line), as the Responses API streams them. */
-  async event(type: string, value: unknown): Promise<void> {
-    await this.#write(`event: ${type}\ndata: ${JSON.stringify(value)}\n\n`);
+  event(type: string, value: unknown): Promise<void> | undefined {
+    return this.#write(`event: ${type}\ndata: ${JSON.stringify(value)}\n\n`);
   }
 
   end(finalLine?: string): void {
@@ -101,13 +102,15 @@ export class SseStream {
     this.res.end(finalLine === undefined ? undefined : `data: ${finalLine}\n\n`);
   }
 
-  async #write(text: string): Promise<void> {
-    if (this.res.writableEnded || this.res.destroyed) return;
+  /** Not async: a promise per event was a measurable part of relaying a stream. */
+  #write(text: string): Promise<void> | undefined {
+    if (this.res.writableEnded || this.res.destroyed) return undefined;
     if (!this.#corked) {
       this.#corked = true;
       this.res.cork();
       process.nextTick(this.#uncork);
     }
-    if (!this.res.write(text)) await Promise.race([once(this.res, "drain"), once(this.res, "close")]);
+    if (this.res.write(text)) return undefined;
+    return Promise.race([once(this.res, "drain"), once(this.res, "close")]).then(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { type BreakerState, type CacheStoreEvent, topics } from "./events.js";
 import { observeGcPauses } from "./gc-pauses.js";
+import { HotCounter, HotHistogram } from "./hot-metrics.js";
 
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
@@ -106,41 +107,39 @@ function gcMetrics(registry: Registry): Unsubscribe {
 }
 
 function requestMetrics(registry: Registry): Unsubscribe[] {
-  const registers = [registry];
-  const requests = new Counter({
-    name: "infergate_requests_total",
-    help: "Requests by HTTP route, model served, public model (route alias), A/B arm and HTTP status.",
-    labelNames: ["route", "model", "public_model", "arm", "status"] as const,
-    registers,
-  });
-  const duration = new Histogram({
-    name: "infergate_request_duration_seconds",
-    help: "Time from request received to response finished.",
-    labelNames: ["route", "model", "public_model", "arm"] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const ttft = new Histogram({
-    name: "infergate_time_to_first_token_seconds",
-    help: "Time from request received to the first generated text.",
-    labelNames: ["model", "public_model", "arm"] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const tpot = new Histogram({
-    name: "infergate_time_per_output_token_seconds",
-    help: "Mean time between output tokens after the first, per request.",
-    labelNames: ["model", "public_model", "arm"] as const,
-    buckets: PER_TOKEN_BUCKETS,
-    registers,
-  });
-  const tokens = new Counter({
-    name: "infergate_tokens_total",
-    help: "Tokens processed: prompt tokens in, completion tokens out.",
-    labelNames: ["model", "public_model", "arm", "direction"] as const,
-    registers,
-  });
-  const series = new LabelledSeries();
+  const requests = new HotCounter(
+    registry,
+    "infergate_requests_total",
+    "Requests by HTTP route, model served, public model (route alias), A/B arm and HTTP status.",
+    ["route", "model", "public_model", "arm", "status"],
+  );
+  const duration = new HotHistogram(
+    registry,
+    "infergate_request_duration_seconds",
+    "Time from request received to response finished.",
+    ["route", "model", "public_model", "arm"],
+    LATENCY_BUCKETS,
+  );
+  const ttft = new HotHistogram(
+    registry,
+    "infergate_time_to_first_token_seconds",
+    "Time from request received to the first generated text.",
+    ["model", "public_model", "arm"],
+    LATENCY_BUCKETS,
+  );
+  const tpot = new HotHistogram(
+    registry,
+    "infergate_time_per_output_token_seconds",
+    "Mean time between output tokens after the first, per request.",
+    ["model", "public_model", "arm"],
+    PER_TOKEN_BUCKETS,
+  );
+  const tokens = new HotCounter(
+    registry,
+    "infergate_tokens_total",
+    "Tokens processed: prompt tokens in, completion tokens out.",
+    ["model", "public_model", "arm", "direction"],
+  );
   return [
     topics.requestEnd.subscribe((event) => {
       const model = event.model;
@@ -148,61 +147,36 @@ function requestMetrics(registry: Registry): Unsubscribe[] {
       const arm = event.arm ?? "";
       const who = `${model}\0${public_model}\0${arm}`;
       const where = `${event.route}\0${who}`;
-      series
-        .of(requests, `${where}\0${event.status}`, () => ({
-          route: event.route,
-          model,
-          public_model,
-          arm,
-          status: String(event.status),
-        }))
-        .inc();
-      series
-        .of(duration, where, () => ({ route: event.route, model, public_model, arm }))
-        .observe(event.durationMs / 1000);
+      requests.inc(`${where}\0${event.status}`, () => ({
+        route: event.route,
+        model,
+        public_model,
+        arm,
+        status: String(event.status),
+      }));
+      duration.observe(
+        where,
+        () => ({ route: event.route, model, public_model, arm }),
+        event.durationMs / 1000,
+      );
       if (event.ttftMs !== undefined)
-        series.of(ttft, who, () => ({ model, public_model, arm })).observe(event.ttftMs / 1000);
+        ttft.observe(who, () => ({ model, public_model, arm }), event.ttftMs / 1000);
       if (event.timePerOutputTokenMs !== undefined)
-        series.of(tpot, who, () => ({ model, public_model, arm })).observe(event.timePerOutputTokenMs / 1000);
+        tpot.observe(who, () => ({ model, public_model, arm }), event.timePerOutputTokenMs / 1000);
       if (event.promptTokens)
-        series
-          .of(tokens, `${who}\0prompt`, () => ({ model, public_model, arm, direction: "prompt" }))
-          .inc(event.promptTokens);
+        tokens.inc(
+          `${who}\0prompt`,
+          () => ({ model, public_model, arm, direction: "prompt" }),
+          event.promptTokens,
+        );
       if (event.completionTokens)
-        series
-          .of(tokens, `${who}\0completion`, () => ({ model, public_model, arm, direction: "completion" }))
-          .inc(event.completionTokens);
+        tokens.inc(
+          `${who}\0completion`,
+          () => ({ model, public_model, arm, direction: "completion" }),
+          event.completionTokens,
+        );
     }),
   ];
-}
-
-/** Past this many series per metric, children are no longer kept (the labels come from requests). */
-const MAX_KEPT_SERIES = 4096;
-
-/**
- * Each metric's labelled children, kept by their label values: prom-client hashes the label object (sorting its
- * keys) on every `inc` and `observe`, about 2 µs a call, several calls a request.
- */
-class LabelledSeries {
-  readonly #children = new Map<object, Map<string, unknown>>();
-
-  of<L extends string, C>(
-    metric: { labels(labels: Partial<Record<L, string>>): C },
-    key: string,
-    labels: () => Partial<Record<L, string>>,
-  ): C {
-    let children = this.#children.get(metric);
-    if (!children) {
-      children = new Map();
-      this.#children.set(metric, children);
-    }
-    let child = children.get(key) as C | undefined;
-    if (child === undefined) {
-      child = metric.labels(labels());
-      if (children.size < MAX_KEPT_SERIES) children.set(key, child);
-    }
-    return child;
-  }
 }
 
 function modelGauges(registry: Registry, sources: MetricsSources): void {

@@ -1,3 +1,4 @@
+import { offAbort, onAbort } from "../../core/abort.js";
 import { RequestAbortedError } from "../../core/errors.js";
 
 interface Waiter<T> {
@@ -30,18 +31,18 @@ export class ResourcePool<T> {
     const item = this.#free.pop();
     if (item !== undefined) return Promise.resolve(item);
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
+      const abort = () => {
         this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
         reject(new RequestAbortedError());
       };
       const waiter: Waiter<T> = {
         resolve: (item) => {
-          signal?.removeEventListener("abort", onAbort);
+          if (signal) offAbort(signal, abort);
           resolve(item);
         },
         reject,
       };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal) onAbort(signal, abort);
       this.#waiters.push(waiter);
     });
   }

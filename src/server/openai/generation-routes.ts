@@ -170,11 +170,7 @@ async function serveGeneration(
     // The first chunk is awaited before any byte is sent, so a request the model refuses still gets a
     // plain HTTP error status rather than a broken stream.
     const first = await chunks.next();
-    const envelope: Envelope = {
-      id: `${shape.idPrefix}${randomUUID().replaceAll("-", "")}`,
-      created: Math.floor(Date.now() / 1000),
-      model: admitted.name,
-    };
+    const envelope = new Envelope(shape.idPrefix, admitted.name);
     if (body.stream) {
       await streamResponse(
         exchange,
@@ -268,10 +264,20 @@ function emptyChunk(index: number): GenerateChunk {
   return chunk;
 }
 
-interface Envelope {
-  id: string;
-  created: number;
-  model: string;
+/** What every response object carries; the id is drawn only for one built here (a passed-through one has its own). */
+class Envelope {
+  readonly created = Math.floor(Date.now() / 1000);
+  #id: string | undefined;
+
+  constructor(
+    private readonly idPrefix: string,
+    readonly model: string,
+  ) {}
+
+  get id(): string {
+    this.#id ??= `${this.idPrefix}${randomUUID().replaceAll("-", "")}`;
+    return this.#id;
+  }
 }
 
 /**

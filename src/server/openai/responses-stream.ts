@@ -171,7 +171,7 @@ export class ResponseEvents {
     await this.#emit("response.output_item.done", { output_index: open.index, item });
   }
 
-  #emit(type: string, fields: Record<string, unknown>): Promise<void> {
+  #emit(type: string, fields: Record<string, unknown>): Promise<void> | undefined {
     return this.sse.event(type, { type, sequence_number: this.#sequence++, ...fields });
   }
 }
