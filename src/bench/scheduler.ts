@@ -97,23 +97,57 @@ export async function runSchedule<I>(options: RunOptions<I>): Promise<RequestRec
       strategy.kind === "constant"
         ? () => 1000 / strategy.rate
         : exponentialGaps(strategy.rate, strategy.seed ?? 1);
-    const maxInFlight = strategy.maxInFlight ?? Number.POSITIVE_INFINITY;
-    const inFlight = new Set<Promise<void>>();
+    const slots = new Slots(strategy.maxInFlight ?? Number.POSITIVE_INFINITY);
     let planned = started;
     while (more()) {
       // Planned times advance on the schedule alone; a late send does not move the ones after it.
       // Timers round to whole milliseconds and may wake early: never send before the planned time.
       while (now() < planned) await sleep(Math.ceil(planned - now()));
-      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      await slots.acquire();
       if (!more()) break;
-      const request = fire(issued++, planned);
-      inFlight.add(request);
-      void request.finally(() => inFlight.delete(request));
+      slots.run(fire(issued++, planned));
       planned += gap();
     }
-    await Promise.all(inFlight);
+    await slots.drained();
   }
   return records.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * The open loop's bound on requests in flight. Waiting for a free slot is one promise, woken by the request that
+ * frees it: a `Promise.race` over every request in flight, once per send, cost O(in flight) each time and left a
+ * reaction on every pending request, so at the bound (a target fallen behind) the load generator's own CPU per
+ * request grew several-fold and the run could not catch up again.
+ */
+class Slots {
+  readonly #running = new Set<Promise<void>>();
+  #wake: (() => void) | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  /** Resolves once fewer than `limit` requests are running. */
+  async acquire(): Promise<void> {
+    while (this.#running.size >= this.limit) {
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  run(request: Promise<void>): void {
+    this.#running.add(request);
+    void request.finally(() => {
+      this.#running.delete(request);
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.();
+    });
+  }
+
+  /** Resolves once every request has ended. */
+  async drained(): Promise<void> {
+    await Promise.all(this.#running);
+  }
 }
 
 /** Seeded exponential inter-arrival gaps (ms) for a Poisson process, so runs repeat. */

@@ -96,3 +96,34 @@ test("a duration bound stops the run; errors are recorded, not thrown", async ()
   assert.ok(records.some((record) => record.error === "target failed"));
   assert.ok(records.length > 10);
 });
+
+test("at its in-flight bound the open loop holds the bound exactly, at a cost per request that does not grow with it", async () => {
+  /** Sends as fast as the bound lets it; every request ends on the event loop's next turn. */
+  const atBound = async (maxInFlight: number) => {
+    let inFlight = 0;
+    let peak = 0;
+    const started = performance.now();
+    const records = await runSchedule({
+      items,
+      strategy: { kind: "constant", rate: 1e7, maxInFlight },
+      constraints: { requests: 20_000 },
+      send: async () => {
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        return { chunkTimes: [performance.now()], outputTokens: 1 };
+      },
+    });
+    assert.equal(records.length, 20_000);
+    assert.equal(peak, maxInFlight);
+    return performance.now() - started;
+  };
+  await atBound(1000); // warms the code up
+  const narrow = await atBound(10);
+  const wide = await atBound(1000);
+  // Waiting with a Promise.race over everything in flight made the wide run ~30x the narrow one.
+  assert.ok(
+    wide < 4 * narrow + 50,
+    `20,000 requests: ${wide.toFixed(0)} ms at 1,000 in flight, ${narrow.toFixed(0)} ms at 10`,
+  );
+});
