@@ -6,11 +6,16 @@
  * throughput, latency percentiles, errors and the gateway's resident memory (its mean over the interval, sampled
  * each second); the summary gives RSS growth after the warm-up (the median interval of the second half against
  * that of the first; target: under 5%), p99 drift (last interval against the first after warm-up) and the error count.
+ * RSS under load moves with the requests in flight, so the leak verdict also compares like with like: the
+ * gateway's RSS at rest (load stopped, 10 s to settle, 5 s of samples) after the warm-up and again at the end. Each
+ * interval records the CPU share of the gateway, the upstream and this load generator, so an interval that fell
+ * short of the offered rate can be put down to whoever was short of CPU.
  * Not part of CI: it takes the whole machine for the duration.
  *
  *   npm run bench:soak [-- --minutes 10 --warmup-s 60 --interval-s 30]
  */
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { openTarget } from "../src/bench/bench-target.js";
 import { benchmarkTarget } from "../src/bench/run-benchmark.js";
@@ -19,7 +24,7 @@ import { loadConfig } from "../src/config/load-config.js";
 import { createEngines } from "../src/engines/engines.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
 import { median, writeResults } from "./bench-output.js";
-import { firstLine, root, startGatewayProcess, startProcess } from "./gateway-process.js";
+import { firstLine, root, startGatewayProcess, startProcess, treeCpuMicros } from "./gateway-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -85,15 +90,37 @@ interface Interval {
   rss_bytes: number;
   /** The gateway's CPU time per request: whether a request costs more as the run goes on. */
   gateway_cpu_us_per_request: number;
+  /** CPU time over wall time (1 = one core) of each process in the run. */
+  cpu_share: { gateway: number; upstream: number; load_generator: number };
 }
+
+/** Mean RSS of the gateway at rest: no load, `settleS` to settle, then a sample a second for `sampleS`. */
+async function restingRss(settleS = 10, sampleS = 5): Promise<number> {
+  await sleep(settleS * 1000);
+  const samples: number[] = [];
+  for (let i = 0; i < sampleS; i++) {
+    samples.push(gateway.rssBytes());
+    await sleep(1000);
+  }
+  return samples.reduce((sum, sample) => sum + sample, 0) / samples.length;
+}
+
+let restingAfterWarmup: number | undefined;
 const intervals: Interval[] = [];
 const started = performance.now();
 // RSS swings with the collector by tens of MiB within seconds: sampled every second, averaged per interval.
 let rssSamples: number[] = [];
 const sampler = setInterval(() => rssSamples.push(gateway.rssBytes()), 1000);
 for (let at = 0; at < totalS; at += intervalS) {
+  if (at >= warmupS && restingAfterWarmup === undefined) {
+    restingAfterWarmup = await restingRss();
+    console.log(`  at rest after the warm-up: RSS ${(restingAfterWarmup / 2 ** 20).toFixed(1)} MiB`);
+  }
   rssSamples = [];
   const cpuBefore = gateway.cpuMicros();
+  const upstreamCpuBefore = treeCpuMicros(upstream.pid as number);
+  const ownCpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
   const report = await benchmarkTarget(target, workload(Math.ceil(rate * intervalS * 1.2)), {
     strategy: { kind: "constant", rate, maxInFlight: 512 },
     constraints: { durationS: intervalS, warmupRequests: 0 },
@@ -108,13 +135,16 @@ for (let at = 0; at < totalS; at += intervalS) {
     errors: m.errors,
     rss_bytes: rssSamples.reduce((sum, sample) => sum + sample, 0) / Math.max(1, rssSamples.length),
     gateway_cpu_us_per_request: (gateway.cpuMicros() - cpuBefore) / Math.max(1, m.requests),
+    cpu_share: cpuShares(wallBefore, cpuBefore, upstreamCpuBefore, ownCpuBefore),
   };
   intervals.push(interval);
   console.log(
-    `  ${String(interval.at_s).padStart(4)} s  ${interval.requests_per_s.toFixed(0).padStart(6)} req/s  E2E p50 ${interval.e2e_p50_ms.toFixed(2)} ms  p99 ${interval.e2e_p99_ms.toFixed(2)} ms  errors ${interval.errors}  RSS ${(interval.rss_bytes / 2 ** 20).toFixed(1)} MiB  gateway CPU ${interval.gateway_cpu_us_per_request.toFixed(0)} µs/req${interval.at_s <= warmupS ? "  (warm-up)" : ""}`,
+    `  ${String(interval.at_s).padStart(4)} s  ${interval.requests_per_s.toFixed(0).padStart(6)} req/s  E2E p50 ${interval.e2e_p50_ms.toFixed(2)} ms  p99 ${interval.e2e_p99_ms.toFixed(2)} ms  errors ${interval.errors}  RSS ${(interval.rss_bytes / 2 ** 20).toFixed(1)} MiB  gateway CPU ${interval.gateway_cpu_us_per_request.toFixed(0)} µs/req  CPU gateway ${interval.cpu_share.gateway.toFixed(2)} upstream ${interval.cpu_share.upstream.toFixed(2)} load ${interval.cpu_share.load_generator.toFixed(2)}${interval.at_s <= warmupS ? "  (warm-up)" : ""}`,
   );
 }
 clearInterval(sampler);
+const restingAtEnd = await restingRss();
+console.log(`  at rest at the end: RSS ${(restingAtEnd / 2 ** 20).toFixed(1)} MiB`);
 await gateway.stop();
 upstream.kill("SIGTERM");
 
@@ -136,6 +166,10 @@ const summary = {
   rss_median_first_half_bytes: rssEarly,
   rss_median_second_half_bytes: rssLate,
   rss_growth: (rssLate - rssEarly) / rssEarly,
+  rss_at_rest_bytes: { after_warmup: restingAfterWarmup, end: restingAtEnd },
+  rss_at_rest_growth: restingAfterWarmup ? (restingAtEnd - restingAfterWarmup) / restingAfterWarmup : null,
+  /** Intervals that held less than 95% of the offered rate. */
+  short_intervals: steady.filter((interval) => interval.requests_per_s < 0.95 * rate).length,
   rss_max_bytes: Math.max(...steady.map((interval) => interval.rss_bytes)),
   e2e_p99_ms: { first_after_warmup: first.e2e_p99_ms, last: last.e2e_p99_ms },
   p99_drift: last.e2e_p99_ms / first.e2e_p99_ms,
@@ -146,7 +180,27 @@ const summary = {
   errors: intervals.reduce((sum, interval) => sum + interval.errors, 0),
   requests: intervals.reduce((sum, interval) => sum + interval.requests_per_s * intervalS, 0),
 };
+if (summary.rss_at_rest_growth !== null)
+  console.log(
+    `  RSS at rest ${((restingAfterWarmup ?? 0) / 2 ** 20).toFixed(1)} → ${(restingAtEnd / 2 ** 20).toFixed(1)} MiB: ${(summary.rss_at_rest_growth * 100).toFixed(1)}% (target < 5%); ${summary.short_intervals} of ${steady.length} intervals held under 95% of ${rate} req/s`,
+  );
 console.log(
   `  RSS (median interval) first half ${(rssEarly / 2 ** 20).toFixed(1)} MiB → second half ${(rssLate / 2 ** 20).toFixed(1)} MiB: ${(summary.rss_growth * 100).toFixed(1)}% (target < 5%); p99 ${first.e2e_p99_ms.toFixed(2)} → ${last.e2e_p99_ms.toFixed(2)} ms (${summary.p99_drift.toFixed(2)}x); ${summary.errors} errors in ${summary.requests.toFixed(0)} requests`,
 );
 console.log(`  written to ${writeResults("soak", { summary, intervals })}`);
+
+/** Each process's CPU time over the wall time since `wallBefore` (1 = a whole core). */
+function cpuShares(
+  wallBefore: number,
+  gatewayBefore: number,
+  upstreamBefore: number,
+  ownBefore: NodeJS.CpuUsage,
+): Interval["cpu_share"] {
+  const wallUs = (performance.now() - wallBefore) * 1000;
+  const own = process.cpuUsage(ownBefore);
+  return {
+    gateway: (gateway.cpuMicros() - gatewayBefore) / wallUs,
+    upstream: (treeCpuMicros(upstream.pid as number) - upstreamBefore) / wallUs,
+    load_generator: (own.user + own.system) / wallUs,
+  };
+}
