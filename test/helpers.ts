@@ -69,3 +69,8 @@ export function localModel(id: string, file: string, extra: Record<string, unkno
     ...extra,
   };
 }
+
+/** A remote model's config entry whose upstream nobody listens on: it loads, and every request to it is a 502. */
+export function unreachableModel(id = "up") {
+  return { id, task: "generate", engine: "openai", base_url: "http://127.0.0.1:9/v1", upstream_model: "m" };
+}

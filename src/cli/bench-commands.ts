@@ -28,6 +28,7 @@ import {
 import { InvalidRequestError } from "../core/errors.js";
 import { TASKS, type Task } from "../core/types.js";
 import { createEngines } from "../engines/engines.js";
+import { openRunStore } from "../store/data-dir.js";
 import { CliContext, type GlobalOptions } from "./cli-context.js";
 import { type LiveAbOptions, runLiveAb } from "./live-ab-command.js";
 import { collect, decimal, integer } from "./parse-options.js";
@@ -59,6 +60,8 @@ interface BenchOptions extends QualityOptions {
   out?: string;
   json?: boolean;
   records?: boolean;
+  /** Commander's `--no-save`: false skips the run store. */
+  save: boolean;
   machinePricePerHour?: number;
   memorySamples: number;
   coldStarts?: number;
@@ -221,6 +224,7 @@ function addLoadOptions(command: Command): Command {
       integer(0, 10_000),
     )
     .option("--records", "keep every request's timings in the JSON report")
+    .option("--no-save", "leave this run out of the run store (the dashboard's history; docs/dashboard.md)")
     .option("--json", "print the JSON report (docs/report.md) instead of tables");
 }
 
@@ -326,12 +330,17 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
     }
   }
   if (!plan) return;
-  await emit(
-    buildReport(reports, plan, options.baseline, options.records === true),
-    reports,
-    options,
-    comparing,
-  );
+  const report = buildReport(reports, plan, options.baseline, options.records === true);
+  await emit(report, reports, options, comparing);
+  if (options.save) {
+    const store = openRunStore(context.config.ui);
+    try {
+      const id = store.save(comparing ? "compare" : "bench", "cli", report, reports);
+      process.stderr.write(`saved as ${id} in ${store.path} (--no-save to skip)\n`);
+    } finally {
+      store.close();
+    }
+  }
 }
 
 /** The in-process model `spec` names, reloaded with `parallel` sequences (a batch sweep of a language model). */

@@ -16,6 +16,7 @@ import {
   type RouteConfig,
   type ServerConfig,
   type SharedStateConfig,
+  type UiConfig,
 } from "./schema.js";
 
 type LocalModelConfig = Extract<ModelConfig, { variants: unknown }>;
@@ -37,6 +38,8 @@ export interface InfergateConfig {
   cache?: CacheConfig;
   rate_limits?: RateLimitsConfig;
   shared_state?: SharedStateConfig;
+  /** `data_dir` absolute when given. */
+  ui: UiConfig;
 }
 
 /** The config that registers the bundled models; used when no `--config` is given. */
@@ -99,7 +102,7 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     if (!seen.has(id)) problems.push(`defaults.${task}: unknown model '${id}'`);
   }
   problems.push(...routeProblems(parsed.data.routes, models));
-  const { defaults, server, routes, cache, rate_limits, shared_state } = parsed.data;
+  const { defaults, server, routes, cache, rate_limits, shared_state, ui } = parsed.data;
   const semantic = cache?.semantic;
   if (semantic) {
     const embedder = models.find((model) => model.id === semantic.embedding_model);
@@ -116,6 +119,7 @@ export function parseConfig(raw: unknown, baseDir: string, source: string): Infe
     defaults,
     server,
     routes,
+    ui: ui.data_dir === undefined ? ui : { ...ui, data_dir: resolve(baseDir, ui.data_dir) },
     ...(rate_limits && { rate_limits }),
     ...(shared_state && { shared_state }),
     ...(cache && {

@@ -331,6 +331,22 @@ const sharedStateSchema = z
     error: "give either 'redis_url' or 'redis_url_env'",
   });
 
+/** The dashboard and the run store behind it (history of every compare and bench). */
+const uiSchema = z
+  .object({
+    /** Where runs are stored (`runs.sqlite`); default `$XDG_STATE_HOME/infergate`, else `~/.local/state/infergate`. */
+    data_dir: z.string().min(1).optional(),
+    /** Runs kept: the newest `max_runs`, none older than `max_age_days`. */
+    retention: z
+      .object({
+        max_runs: z.int().min(1).max(100_000).default(200),
+        max_age_days: z.number().positive().max(36_500).default(90),
+      })
+      .strict()
+      .default({ max_runs: 200, max_age_days: 90 }),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     models: z.array(modelConfigSchema).min(1),
@@ -340,6 +356,7 @@ export const configSchema = z
     cache: cacheSchema.optional(),
     rate_limits: rateLimitsSchema.optional(),
     shared_state: sharedStateSchema.optional(),
+    ui: uiSchema.default(uiSchema.parse({})),
     /** Which model a command uses for each task when `--model` is not given. */
     defaults: z.partialRecord(z.enum(TASKS), modelId).default({}),
   })
@@ -357,4 +374,5 @@ export type RouteConfig = z.output<typeof routeSchema>;
 export type CacheConfig = z.output<typeof cacheSchema>;
 export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;
 export type SharedStateConfig = z.output<typeof sharedStateSchema>;
+export type UiConfig = z.output<typeof uiSchema>;
 export type SpecialistConfig = z.output<typeof specialistSchema>;

@@ -5,18 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { readSpamDev, repoRoot } from "../helpers.js";
+import { runCli } from "../support/cli.js";
 
 const entry = join(repoRoot, "src/cli/infergate.ts");
-
-function infergate(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", entry, ...args], {
-    cwd: repoRoot,
-    input,
-    encoding: "utf8",
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const infergate = (args: string[], input?: string) => runCli(args, input === undefined ? {} : { input });
 
 const work = mkdtempSync(join(tmpdir(), "infergate-cli-"));
 const expected = JSON.parse(readFileSync(join(repoRoot, "models/expected_greedy.json"), "utf8")) as {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,18 +6,9 @@ import { describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { repoRoot } from "../helpers.js";
 import { launchBrowser } from "../support/browser.js";
+import { runCli } from "../support/cli.js";
 
-const entry = join(repoRoot, "src/cli/infergate.ts");
-
-function infergate(args: string[], cwd: string) {
-  // tsx is resolved from here, not from the temporary working directory.
-  const result = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), entry, ...args], {
-    cwd,
-    encoding: "utf8",
-    timeout: 300_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const infergate = (args: string[], cwd: string) => runCli(args, { cwd, timeoutMs: 300_000 });
 
 describe("infergate compare and bench", () => {
   test("compare with no arguments compares the bundled models, LLMs beside the specialist, in under 3 minutes", async () => {
@@ -27,8 +17,9 @@ describe("infergate compare and bench", () => {
     const { code, stdout, stderr } = infergate(["compare"], cwd);
     const seconds = (performance.now() - started) / 1000;
     assert.equal(code, 0, stderr);
-    // 110 s on a quiet hour here; this machine's speed drifts by 2-3x between hours, and a CI run once took 151.
-    assert.ok(seconds < 170, `${seconds.toFixed(0)} s`);
+    // 110 s on a quiet hour here, 155 s alone on a slow day (2026-12-02, the same at the commit before); this
+    // machine's speed drifts by 2-3x between hours. The promise is the test's name: under 3 minutes.
+    assert.ok(seconds < 180, `${seconds.toFixed(0)} s`);
     assert.match(stdout, /generate — lm_heldout/);
     assert.match(stdout, /classify — spam_dev \(times/);
     assert.match(stdout, /classify — spam_dev \(200 of 646, seed 1\)/);

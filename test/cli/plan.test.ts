@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,17 +9,9 @@ import { parse } from "yaml";
 import { parseConfig } from "../../src/config/load-config.js";
 import { readSpamDev, repoRoot } from "../helpers.js";
 import { authorized, startGateway } from "../server/gateway-harness.js";
+import { runCli, runCliAsync } from "../support/cli.js";
 
-const entry = join(repoRoot, "src/cli/infergate.ts");
-
-function infergate(args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), entry, ...args], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    timeout: 400_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const infergate = (args: string[]) => runCli(args, { timeoutMs: 400_000 });
 
 interface Facts {
   name: string;
@@ -37,25 +27,6 @@ interface PlanJson {
     timeouts: { first_token: number; total: number };
     capacity: { measured_rate_per_replica?: number; from_sweep?: boolean; replicas_for_rate?: number };
   };
-}
-
-/** The CLI without blocking this process: a test's own servers keep answering while it runs. */
-async function infergateAsync(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), entry, ...args], {
-    cwd: repoRoot,
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk;
-  });
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, stdout, stderr };
 }
 
 const readPlan = (dir: string) => JSON.parse(readFileSync(join(dir, "plan.json"), "utf8")) as PlanJson;
@@ -287,7 +258,7 @@ test("each candidate better in one domain: the route gets a specialist for that 
     const rules = join(work, "rules.yaml");
     writeFileSync(rules, 'a: "^\\\\[A\\\\]"\n');
     const out = join(work, "plan");
-    const result = await infergateAsync([
+    const result = await runCliAsync([
       "--config",
       config,
       "plan",
