@@ -30,7 +30,7 @@ abstract class HotMetric<S> {
     registry: Registry,
     readonly name: string,
     readonly help: string,
-    private readonly labelNames: readonly string[],
+    readonly labelNames: readonly string[],
   ) {
     registry.registerMetric(this as never);
   }

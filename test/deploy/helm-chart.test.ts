@@ -14,7 +14,7 @@ import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, Secret, Service } from "kubernetes-models/v1";
 import { parse, stringify } from "yaml";
 import { parseConfig } from "../../src/config/load-config.js";
-import { GatewayMetrics } from "../../src/telemetry/metrics.js";
+import { gatewayMetricInfo } from "../../src/telemetry/grafana-dashboard.js";
 import { repoRoot } from "../helpers.js";
 import { chartDir, helm, type Rendered, renderChart } from "../support/helm.js";
 
@@ -138,15 +138,7 @@ describe("the Helm chart (deploy/helm/infergate), over chart-testing's ci/ value
     const { stdout } = await run("promtool", ["check", "rules", rules]);
     assert.match(stdout, /SUCCESS: 2 rules found/);
 
-    const metrics = new GatewayMetrics({
-      load: () => [],
-      memory: async () => [],
-      breakers: () => [],
-      precisions: () => [],
-      cache: () => undefined,
-    });
-    const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name));
-    metrics.close();
+    const exported = new Set((await gatewayMetricInfo()).map((metric) => metric.name));
     for (const query of queries)
       for (const name of query.match(/infergate_[a-z_]+/g) ?? [])
         assert.ok(exported.has(name), `${name} is exported by the gateway`);
