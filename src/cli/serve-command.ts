@@ -1,10 +1,12 @@
 import type { Command } from "commander";
 import { destination } from "pino";
 import {
+  clusterLive,
   clusterMetricsText,
   clusterResponseStore,
   isClusterWorker,
   runPrimary,
+  shareLive,
   shareMetrics,
 } from "../server/cluster-workers.js";
 import { createGateway } from "../server/gateway.js";
@@ -72,9 +74,16 @@ Examples:
         registry: context.registry,
         engines: context.engines,
         onUnexpectedError: (error) => logger.error({ err: error }, "unexpected error"),
-        ...(isClusterWorker() && { metricsText: clusterMetricsText(), responses: clusterResponseStore() }),
+        ...(isClusterWorker() && {
+          metricsText: clusterMetricsText(),
+          responses: clusterResponseStore(),
+          live: clusterLive(),
+        }),
       });
-      if (isClusterWorker()) shareMetrics(gateway.metrics.registry);
+      if (isClusterWorker()) {
+        shareMetrics(gateway.metrics.registry);
+        shareLive(() => gateway.liveData());
+      }
       logger.info({ models: context.registry.list().map((model) => model.id) }, "loading models");
       const address = await gateway.start();
       logger.info({ host: address.address, port: address.port }, "listening");

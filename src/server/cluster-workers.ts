@@ -1,21 +1,28 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import { AggregatorRegistry, type Registry } from "prom-client";
+import { type LiveData, mergeLiveData } from "../telemetry/live-view.js";
 import type { ResponseStorage, ResponseStore, StoredResponse } from "./openai/response-store.js";
 
 /**
  * `serve --workers N`: N gateway processes share the listening port (node:cluster), so a proxy-heavy gateway
  * uses more than one core. Each worker loads its own copy of the models. What must be one for the whole gateway
  * lives in the primary, and workers ask it over the cluster's IPC channel: `/metrics`, whichever worker answers
- * it, reports the sum over all of them; stored Responses API responses are one store, so a conversation can be
- * continued on any worker.
+ * it, reports the sum over all of them, and so does the dashboard's live view; stored Responses API responses are
+ * one store, so a conversation can be continued on any worker.
  */
 const REQUEST = "infergate:request";
 const REPLY = "infergate:reply";
+/** The primary asking every worker for its live data, and their answers. */
+const COLLECT = "infergate:collect";
+const COLLECTED = "infergate:collected";
+/** A worker that has not answered by then is left out of the live view (it may be starting or stuck). */
+const COLLECT_TIMEOUT_MS = 1000;
 
 /** What a worker can ask the primary for, with what it sends and gets back. */
 interface PrimaryCalls {
   metrics: { args: []; result: string };
+  live: { args: []; result: LiveData };
   "responses.get": { args: [id: string, owner: string]; result: StoredResponse | undefined };
   "responses.set": { args: [id: string, owner: string, stored: StoredResponse]; result: undefined };
   "responses.item": { args: [id: string, owner: string]; result: Record<string, unknown> | undefined };
@@ -45,6 +52,7 @@ export function runPrimary(count: number, logger: Logger, responses: ResponseSto
   const aggregator = new AggregatorRegistry();
   const calls: { [C in Call]: (...args: PrimaryCalls[C]["args"]) => Promise<PrimaryCalls[C]["result"]> } = {
     metrics: () => aggregator.clusterMetrics(),
+    live: collectLive,
     "responses.get": (id, owner) => responses.get(id, owner),
     "responses.set": async (id, owner, stored) => {
       await responses.set(id, owner, stored);
@@ -54,7 +62,8 @@ export function runPrimary(count: number, logger: Logger, responses: ResponseSto
   };
   let stopping = false;
   let failed = false;
-  cluster.on("message", (worker: Worker, message: RequestMessage) => {
+  cluster.on("message", (worker: Worker, message: RequestMessage | CollectedMessage) => {
+    if (message?.type === COLLECTED) return collected.get(message.id)?.(message.data);
     if (message?.type !== REQUEST) return;
     const handler = calls[message.call] as (...args: unknown[]) => Promise<unknown>;
     handler(...message.args).then(
@@ -86,6 +95,50 @@ export function runPrimary(count: number, logger: Logger, responses: ResponseSto
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
+}
+
+interface CollectedMessage {
+  type: typeof COLLECTED;
+  id: number;
+  data: LiveData;
+}
+
+/** Collections under way in the primary: each worker's answer, by collection id. */
+const collected = new Map<number, (data: LiveData) => void>();
+let nextCollection = 0;
+
+/** In the primary: every worker's live data, summed (a worker that does not answer within 1 s left out). */
+function collectLive(): Promise<LiveData> {
+  const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker?.isConnected());
+  const id = nextCollection++;
+  const parts: LiveData[] = [];
+  return new Promise((resolve) => {
+    const finish = () => {
+      clearTimeout(timer);
+      collected.delete(id);
+      resolve(mergeLiveData(parts));
+    };
+    const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
+    collected.set(id, (data) => {
+      parts.push(data);
+      if (parts.length === workers.length) finish();
+    });
+    for (const worker of workers) worker?.send({ type: COLLECT, id });
+    if (workers.length === 0) finish();
+  });
+}
+
+/** In a worker: answer the primary's collections with this worker's live data. */
+export function shareLive(read: () => LiveData): void {
+  process.on("message", (message: { type?: string; id?: number }) => {
+    if (message?.type === COLLECT)
+      process.send?.({ type: COLLECTED, id: message.id, data: read() } satisfies Partial<CollectedMessage>);
+  });
+}
+
+/** In a worker: the live view's data, summed over every worker by the primary. */
+export function clusterLive(): () => Promise<LiveData> {
+  return () => askPrimary("live");
 }
 
 /** In a worker: offer this worker's registry to the primary's aggregation. */

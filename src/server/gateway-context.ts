@@ -3,8 +3,11 @@ import type { ServerConfig } from "../config/schema.js";
 import type { Task } from "../core/types.js";
 import type { ServedModels } from "../routing/served-models.js";
 import type { Admitted } from "../routing/serving.js";
+import type { RunStore } from "../store/run-store.js";
+import type { LiveView } from "../telemetry/live-view.js";
 import type { Exchange } from "./exchange.js";
 import type { ResponseStorage } from "./openai/response-store.js";
+import type { UiAccess } from "./ui/ui-access.js";
 
 /** What route handlers share: the served models and the request bounds. */
 export interface GatewayContext {
@@ -12,6 +15,12 @@ export interface GatewayContext {
   limits: ServerConfig;
   /** Responses kept for `previous_response_id` and `GET /v1/responses/{id}`. */
   responses: ResponseStorage;
+  /** Who may use the dashboard's API. */
+  ui: UiAccess;
+  /** The run store the dashboard reads, opened on first use. */
+  runs(): RunStore;
+  /** The dashboard's live view of the gateway (every worker's). */
+  live(): Promise<LiveView>;
 }
 
 /** Admits an exchange's request for `modelField` (a model or a route), recording who serves it. */

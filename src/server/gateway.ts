@@ -18,7 +18,11 @@ import type { Engines } from "../engines/engines.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { ServedModels } from "../routing/served-models.js";
 import { SharedState } from "../routing/shared-state.js";
+import { openRunStore } from "../store/data-dir.js";
+import type { RunStore } from "../store/run-store.js";
 import { roundMs, topics } from "../telemetry/events.js";
+import { type LiveData, liveView } from "../telemetry/live-view.js";
+import { LiveWindow } from "../telemetry/live-window.js";
 import { GatewayMetrics } from "../telemetry/metrics.js";
 import { ApiKeys, keyOwner, presentedKey } from "./api-keys.js";
 import { type ErrorFormat, errorResponse } from "./error-body.js";
@@ -28,6 +32,7 @@ import { sendJson, sendText } from "./http-io.js";
 import { type ResponseStorage, responseStoreFor } from "./openai/response-store.js";
 import { RateLimiter, rateLimitHeaders } from "./rate-limits.js";
 import { API_ROUTES, type Route } from "./routes.js";
+import { UiAccess } from "./ui/ui-access.js";
 
 export interface GatewayOptions {
   config: InfergateConfig;
@@ -42,6 +47,8 @@ export interface GatewayOptions {
   responses?: ResponseStorage;
   /** The process's resident memory in bytes, for the precision policy; tests simulate pressure with it. */
   rss?: () => number;
+  /** The live view's data; by default this process's own (a cluster worker's is every worker's, summed). */
+  live?: () => Promise<LiveData>;
 }
 
 /**
@@ -60,6 +67,8 @@ export interface Gateway {
   start(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish (up to the drain timeout), then closes. */
   drain(): Promise<void>;
+  /** This process's live window and serving state (what a cluster worker shares). */
+  liveData(): LiveData;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -86,10 +95,29 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.rss && { rss: options.rss }),
     ...(options.onUnexpectedError && { onError: options.onUnexpectedError }),
   });
+  let runStore: RunStore | undefined;
+  const liveWindow = new LiveWindow();
+  const liveData = (): LiveData => ({
+    seconds: liveWindow.seconds(),
+    state: {
+      load: [...models.loadStates()],
+      breakers: [...models.breakers()],
+      precisions: [...models.precisions()],
+    },
+  });
   const context: GatewayContext = {
     models,
     limits,
     responses: options.responses ?? responseStoreFor(limits),
+    ui: new UiAccess(LOOPBACK.has(limits.host), keys, adminKeys, limits.admin_keys_env),
+    runs: () => {
+      runStore ??= openRunStore(config.ui, options.env);
+      return runStore;
+    },
+    live: async () => {
+      const { seconds, state } = options.live ? await options.live() : liveData();
+      return liveView(seconds, state, Math.floor(Date.now() / 1000));
+    },
   };
   const metrics = new GatewayMetrics({
     load: () => models.loadStates(),
@@ -236,6 +264,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     server,
     metrics,
+    liveData,
     async start() {
       await models.warmUp();
       await shared?.connect(3000);
@@ -258,6 +287,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       server.closeAllConnections();
       await closed;
       await models.close();
+      runStore?.close();
+      liveWindow.close();
       shared?.close();
       metrics.close();
     },

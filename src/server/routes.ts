@@ -13,6 +13,7 @@ import {
 import { handleClassify, handleEmbeddings, handleTag } from "./openai/encoder-routes.js";
 import { handleChatCompletions, handleCompletions } from "./openai/generation-routes.js";
 import { handleGetResponse, handleResponses, matchResponsePath } from "./openai/responses-routes.js";
+import { handleDiffRuns, handleGetRun, handleListRuns, handleLive, matchRunPath } from "./ui/ui-api.js";
 
 export interface Route {
   method: "GET" | "POST";
@@ -20,7 +21,7 @@ export interface Route {
   path: string;
   /** A pattern route's matcher: its path parameters, or undefined when the path is not its. */
   match?: (path: string) => Record<string, string> | undefined;
-  /** Whether an API key is required (when the gateway has keys). */
+  /** Whether a client API key is required (when the gateway has keys); the dashboard's routes check admin keys. */
   authenticated: boolean;
   errorFormat: ErrorFormat;
   handle(exchange: Exchange, context: GatewayContext): Promise<void>;
@@ -110,4 +111,27 @@ export const API_ROUTES: readonly Route[] = [
     errorFormat: "gemini",
     handle: handleGemini,
   },
+  {
+    method: "GET",
+    path: "/ui/api/runs",
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleListRuns,
+  },
+  {
+    method: "GET",
+    path: "/ui/api/runs/{id}",
+    match: matchRunPath,
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleGetRun,
+  },
+  {
+    method: "GET",
+    path: "/ui/api/diff",
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleDiffRuns,
+  },
+  { method: "GET", path: "/ui/api/live", authenticated: false, errorFormat: "openai", handle: handleLive },
 ];

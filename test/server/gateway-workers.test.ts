@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { repoRoot } from "../helpers.js";
 
-test("serve --workers 2: both processes serve, /metrics sums them, stored responses are shared, SIGTERM drains them all", async (t) => {
+test("serve --workers 2: both processes serve, /metrics and the live view sum them, stored responses are shared, SIGTERM drains them all", async (t) => {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", join(repoRoot, "src/cli/infergate.ts"), "serve", "--workers", "2", "--port", "0"],
@@ -48,6 +48,15 @@ test("serve --workers 2: both processes serve, /metrics sums them, stored respon
   );
   // State gauges are the same in every worker: shown once, not summed.
   assert.match(metrics, /infergate_serving_precision\{model="lm-small",precision="q8_0"\} 1\n/);
+  // The dashboard's live view sums the workers too: 12 requests in the last minute, whichever worker answers.
+  for (let i = 0; i < 4; i++) {
+    const live = (await (await fetch(`${url}/ui/api/live`, { headers: { connection: "close" } })).json()) as {
+      models: { model: string; requests_per_s: number; precision?: string }[];
+    };
+    const model = live.models.find((entry) => entry.model === "lm-small:q8_0");
+    assert.equal(Math.round((model?.requests_per_s ?? 0) * 60), 12);
+    assert.equal(model?.precision, "q8_0");
+  }
   // A stored response is the primary's: every worker can continue it and return it.
   const post = async (body: Record<string, unknown>) => {
     const response = await fetch(`${url}/v1/responses`, {
