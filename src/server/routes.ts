@@ -14,6 +14,7 @@ import { handleClassify, handleEmbeddings, handleTag } from "./openai/encoder-ro
 import { handleChatCompletions, handleCompletions } from "./openai/generation-routes.js";
 import { handleGetResponse, handleResponses, matchResponsePath } from "./openai/responses-routes.js";
 import { handleDiffRuns, handleGetRun, handleListRuns, handleLive, matchRunPath } from "./ui/ui-api.js";
+import { handleUiAsset, matchUiAsset } from "./ui/ui-page.js";
 
 export interface Route {
   method: "GET" | "POST";
@@ -134,4 +135,12 @@ export const API_ROUTES: readonly Route[] = [
     handle: handleDiffRuns,
   },
   { method: "GET", path: "/ui/api/live", authenticated: false, errorFormat: "openai", handle: handleLive },
+  {
+    method: "GET",
+    path: "/ui",
+    match: matchUiAsset,
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleUiAsset,
+  },
 ];

@@ -3,48 +3,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { Report } from "../../src/bench/compare.js";
-import type { TargetReport } from "../../src/bench/run-benchmark.js";
 import { ApiKeys } from "../../src/server/api-keys.js";
 import { UiAccess } from "../../src/server/ui/ui-access.js";
 import { RunStore } from "../../src/store/run-store.js";
 import { unreachableModel } from "../helpers.js";
+import { storedReport, storedTarget } from "../support/stored-runs.js";
 import { type RunningGateway, startGateway } from "./gateway-harness.js";
-
-const report = (createdAt: string): Report =>
-  ({
-    schema: "infergate.report/1",
-    created_at: createdAt,
-    machine: { cpus: 2, cpu_model: "t", memory_bytes: 1, node: process.version, platform: "linux" },
-    load: {
-      strategy: { kind: "concurrent", concurrency: 1 },
-      constraints: {},
-      max_tokens: 1,
-      temperature: 0,
-    },
-    targets: [],
-    comparisons: [],
-    verdicts: [],
-  }) as Report;
-
-/** 40 items, `right` of them correct; every request `latencyMs` long. */
-function targetReport(right: number, latencyMs: number): TargetReport {
-  const items = Array.from({ length: 40 }, (_, index) => ({
-    index,
-    preview: `item ${index}`,
-    correct: index < right,
-  }));
-  const records = items.map((_, index) => ({
-    index,
-    plannedAt: 0,
-    sentAt: 0,
-    endAt: latencyMs + (index % 5),
-    chunkTimes: [],
-    outputTokens: 1,
-    warmup: false,
-  }));
-  return { target: "spam-encoder:int8", workload: "spam", items, records } as unknown as TargetReport;
-}
 
 describe("the dashboard's API: stored runs, one run, and the diff of two", () => {
   let running: RunningGateway;
@@ -53,8 +17,12 @@ describe("the dashboard's API: stored runs, one run, and the diff of two", () =>
   before(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "infergate-ui-"));
     const store = RunStore.open(dataDir);
-    older = store.save("bench", "cli", report("2026-12-01T10:00:00.000Z"), [targetReport(20, 10)]);
-    newer = store.save("bench", "ui", report("2026-12-01T11:00:00.000Z"), [targetReport(36, 30)]);
+    older = store.save("bench", "cli", storedReport("2026-12-01T10:00:00.000Z"), [
+      storedTarget({ right: 20, latencyMs: 10 }),
+    ]);
+    newer = store.save("bench", "ui", storedReport("2026-12-01T11:00:00.000Z"), [
+      storedTarget({ right: 36, latencyMs: 30 }),
+    ]);
     store.close();
     running = await startGateway({
       raw: {

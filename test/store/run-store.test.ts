@@ -3,42 +3,17 @@ import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { Report } from "../../src/bench/compare.js";
-import type { TargetReport } from "../../src/bench/run-benchmark.js";
 import { parseConfig } from "../../src/config/load-config.js";
 import { InvalidRequestError } from "../../src/core/errors.js";
 import { dataDirFor, openRunStore } from "../../src/store/data-dir.js";
 import { RunStore } from "../../src/store/run-store.js";
 import { unreachableModel } from "../helpers.js";
 import { runCli, testStateHome } from "../support/cli.js";
+import { storedReport, storedTarget } from "../support/stored-runs.js";
 
-function report(createdAt = new Date().toISOString()): Report {
-  return {
-    schema: "infergate.report/1",
-    created_at: createdAt,
-    machine: { cpus: 2, cpu_model: "test", memory_bytes: 1, node: process.version, platform: "linux" },
-    load: {
-      strategy: { kind: "concurrent", concurrency: 1 },
-      constraints: { requests: 2 },
-      max_tokens: 4,
-      temperature: 0,
-    },
-    targets: [],
-    comparisons: [],
-    verdicts: ["a verdict"],
-  };
-}
-
-function targetReport(target: string, workload: string): TargetReport {
-  return {
-    target,
-    workload,
-    records: [
-      { index: 0, plannedAt: 1, sentAt: 1, endAt: 3, chunkTimes: [2], outputTokens: 1, warmup: false },
-    ],
-    items: [{ index: 0, preview: "hello", gold: "ham", parsed: "ham", correct: true }],
-  } as unknown as TargetReport;
-}
+const report = (createdAt = new Date().toISOString()) => storedReport(createdAt, [], ["a verdict"]);
+const targetReport = (target: string, workload: string) =>
+  storedTarget({ right: 40, latencyMs: 3, target, workload });
 
 const freshDir = () => mkdtempSync(join(tmpdir(), "infergate-runs-"));
 

@@ -1,13 +1,11 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { chartJsBundlePath } from "../../ui/chart-bundle.js";
 import type { Report } from "../compare.js";
 import { summaryTables } from "./summary-table.js";
 
 /** Chart.js's browser bundle, inlined so the page needs no network to draw its charts. */
 function chartLibrary(): string {
-  const entry = fileURLToPath(import.meta.resolve("chart.js"));
-  return readFileSync(join(dirname(entry), "chart.umd.min.js"), "utf8");
+  return readFileSync(chartJsBundlePath(), "utf8");
 }
 
 const escapeHtml = (text: string) =>

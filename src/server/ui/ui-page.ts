@@ -1,0 +1,45 @@
+import { readFileSync } from "node:fs";
+import { RouteNotFoundError } from "../../core/errors.js";
+import { chartJsBundlePath } from "../../ui/chart-bundle.js";
+import type { Exchange } from "../exchange.js";
+import type { GatewayContext } from "../gateway-context.js";
+
+/** The page's sources (`src/ui/`, shipped with the package), from here in `src/` or in the compiled `dist/`. */
+const UI_DIR = new URL("../../../src/ui/", import.meta.url);
+
+/** What `/ui` serves, read once: the page, its script, and Chart.js from its own package (nothing from the network). */
+const ASSETS: Record<string, { type: string; file: URL | string }> = {
+  "/ui": { type: "text/html; charset=utf-8", file: new URL("index.html", UI_DIR) },
+  "/ui/app.js": { type: "text/javascript; charset=utf-8", file: new URL("app.js", UI_DIR) },
+  "/ui/chart.js": {
+    type: "text/javascript; charset=utf-8",
+    file: chartJsBundlePath(),
+  },
+};
+const loaded = new Map<string, Buffer>();
+
+/** `GET /ui`, `/ui/app.js`, `/ui/chart.js`: the dashboard page, under the same access rule as its API. */
+export async function handleUiAsset(exchange: Exchange, context: GatewayContext): Promise<void> {
+  context.ui.check(exchange.req.headers, exchange.query);
+  const path = exchange.params.asset ?? "";
+  const asset = ASSETS[path];
+  if (!asset) throw new RouteNotFoundError("GET", path);
+  let body = loaded.get(path);
+  if (!body) {
+    body = readFileSync(asset.file);
+    loaded.set(path, body);
+  }
+  exchange.res.writeHead(200, {
+    "content-type": asset.type,
+    "content-length": body.length,
+    "cache-control": "no-cache",
+    "content-security-policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+    "x-content-type-options": "nosniff",
+  });
+  exchange.res.end(body);
+}
+
+/** `/ui` and its assets → `{asset: path}`. */
+export function matchUiAsset(path: string): Record<string, string> | undefined {
+  return path in ASSETS ? { asset: path } : undefined;
+}
