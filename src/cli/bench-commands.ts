@@ -33,6 +33,7 @@ import { CliContext, type GlobalOptions } from "./cli-context.js";
 import { type LiveAbOptions, runLiveAb } from "./live-ab-command.js";
 import { collect, decimal, integer } from "./parse-options.js";
 import { Progress } from "./progress.js";
+import { ProgressChannel } from "./progress-channel.js";
 import {
   addQualityOptions,
   promptedClassification,
@@ -263,6 +264,7 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
   const embedder =
     embedModel && (async (texts: readonly string[]) => (await embedModel.embed(texts)).vectors);
   const noted = new Set<string>();
+  const channel = ProgressChannel.fromEnv();
   for (const { spec, ...given } of runs) {
     const target = await openTarget(spec, {
       registry: context.registry,
@@ -300,8 +302,19 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
       ...(embedder && { semantic: { embed: embedder, threshold: options.similarityThreshold } }),
     };
     const passes = plan.perturb ? 2 : 1;
-    const progress = new Progress(target.name, ((requests ?? 0) + options.warmup) * passes);
-    const report = await benchmarkTarget(target, workload, plan, () => progress.advance(1));
+    const total = ((requests ?? 0) + options.warmup) * passes;
+    const progress = new Progress(target.name, total);
+    // The channel counts measured requests only (warm-ups are not reported to it).
+    channel?.send({
+      type: "target",
+      target: target.name,
+      workload: workload.name,
+      total: (requests ?? 0) * passes,
+    });
+    const report = await benchmarkTarget(target, workload, plan, (record) => {
+      progress.advance(1);
+      channel?.request(target.name, record);
+    });
     progress.finish();
     if (options.sweep) {
       report.sweep = await sweepTarget(target, workload, plan, options.sweep, {
@@ -335,12 +348,14 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
   if (options.save) {
     const store = openRunStore(context.config.ui);
     try {
-      const id = store.save(comparing ? "compare" : "bench", "cli", report, reports);
+      const id = store.save(comparing ? "compare" : "bench", channel ? "ui" : "cli", report, reports);
       process.stderr.write(`saved as ${id} in ${store.path} (--no-save to skip)\n`);
+      channel?.send({ type: "saved", run: id });
     } finally {
       store.close();
     }
   }
+  await channel?.close();
 }
 
 /** The in-process model `spec` names, reloaded with `parallel` sequences (a batch sweep of a language model). */

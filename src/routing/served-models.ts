@@ -139,6 +139,12 @@ export class ServedModels implements TargetSource {
     return this.catalog().map((entry) => entry.id);
   }
 
+  /** The declared models' names (`ID`, `ID:PRECISION`), routes left out: what a benchmark can measure. */
+  modelNames(): string[] {
+    const routes = new Set(this.#routes.keys());
+    return this.ids().filter((id) => !routes.has(id));
+  }
+
   *loadStates(): Iterable<ModelLoadState> {
     for (const admission of this.#admissions.values()) {
       yield { model: admission.model, inFlight: admission.inFlight, queued: admission.queued };

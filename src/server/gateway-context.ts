@@ -7,6 +7,7 @@ import type { RunStore } from "../store/run-store.js";
 import type { LiveView } from "../telemetry/live-view.js";
 import type { Exchange } from "./exchange.js";
 import type { ResponseStorage } from "./openai/response-store.js";
+import type { RunJobs } from "./ui/run-jobs.js";
 import type { UiAccess } from "./ui/ui-access.js";
 
 /** What route handlers share: the served models and the request bounds. */
@@ -21,6 +22,8 @@ export interface GatewayContext {
   runs(): RunStore;
   /** The dashboard's live view of the gateway (every worker's). */
   live(): Promise<LiveView>;
+  /** Runs started from the dashboard, one at a time, each in a child process. */
+  jobs(): RunJobs;
 }
 
 /** Admits an exchange's request for `modelField` (a model or a route), recording who serves it. */

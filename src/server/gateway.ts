@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,6 +33,7 @@ import { sendJson, sendText } from "./http-io.js";
 import { type ResponseStorage, responseStoreFor } from "./openai/response-store.js";
 import { RateLimiter, rateLimitHeaders } from "./rate-limits.js";
 import { API_ROUTES, type Route } from "./routes.js";
+import { RunJobs } from "./ui/run-jobs.js";
 import { UiAccess } from "./ui/ui-access.js";
 
 export interface GatewayOptions {
@@ -96,6 +98,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.onUnexpectedError && { onError: options.onUnexpectedError }),
   });
   let runStore: RunStore | undefined;
+  let runJobs: RunJobs | undefined;
   const liveWindow = new LiveWindow();
   const liveData = (): LiveData => ({
     seconds: liveWindow.seconds(),
@@ -113,6 +116,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     runs: () => {
       runStore ??= openRunStore(config.ui, options.env);
       return runStore;
+    },
+    jobs: () => {
+      // The children load the gateway's own config file (a config built in memory has none: the bundled one).
+      runJobs ??= new RunJobs(existsSync(config.source) ? config.source : undefined, options.env);
+      return runJobs;
     },
     live: async () => {
       const { seconds, state } = options.live ? await options.live() : liveData();
@@ -287,6 +295,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       server.closeAllConnections();
       await closed;
       await models.close();
+      runJobs?.close();
       runStore?.close();
       liveWindow.close();
       shared?.close();

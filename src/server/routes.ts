@@ -13,7 +13,18 @@ import {
 import { handleClassify, handleEmbeddings, handleTag } from "./openai/encoder-routes.js";
 import { handleChatCompletions, handleCompletions } from "./openai/generation-routes.js";
 import { handleGetResponse, handleResponses, matchResponsePath } from "./openai/responses-routes.js";
-import { handleDiffRuns, handleGetRun, handleListRuns, handleLive, matchRunPath } from "./ui/ui-api.js";
+import {
+  handleDiffRuns,
+  handleGetRun,
+  handleJobAction,
+  handleListJobs,
+  handleListRuns,
+  handleLive,
+  handleSubmitJob,
+  handleUiModels,
+  matchJobPath,
+  matchRunPath,
+} from "./ui/ui-api.js";
 import { handleUiAsset, matchUiAsset } from "./ui/ui-page.js";
 
 export interface Route {
@@ -142,5 +153,42 @@ export const API_ROUTES: readonly Route[] = [
     authenticated: false,
     errorFormat: "openai",
     handle: handleUiAsset,
+  },
+  {
+    method: "GET",
+    path: "/ui/api/jobs",
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleListJobs,
+  },
+  {
+    method: "POST",
+    path: "/ui/api/jobs",
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleSubmitJob,
+  },
+  {
+    method: "GET",
+    path: "/ui/api/jobs/{id}/{action}",
+    match: matchJobPath,
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleJobAction,
+  },
+  {
+    method: "POST",
+    path: "/ui/api/jobs/{id}/{action}",
+    match: matchJobPath,
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleJobAction,
+  },
+  {
+    method: "GET",
+    path: "/ui/api/models",
+    authenticated: false,
+    errorFormat: "openai",
+    handle: handleUiModels,
   },
 ];

@@ -7,6 +7,7 @@ if (params.has("key")) sessionStorage.setItem("infergate-key", params.get("key")
 const key = sessionStorage.getItem("infergate-key");
 let timer;
 const charts = [];
+const streams = [];
 
 async function api(path) {
   const response = await fetch(path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
@@ -93,6 +94,7 @@ function lineChart(title, labels, datasets) {
 function clear() {
   clearTimeout(timer);
   for (const chart of charts.splice(0)) chart.destroy();
+  for (const stream of streams.splice(0)) stream.close();
 }
 
 async function liveView() {
@@ -176,7 +178,13 @@ async function runsView() {
       if (box.checked) chosen.push(run.id);
       else chosen.splice(chosen.indexOf(run.id), 1);
       const [before, after] = chosen.slice(-2);
-      if (chosen.length >= 2) diff.setAttribute("href", `#/diff/${before}/${after}`);
+      if (chosen.length >= 2) {
+        diff.setAttribute("href", `#/diff/${before}/${after}`);
+        diff.removeAttribute("aria-disabled");
+      } else {
+        diff.setAttribute("href", "#/runs");
+        diff.setAttribute("aria-disabled", "true");
+      }
     });
     return { ...run, box };
   });
@@ -382,11 +390,199 @@ async function diffView(before, after) {
   );
 }
 
+/** `#/new`: a compare or bench of this gateway's models, on the bundled workload or an uploaded JSONL. */
+async function newRunView() {
+  const { data } = await api("/ui/api/models");
+  const form = element("form", { "aria-label": "new run" });
+  const kinds = element(
+    "fieldset",
+    {},
+    element("legend", {}, "Run"),
+    ...["compare", "bench"].flatMap((kind) => [
+      element(
+        "label",
+        {},
+        element("input", {
+          type: "radio",
+          name: "kind",
+          value: kind,
+          ...(kind === "compare" ? { checked: "" } : {}),
+        }),
+        ` ${kind} `,
+      ),
+    ]),
+  );
+  const targets = element(
+    "fieldset",
+    {},
+    element("legend", {}, "Targets"),
+    ...data.map((model) =>
+      element(
+        "label",
+        {},
+        element("input", { type: "checkbox", name: "target", value: model.id }),
+        ` ${model.id} (${model.task}) `,
+      ),
+    ),
+  );
+  const requests = element("input", {
+    type: "number",
+    name: "requests",
+    min: "1",
+    max: "100000",
+    value: "100",
+  });
+  const concurrency = element("input", {
+    type: "number",
+    name: "concurrency",
+    min: "1",
+    max: "1024",
+    value: "1",
+  });
+  const upload = element("input", { type: "file", name: "dataset", accept: ".jsonl,application/jsonl" });
+  const message = element("p", { role: "alert", class: "error" });
+  form.append(
+    kinds,
+    targets,
+    element(
+      "p",
+      {},
+      element("label", {}, "Requests per target ", requests),
+      " ",
+      element("label", {}, "In flight ", concurrency),
+    ),
+    element("p", {}, element("label", {}, "Workload (JSONL, optional: the bundled one without) ", upload)),
+    element("button", { type: "submit" }, "Start"),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {
+      kind: form.querySelector("input[name=kind]:checked").value,
+      targets: [...form.querySelectorAll("input[name=target]:checked")].map((box) => box.value),
+      requests: Number(requests.value),
+      concurrency: Number(concurrency.value),
+    };
+    const file = upload.files?.[0];
+    if (file) body.dataset = { jsonl: await file.text() };
+    const response = await fetch("/ui/api/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json();
+    if (!response.ok) message.textContent = answer.error?.message ?? `${response.status}`;
+    else location.hash = `#/jobs/${answer.id}`;
+  });
+  view.replaceChildren(element("h1", {}, "New run"), form);
+}
+
+/**
+ * `#/jobs/ID`: a run from the page as it goes, over server-sent events. EventSource reconnects by itself after a
+ * cut and says the last event it had (`Last-Event-ID`): the gateway sends what it missed, or a snapshot.
+ */
+function jobView(id) {
+  const state = { status: "queued", targets: [], points: [], run: undefined, error: undefined };
+  const status = element("p", { role: "status", "data-job-status": "" });
+  const progress = element("div");
+  const canvas = element("canvas", {
+    role: "img",
+    "aria-label": "latency of each request as it finished",
+    height: "90",
+  });
+  const count = element("p", { class: "muted", "data-points": "" });
+  const cancel = element("button", { type: "button" }, "Cancel");
+  cancel.addEventListener("click", () =>
+    fetch(`/ui/api/jobs/${id}/cancel`, {
+      method: "POST",
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+    }),
+  );
+  const chart = globalThis.Chart
+    ? new globalThis.Chart(canvas, {
+        type: "scatter",
+        data: { datasets: [] },
+        options: {
+          animation: false,
+          scales: {
+            x: { title: { display: true, text: "s since start" } },
+            y: { title: { display: true, text: "E2E ms" } },
+          },
+        },
+      })
+    : undefined;
+  if (chart) charts.push(chart);
+  const draw = () => {
+    status.textContent = `${state.status}${state.error ? `: ${state.error}` : ""}`;
+    progress.replaceChildren(
+      table(
+        "per target",
+        [
+          { title: "target", cell: (t) => `${t.target} on ${t.workload}` },
+          {
+            title: "progress",
+            cell: (t) =>
+              element("progress", {
+                max: String(t.total),
+                value: String(t.done),
+                "aria-label": `${t.target}: ${t.done} of ${t.total}`,
+              }),
+          },
+          { title: "done", cell: (t) => `${t.done}/${t.total}` },
+          { title: "errors", cell: (t) => String(t.errors) },
+          { title: "E2E p50 ms", cell: (t) => number(t.e2e_p50_ms) },
+          { title: "E2E p95 ms", cell: (t) => number(t.e2e_p95_ms) },
+          { title: "TTFT p50 ms", cell: (t) => number(t.ttft_p50_ms) },
+        ],
+        state.targets,
+      ),
+      state.run ? element("p", {}, "Saved: ", element("a", { href: `#/runs/${state.run}` }, state.run)) : "",
+    );
+    count.textContent = `${state.points.length} requests plotted`;
+    if (chart) {
+      chart.data.datasets = state.targets.map((t, index) => ({
+        label: t.target,
+        data: state.points.filter(([at]) => at === index).map(([, ms, e2e]) => ({ x: ms / 1000, y: e2e })),
+      }));
+      chart.update();
+    }
+    cancel.hidden = ["done", "failed", "cancelled"].includes(state.status);
+  };
+  const source = new EventSource(`/ui/api/jobs/${id}/events${key ? `?key=${encodeURIComponent(key)}` : ""}`);
+  streams.push(source);
+  source.addEventListener("snapshot", (event) => {
+    Object.assign(state, JSON.parse(event.data));
+    draw();
+  });
+  source.addEventListener("progress", (event) => {
+    const { targets, points } = JSON.parse(event.data);
+    state.targets = targets;
+    state.points.push(...points);
+    draw();
+  });
+  source.addEventListener("status", (event) => {
+    Object.assign(state, JSON.parse(event.data));
+    draw();
+    if (["done", "failed", "cancelled"].includes(state.status)) source.close();
+  });
+  view.replaceChildren(
+    element("h1", {}, `Run ${id}`),
+    status,
+    progress,
+    element("figure", {}, element("figcaption", {}, "Latency of each request"), canvas, count),
+    cancel,
+  );
+  draw();
+}
+
 async function render() {
   clear();
   const [, name, first, second] = location.hash.split("/");
   for (const link of document.querySelectorAll("header a")) {
-    if (link.getAttribute("href") === `#/${name === "diff" ? "runs" : (name ?? "live")}`)
+    if (
+      link.getAttribute("href") ===
+      `#/${name === "diff" ? "runs" : name === "jobs" ? "new" : (name ?? "live")}`
+    )
       link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -394,6 +590,8 @@ async function render() {
     if (name === "runs" && first) await runView(first, second);
     else if (name === "runs") await runsView();
     else if (name === "diff" && first && second) await diffView(first, second);
+    else if (name === "new") await newRunView();
+    else if (name === "jobs" && first) jobView(first);
     else await liveView();
   } catch (error) {
     view.replaceChildren(

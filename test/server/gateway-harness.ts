@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
+import { stringify } from "yaml";
 import { type InfergateConfig, loadConfig, parseConfig } from "../../src/config/load-config.js";
 import { createEngines, type Engines } from "../../src/engines/engines.js";
 import { ModelRegistry } from "../../src/models/model-registry.js";
@@ -70,4 +74,28 @@ export async function startGateway(
 
 export function authorized(extra: Record<string, string> = {}): Record<string, string> {
   return { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", ...extra };
+}
+
+/**
+ * A gateway whose config is a file (as `serve --config` reads it): what runs launched from the dashboard need, since
+ * their child processes load the same file. It serves spam-encoder int8 and keeps its run store beside the file.
+ */
+export async function startEncoderGatewayFromFile(): Promise<RunningGateway> {
+  const dir = mkdtempSync(join(tmpdir(), "infergate-config-"));
+  const configPath = join(dir, "config.yaml");
+  writeFileSync(
+    configPath,
+    stringify({
+      models: [
+        {
+          id: "spam-encoder",
+          task: "classify",
+          engine: "onnx",
+          variants: { int8: join(repoRoot, "models/spam-encoder") },
+        },
+      ],
+      ui: { data_dir: dir },
+    }),
+  );
+  return startGateway({ config: await loadConfig(configPath) });
 }

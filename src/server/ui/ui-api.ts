@@ -1,8 +1,15 @@
-import { InvalidRequestError } from "../../core/errors.js";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import { loadJsonlWorkload } from "../../bench/workload.js";
+import { InfergateError, InvalidRequestError, RouteNotFoundError } from "../../core/errors.js";
 import { diffRuns } from "../../store/run-diff.js";
 import type { Exchange } from "../exchange.js";
 import type { GatewayContext } from "../gateway-context.js";
-import { sendJson } from "../http-io.js";
+import { readJsonBody, sendJson } from "../http-io.js";
+import { parseBody } from "../openai/schemas.js";
+import type { JobSpec } from "./run-jobs.js";
 
 /** `GET /ui/api/runs`: the stored runs, newest first (`?limit=`, at most 1,000). */
 export async function handleListRuns(exchange: Exchange, context: GatewayContext): Promise<void> {
@@ -43,4 +50,153 @@ export function matchRunPath(path: string): Record<string, string> | undefined {
   if (!path.startsWith(prefix) || path.length === prefix.length) return undefined;
   const id = path.slice(prefix.length);
   return id.includes("/") ? undefined : { id };
+}
+
+const jobRequestSchema = z
+  .object({
+    kind: z.enum(["compare", "bench"]),
+    targets: z.array(z.string().min(1).max(256)).min(1).max(32),
+    /** An uploaded workload, validated as `--dataset` files are. */
+    dataset: z
+      .object({ jsonl: z.string().min(1) })
+      .strict()
+      .optional(),
+    requests: z.int().min(1).max(100_000).optional(),
+    concurrency: z.int().min(1).max(1024).optional(),
+    max_tokens: z.int().min(1).max(32_768).optional(),
+  })
+  .strict();
+
+/** `POST /ui/api/jobs`: queue a compare or bench of configured models; 202 with the job. */
+export async function handleSubmitJob(exchange: Exchange, context: GatewayContext): Promise<void> {
+  context.ui.check(exchange.req.headers, exchange.query);
+  const body = parseBody(jobRequestSchema, await readJsonBody(exchange.req, context.limits.max_body_bytes));
+  const known = new Set(context.models.modelNames());
+  body.targets.forEach((target, index) => {
+    if (!known.has(target))
+      throw new InvalidRequestError(
+        `targets[${index}]: no model ${JSON.stringify(target)} in this gateway's config`,
+        `targets.${index}`,
+      );
+  });
+  if (body.kind === "bench" && body.targets.length !== 1)
+    throw new InvalidRequestError("bench measures one target; use compare for several", "targets");
+  const spec: JobSpec = { kind: body.kind, targets: body.targets };
+  if (body.dataset) spec.dataset = savedUpload(context, body.dataset.jsonl);
+  if (body.requests !== undefined) spec.requests = body.requests;
+  if (body.concurrency !== undefined) spec.concurrency = body.concurrency;
+  if (body.max_tokens !== undefined) spec.maxTokens = body.max_tokens;
+  sendJson(exchange.res, 202, context.jobs().submit(spec).snapshot());
+}
+
+/** An upload kept beside the run store (owner-only), refused with the CLI's own message for a bad row. */
+function savedUpload(context: GatewayContext, jsonl: string): string {
+  const dir = join(dirname(context.runs().path), "uploads");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `${randomBytes(8).toString("hex")}.jsonl`);
+  writeFileSync(path, jsonl, { mode: 0o600 });
+  try {
+    loadJsonlWorkload(path);
+  } catch (error) {
+    rmSync(path, { force: true });
+    // The loader's own message, with the upload's line in place of a file name the client never chose.
+    if (error instanceof InfergateError)
+      throw new InvalidRequestError(error.message.replaceAll(`${path}:`, "dataset line "), "dataset");
+    throw error;
+  }
+  return path;
+}
+
+/** `GET /ui/api/models`: what a run from the dashboard can measure: the models of this gateway's config (no routes). */
+export async function handleUiModels(exchange: Exchange, context: GatewayContext): Promise<void> {
+  context.ui.check(exchange.req.headers, exchange.query);
+  const names = new Set(context.models.modelNames());
+  const data = context.models.catalog().filter((entry) => names.has(entry.id));
+  sendJson(exchange.res, 200, { object: "list", data: data.map(({ id, task }) => ({ id, task })) });
+}
+
+/** `GET /ui/api/jobs`: the runs started from the dashboard, newest first. */
+export async function handleListJobs(exchange: Exchange, context: GatewayContext): Promise<void> {
+  context.ui.check(exchange.req.headers, exchange.query);
+  const data = context
+    .jobs()
+    .list()
+    .map((job) => ({
+      id: job.id,
+      createdAt: job.createdAt,
+      spec: job.spec,
+      status: job.status,
+      run: job.run,
+      error: job.error,
+    }));
+  sendJson(exchange.res, 200, { object: "list", data });
+}
+
+/**
+ * `GET /ui/api/jobs/{id}/events`: the job as server-sent events (`status`, `progress`), each with an id. A client
+ * that reconnects with `Last-Event-ID` gets what it missed, or, when that is no longer kept, a `snapshot` of the
+ * whole job; the stream ends once the job has.
+ */
+async function streamJobEvents(exchange: Exchange, context: GatewayContext): Promise<void> {
+  const job = context.jobs().get(exchange.params.id ?? "");
+  const header = exchange.req.headers["last-event-id"];
+  const lastId = Number(typeof header === "string" ? header : (exchange.query.get("last_event_id") ?? 0));
+  const { res } = exchange;
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+  });
+  const write = (id: number, type: string, data: unknown) =>
+    res.write(`id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+  // A browser that loses the stream asks again after half a second (EventSource's default is seconds).
+  res.write("retry: 500\n\n");
+  const missed = Number.isInteger(lastId) && lastId > 0 ? job.eventsAfter(lastId) : undefined;
+  if (missed) for (const event of missed) write(event.id, event.type, event.data);
+  else write(job.lastEventId, "snapshot", job.snapshot());
+  if (job.finished) {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = job.listen((event) => {
+      write(event.id, event.type, event.data);
+      if (job.finished) {
+        stop();
+        res.end();
+        resolve();
+      }
+    });
+    res.once("close", () => {
+      stop();
+      resolve();
+    });
+  });
+}
+
+/** `POST /ui/api/jobs/{id}/cancel`: stops a running job or takes a queued one off the queue. */
+async function cancelJob(exchange: Exchange, context: GatewayContext): Promise<void> {
+  sendJson(
+    exchange.res,
+    200,
+    context
+      .jobs()
+      .cancel(exchange.params.id ?? "")
+      .snapshot(),
+  );
+}
+
+/** `GET /ui/api/jobs/{id}/events` and `POST /ui/api/jobs/{id}/cancel`. */
+export async function handleJobAction(exchange: Exchange, context: GatewayContext): Promise<void> {
+  context.ui.check(exchange.req.headers, exchange.query);
+  const { action } = exchange.params;
+  if (exchange.req.method === "GET" && action === "events") return streamJobEvents(exchange, context);
+  if (exchange.req.method === "POST" && action === "cancel") return cancelJob(exchange, context);
+  throw new RouteNotFoundError(exchange.req.method ?? "GET", exchange.req.url ?? "");
+}
+
+/** `/ui/api/jobs/{id}/{action}` → `{id, action}`. */
+export function matchJobPath(path: string): Record<string, string> | undefined {
+  const match = /^\/ui\/api\/jobs\/(job-[0-9a-f]{12})\/(events|cancel)$/.exec(path);
+  return match ? { id: match[1] as string, action: match[2] as string } : undefined;
 }
