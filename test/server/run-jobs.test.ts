@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { type RunningGateway, startEncoderGatewayFromFile } from "./gateway-harness.js";
 
@@ -123,6 +124,26 @@ describe("runs started from the dashboard: queued one at a time in a child proce
       "no gap",
     );
     assert.equal(rest.at(-1)?.data.status, "done");
+  });
+
+  test("an uploaded workload is what the run measures, and the upload is gone once the run has ended", async () => {
+    const rows = ["win a free prize now", "lunch at noon?", "claim your reward", "minutes of the meeting"];
+    const jsonl = rows.map((text, i) => JSON.stringify({ text, label: i % 2 ? "ham" : "spam" })).join("\n");
+    const submitted = await post({ kind: "bench", targets: ["spam-encoder"], dataset: { jsonl } });
+    assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+    const dataset = (submitted.body.spec as { dataset: string }).dataset;
+    assert.ok(existsSync(dataset));
+    const events = await readEvents(`${running.url}/ui/api/jobs/${submitted.body.id}/events`);
+    const final = events.at(-1)?.data as { status: string; run: string };
+    assert.equal(final.status, "done");
+    assert.equal(existsSync(dataset), false);
+    const run = (await (await fetch(`${running.url}/ui/api/runs/${final.run}`)).json()) as {
+      runs: { items: { preview: string }[] }[];
+    };
+    assert.deepEqual(
+      run.runs[0]?.items.map((item) => item.preview),
+      rows,
+    );
   });
 
   test("a run can be cancelled", async () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -11,7 +12,7 @@ import { InvalidRequestError, UnavailableError } from "../../core/errors.js";
 export interface JobSpec {
   kind: "compare" | "bench";
   targets: string[];
-  /** A validated JSONL workload file; the bundled workload without one. */
+  /** An uploaded, validated JSONL workload, removed once the job has ended; the bundled workload without one. */
   dataset?: string;
   requests?: number;
   concurrency?: number;
@@ -215,6 +216,7 @@ export class RunJobs {
     const queued = this.#queue.indexOf(job);
     if (queued !== -1) {
       this.#queue.splice(queued, 1);
+      if (job.spec.dataset) rmSync(job.spec.dataset, { force: true });
       job.setStatus("cancelled");
     } else if (this.#running?.job === job) {
       job.status = "cancelled";
@@ -256,6 +258,7 @@ export class RunJobs {
     });
     child.once("exit", (code, signal) => {
       this.#running = undefined;
+      if (job.spec.dataset) rmSync(job.spec.dataset, { force: true });
       if (job.status === "cancelled") job.setStatus("cancelled");
       else if (code === 0 && job.run) job.setStatus("done", { run: job.run });
       else job.setStatus("failed", { error: failureOf(stderr, code, signal) });

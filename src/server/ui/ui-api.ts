@@ -5,6 +5,7 @@ import { z } from "zod";
 import { loadJsonlWorkload } from "../../bench/workload.js";
 import { InfergateError, InvalidRequestError, RouteNotFoundError } from "../../core/errors.js";
 import { diffRuns } from "../../store/run-diff.js";
+import { isClusterWorker } from "../cluster-workers.js";
 import type { Exchange } from "../exchange.js";
 import type { GatewayContext } from "../gateway-context.js";
 import { readJsonBody, sendJson } from "../http-io.js";
@@ -71,6 +72,12 @@ const jobRequestSchema = z
 export async function handleSubmitJob(exchange: Exchange, context: GatewayContext): Promise<void> {
   context.ui.check(exchange.req.headers, exchange.query);
   const body = parseBody(jobRequestSchema, await readJsonBody(exchange.req, context.limits.max_body_bytes));
+  // Each worker would keep its own queue (two runs at once) and its own events (a reconnect may reach another).
+  if (isClusterWorker())
+    throw new InvalidRequestError(
+      "runs from the dashboard need a gateway with one worker (serve without --workers)",
+      "kind",
+    );
   const known = new Set(context.models.modelNames());
   body.targets.forEach((target, index) => {
     if (!known.has(target))
