@@ -12,6 +12,8 @@ const streams = [];
 async function api(path) {
   const response = await fetch(path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
   const body = await response.json();
+  if (response.status === 401)
+    throw new Error(`${body.error?.message}: off loopback, open this page as /ui?key=ADMIN_KEY`);
   if (!response.ok) throw new Error(body.error?.message ?? `${response.status}`);
   return body;
 }

@@ -18,9 +18,12 @@ const ASSETS: Record<string, { type: string; file: URL | string }> = {
 };
 const loaded = new Map<string, Buffer>();
 
-/** `GET /ui`, `/ui/app.js`, `/ui/chart.js`: the dashboard page, under the same access rule as its API. */
-export async function handleUiAsset(exchange: Exchange, context: GatewayContext): Promise<void> {
-  context.ui.check(exchange.req.headers, exchange.query);
+/**
+ * `GET /ui`, `/ui/app.js`, `/ui/chart.js`: the dashboard page. Its files carry no data (everything it shows comes
+ * from the API, which checks the admin key), and a browser could not send the key with them: script tags carry
+ * no header, and only the page's own URL carries `?key=`.
+ */
+export async function handleUiAsset(exchange: Exchange, _context: GatewayContext): Promise<void> {
   const path = exchange.params.asset ?? "";
   const asset = ASSETS[path];
   if (!asset) throw new RouteNotFoundError("GET", path);
