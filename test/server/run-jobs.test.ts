@@ -78,9 +78,10 @@ describe("runs started from the dashboard: queued one at a time in a child proce
     assert.ok(before, "a progress update before the last request");
     assert.equal(final?.event, "status");
     assert.equal(final?.data.status, "done", JSON.stringify(final?.data));
-    const figures = (
-      progress.at(-1)?.data.targets as { done: number; total: number; e2e_p95_ms: number }[]
-    )[0];
+    const last = progress.at(-1)?.data.targets as
+      | { done: number; total: number; e2e_p95_ms: number }[]
+      | undefined;
+    const figures = last?.[0];
     assert.equal(figures?.done, 150);
     assert.ok((figures?.e2e_p95_ms ?? 0) > 0);
     for (let i = 1; i < events.length; i++)
