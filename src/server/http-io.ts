@@ -92,9 +92,15 @@ export class SseStream {
     return this.#write(`data: ${JSON.stringify(value)}\n\n`);
   }
 
-  /** A named event (`event:` line), as the Responses API streams them. */
-  event(type: string, value: unknown): Promise<void> | undefined {
-    return this.#write(`event: ${type}\ndata: ${JSON.stringify(value)}\n\n`);
+  /** A named event (`event:` line), as the Responses API streams them; with an `id:` line where one is given. */
+  event(type: string, value: unknown, id?: number): Promise<void> | undefined {
+    const idLine = id === undefined ? "" : `id: ${id}\n`;
+    return this.#write(`${idLine}event: ${type}\ndata: ${JSON.stringify(value)}\n\n`);
+  }
+
+  /** How long a client that loses the stream waits before it asks again (EventSource's `retry:`). */
+  retry(ms: number): void {
+    void this.#write(`retry: ${ms}\n\n`);
   }
 
   end(finalLine?: string): void {

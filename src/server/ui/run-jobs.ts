@@ -29,6 +29,8 @@ export interface JobEvent {
 }
 
 interface TargetProgress {
+  /** Its place among the job's targets: the scatter's series. */
+  index: number;
   target: string;
   workload: string;
   total: number;
@@ -71,8 +73,8 @@ export class Job {
     return this.status === "done" || this.status === "failed" || this.status === "cancelled";
   }
 
-  /** Everything a page needs to draw the job from nothing. */
-  snapshot(): Record<string, unknown> {
+  /** What a list of jobs shows of each. */
+  summary(): Record<string, unknown> {
     return {
       id: this.id,
       createdAt: this.createdAt,
@@ -80,9 +82,12 @@ export class Job {
       status: this.status,
       run: this.run,
       error: this.error,
-      targets: this.#targetFigures(),
-      points: this.#points,
     };
+  }
+
+  /** Everything a page needs to draw the job from nothing. */
+  snapshot(): Record<string, unknown> {
+    return { ...this.summary(), targets: this.#targetFigures(), points: this.#points };
   }
 
   /** The events after `lastId`, or undefined when some of them are no longer kept. */
@@ -114,7 +119,18 @@ export class Job {
   /** @internal */
   progress(event: ProgressEvent): void {
     if (event.type === "target") {
-      this.#targets.set(event.target, { ...event, done: 0, errors: 0, recent: [], recentTtft: [] });
+      const { target, workload, total } = event;
+      const index = this.#targets.size;
+      this.#targets.set(target, {
+        index,
+        target,
+        workload,
+        total,
+        done: 0,
+        errors: 0,
+        recent: [],
+        recentTtft: [],
+      });
     } else if (event.type === "request") {
       const target = this.#targets.get(event.target);
       if (!target) return;
@@ -127,7 +143,7 @@ export class Job {
         if (target.recentTtft.length > ROLLING) target.recentTtft.shift();
       }
       const point: [number, number, number] = [
-        [...this.#targets.keys()].indexOf(event.target),
+        target.index,
         Math.round(performance.now() - this.#startedAt),
         Math.round(event.e2e_ms * 100) / 100,
       ];

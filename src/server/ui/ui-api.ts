@@ -8,7 +8,7 @@ import { diffRuns } from "../../store/run-diff.js";
 import { isClusterWorker } from "../cluster-workers.js";
 import type { Exchange } from "../exchange.js";
 import type { GatewayContext } from "../gateway-context.js";
-import { readJsonBody, sendJson } from "../http-io.js";
+import { readJsonBody, SseStream, sendJson } from "../http-io.js";
 import { parseBody } from "../openai/schemas.js";
 import type { JobSpec } from "./run-jobs.js";
 
@@ -128,14 +128,7 @@ export async function handleListJobs(exchange: Exchange, context: GatewayContext
   const data = context
     .jobs()
     .list()
-    .map((job) => ({
-      id: job.id,
-      createdAt: job.createdAt,
-      spec: job.spec,
-      status: job.status,
-      run: job.run,
-      error: job.error,
-    }));
+    .map((job) => job.summary());
   sendJson(exchange.res, 200, { object: "list", data });
 }
 
@@ -148,33 +141,26 @@ async function streamJobEvents(exchange: Exchange, context: GatewayContext): Pro
   const job = context.jobs().get(exchange.params.id ?? "");
   const header = exchange.req.headers["last-event-id"];
   const lastId = Number(typeof header === "string" ? header : (exchange.query.get("last_event_id") ?? 0));
-  const { res } = exchange;
-  res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
-    "x-accel-buffering": "no",
-  });
-  const write = (id: number, type: string, data: unknown) =>
-    res.write(`id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+  const sse = new SseStream(exchange.res);
   // A browser that loses the stream asks again after half a second (EventSource's default is seconds).
-  res.write("retry: 500\n\n");
+  sse.retry(500);
   const missed = Number.isInteger(lastId) && lastId > 0 ? job.eventsAfter(lastId) : undefined;
-  if (missed) for (const event of missed) write(event.id, event.type, event.data);
-  else write(job.lastEventId, "snapshot", job.snapshot());
+  if (missed) for (const event of missed) void sse.event(event.type, event.data, event.id);
+  else void sse.event("snapshot", job.snapshot(), job.lastEventId);
   if (job.finished) {
-    res.end();
+    sse.end();
     return;
   }
   await new Promise<void>((resolve) => {
     const stop = job.listen((event) => {
-      write(event.id, event.type, event.data);
+      void sse.event(event.type, event.data, event.id);
       if (job.finished) {
         stop();
-        res.end();
+        sse.end();
         resolve();
       }
     });
-    res.once("close", () => {
+    exchange.res.once("close", () => {
       stop();
       resolve();
     });
