@@ -1,4 +1,5 @@
 import type { BenchTarget } from "./bench-target.js";
+import type { RequestRecord } from "./request-record.js";
 import { benchmarkTarget, type LoadPlan } from "./run-benchmark.js";
 import { batchedWorkload, type Workload } from "./workload.js";
 
@@ -11,10 +12,13 @@ export interface SweepSpec {
   values: number[];
 }
 
-/** What a sweep point needs to run the target with one value. */
+/** What a sweep point needs to run the target with one value, and what it tells as it goes. */
 export interface SweepHooks {
   /** A copy of the target whose llama.cpp context holds `parallel` sequences. */
   withParallel(parallel: number): Promise<BenchTarget>;
+  /** A point starts: its value and the measured requests it will send (undefined: bounded by time). */
+  onPoint?(value: number, requests: number | undefined): void;
+  onRecord?(value: number, record: RequestRecord): void;
 }
 
 export interface SweepPoint {
@@ -24,6 +28,8 @@ export interface SweepPoint {
   /** Texts handled per second: requests/s times the batch size in an encoder batch sweep. */
   items_per_s: number;
   ttft_p50_ms: number;
+  /** Absent in runs saved before it was measured. */
+  ttft_p99_ms?: number;
   e2e_p50_ms: number;
   e2e_p99_ms: number;
   error_rate: number;
@@ -54,7 +60,13 @@ export async function sweepTarget(
   const encoder = target.task !== "generate";
   for (const value of sweep.values) {
     const point = await pointPlan(target, workload, plan, sweep.parameter, value, hooks);
-    const { metrics } = await benchmarkTarget(point.target, point.workload, point.plan);
+    hooks.onPoint?.(value, point.plan.constraints.requests);
+    const { metrics } = await benchmarkTarget(
+      point.target,
+      point.workload,
+      point.plan,
+      hooks.onRecord && ((record) => hooks.onRecord?.(value, record)),
+    );
     const textsPerRequest = sweep.parameter === "batch" && encoder ? value : 1;
     points.push({
       value,
@@ -62,6 +74,7 @@ export async function sweepTarget(
       requests_per_s: metrics.requests_per_s,
       items_per_s: metrics.requests_per_s * textsPerRequest,
       ttft_p50_ms: metrics.ttft_ms.p50,
+      ttft_p99_ms: metrics.ttft_ms.p99,
       e2e_p50_ms: metrics.e2e_ms.p50,
       e2e_p99_ms: metrics.e2e_ms.p99,
       error_rate: metrics.error_rate,

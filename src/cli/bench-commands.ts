@@ -317,8 +317,20 @@ async function run(options: BenchOptions, command: Command, comparing: boolean):
     });
     progress.finish();
     if (options.sweep) {
+      // Each point is a row of its own in the dashboard's progress: `NAME at concurrency=4`.
+      const pointName = (value: number) => `${target.name} at ${options.sweep?.parameter}=${value}`;
       report.sweep = await sweepTarget(target, workload, plan, options.sweep, {
         withParallel: (parallel) => withParallel(spec, target, parallel, context),
+        ...(channel && {
+          onPoint: (value, total) =>
+            channel.send({
+              type: "target",
+              target: pointName(value),
+              workload: workload.name,
+              total: total ?? 0,
+            }),
+          onRecord: (value, record) => channel.request(pointName(value), record),
+        }),
       });
     }
     reports.push(report);

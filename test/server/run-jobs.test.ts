@@ -147,6 +147,46 @@ describe("runs started from the dashboard: queued one at a time in a child proce
     );
   });
 
+  test("the load, objectives and sweep a run is given are the CLI's: open loop, goodput, and one row per sweep point", async () => {
+    const submitted = await post({
+      kind: "bench",
+      targets: ["spam-encoder"],
+      requests: 40,
+      rate: 200,
+      slo: { e2e_ms: 5000 },
+      sweep: { parameter: "concurrency", values: [1, 2] },
+    });
+    assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+    const events = await readEvents(`${running.url}/ui/api/jobs/${submitted.body.id}/events`);
+    const final = events.at(-1);
+    assert.equal(final?.data.status, "done", JSON.stringify(final?.data));
+    const rows = (events.filter((event) => event.event === "progress").at(-1)?.data.targets ?? []) as {
+      target: string;
+      done: number;
+      total: number;
+    }[];
+    assert.deepEqual(
+      rows.map((row) => [row.target, row.done, row.total]),
+      [
+        ["spam-encoder:int8", 40, 40],
+        ["spam-encoder:int8 at concurrency=1", 40, 40],
+        ["spam-encoder:int8 at concurrency=2", 40, 40],
+      ],
+    );
+    const run = (await (await fetch(`${running.url}/ui/api/runs/${final?.data.run}`)).json()) as {
+      report: {
+        load: { strategy: { kind: string; rate: number } };
+        targets: { metrics: { goodput?: { slo: unknown } }; sweep?: { points: { value: number }[] } }[];
+      };
+    };
+    assert.deepEqual(run.report.load.strategy, { kind: "constant", rate: 200 });
+    assert.deepEqual(run.report.targets[0]?.metrics.goodput?.slo, { e2e_ms: 5000 });
+    assert.deepEqual(
+      run.report.targets[0]?.sweep?.points.map((point) => point.value),
+      [1, 2],
+    );
+  });
+
   test("a run can be cancelled", async () => {
     const submitted = await post({ kind: "bench", targets: ["spam-encoder"], requests: 100_000 });
     const id = submitted.body.id as string;
@@ -166,6 +206,14 @@ describe("runs started from the dashboard: queued one at a time in a child proce
       ],
       [{ kind: "bench", targets: ["spam-encoder", "spam-encoder:int8"] }, /bench measures one target/],
       [{ kind: "sweep", targets: ["spam-encoder"] }, /kind/],
+      [
+        { kind: "bench", targets: ["spam-encoder"], concurrency: 2, rate: 5 },
+        /concurrency or rate, not both/,
+      ],
+      [
+        { kind: "bench", targets: ["spam-encoder"], sweep: { parameter: "rate", values: [5] } },
+        /sweep\.values/,
+      ],
     ] as const) {
       const { status, body: answer } = await post(body);
       assert.equal(status, 400, JSON.stringify(body));

@@ -4,7 +4,9 @@ import { rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import type { Slo } from "../../bench/load-metrics.js";
 import { quantile } from "../../bench/quality/paired-statistics.js";
+import type { SweepSpec } from "../../bench/sweep.js";
 import type { ProgressEvent } from "../../cli/progress-channel.js";
 import { InvalidRequestError, UnavailableError } from "../../core/errors.js";
 
@@ -16,7 +18,10 @@ export interface JobSpec {
   dataset?: string;
   requests?: number;
   concurrency?: number;
+  rate?: number;
   maxTokens?: number;
+  slo?: Slo;
+  sweep?: SweepSpec;
 }
 
 export type JobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
@@ -297,7 +302,17 @@ function argsFor(spec: JobSpec, configPath: string | undefined): string[] {
     ...(spec.dataset ? ["--dataset", spec.dataset] : []),
     ...(spec.requests !== undefined ? ["--requests", String(spec.requests)] : []),
     ...(spec.concurrency !== undefined ? ["--concurrency", String(spec.concurrency)] : []),
+    ...(spec.rate !== undefined ? ["--rate", String(spec.rate)] : []),
     ...(spec.maxTokens !== undefined ? ["--max-tokens", String(spec.maxTokens)] : []),
+    ...(spec.slo
+      ? [
+          "--slo",
+          Object.entries(spec.slo)
+            .map(([name, ms]) => `${name}=${ms}`)
+            .join(","),
+        ]
+      : []),
+    ...(spec.sweep ? ["--sweep", `${spec.sweep.parameter}=${spec.sweep.values.join(",")}`] : []),
     // Reports and memory samples in a process of their own are for the terminal; the page reads the run store.
     "--memory-samples",
     "0",

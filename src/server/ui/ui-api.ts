@@ -64,7 +64,25 @@ const jobRequestSchema = z
       .optional(),
     requests: z.int().min(1).max(100_000).optional(),
     concurrency: z.int().min(1).max(1024).optional(),
+    /** Open loop: requests per second, on schedule. */
+    rate: z.number().positive().max(1_000_000).optional(),
     max_tokens: z.int().min(1).max(32_768).optional(),
+    /** Goodput objectives: a request counts as good when it meets all of them. */
+    slo: z
+      .object({
+        ttft_ms: z.number().positive().max(3_600_000).optional(),
+        itl_ms: z.number().positive().max(3_600_000).optional(),
+        e2e_ms: z.number().positive().max(3_600_000).optional(),
+      })
+      .strict()
+      .optional(),
+    sweep: z
+      .object({
+        parameter: z.enum(["concurrency", "rate", "batch"]),
+        values: z.array(z.number().positive().max(1_000_000)).min(2).max(16),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -88,11 +106,16 @@ export async function handleSubmitJob(exchange: Exchange, context: GatewayContex
   });
   if (body.kind === "bench" && body.targets.length !== 1)
     throw new InvalidRequestError("bench measures one target; use compare for several", "targets");
+  if (body.concurrency !== undefined && body.rate !== undefined)
+    throw new InvalidRequestError("give concurrency or rate, not both", "rate");
   const spec: JobSpec = { kind: body.kind, targets: body.targets };
-  if (body.dataset) spec.dataset = savedUpload(context, body.dataset.jsonl);
   if (body.requests !== undefined) spec.requests = body.requests;
   if (body.concurrency !== undefined) spec.concurrency = body.concurrency;
+  if (body.rate !== undefined) spec.rate = body.rate;
   if (body.max_tokens !== undefined) spec.maxTokens = body.max_tokens;
+  if (body.slo && Object.keys(body.slo).length > 0) spec.slo = body.slo;
+  if (body.sweep) spec.sweep = body.sweep;
+  if (body.dataset) spec.dataset = savedUpload(context, body.dataset.jsonl);
   sendJson(exchange.res, 202, context.jobs().submit(spec).snapshot());
 }
 
