@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import type { TargetReport } from "../../src/bench/run-benchmark.js";
 import { RunStore } from "../../src/store/run-store.js";
 import { eventually } from "../helpers.js";
 import { launchBrowser } from "../support/browser.js";
@@ -19,6 +20,7 @@ describe("the dashboard page (Chromium)", () => {
   let running: RunningGateway;
   let browser: Browser;
   let page: Page;
+  let comparison: string;
   const errors: string[] = [];
   const offOrigin: string[] = [];
   before(async () => {
@@ -30,6 +32,7 @@ describe("the dashboard page (Chromium)", () => {
     store.save("bench", "cli", storedReport("2026-12-01T11:00:00.000Z", [second], ["the newer run"]), [
       second,
     ]);
+    comparison = store.save("compare", "cli", comparedReport(), comparedTargets());
     store.close();
     upstream = await startMockUpstream();
     running = await startGateway({
@@ -92,12 +95,12 @@ describe("the dashboard page (Chromium)", () => {
     await page.goto(`${running.url}/ui#/runs`);
     await page.getByRole("heading", { name: "Runs" }).waitFor();
     const boxes = page.getByRole("checkbox");
-    assert.equal(await boxes.count(), 2);
+    assert.equal(await boxes.count(), 3);
     await page.screenshot({ path: join(shots, "runs.png"), fullPage: true });
     // Keyboard only: tick the older run, then the newer one, then follow the diff link.
-    await boxes.nth(1).focus();
+    await boxes.nth(2).focus();
     await page.keyboard.press("Space");
-    await boxes.nth(0).focus();
+    await boxes.nth(1).focus();
     await page.keyboard.press("Space");
     await page.getByRole("link", { name: "Diff the two runs ticked" }).focus();
     await page.keyboard.press("Enter");
@@ -118,8 +121,159 @@ describe("the dashboard page (Chromium)", () => {
     assert.match(page.url(), /#\/runs\/run-[0-9a-z]+\/wrong$/, "the URL holds the filter");
   });
 
+  test("a run: leaderboard coloured by the objectives, the trade-off scatter's frontier, a point opens its target", async () => {
+    await page.goto(`${running.url}/ui#/runs/${comparison}?quality=0.8`);
+    const leaderboard = page.getByRole("table", { name: /leaderboard/ });
+    await leaderboard.waitFor();
+    assert.equal(await page.getByRole("region", { name: "target details" }).count(), 0, "none opened yet");
+    const qualityCell = (target: string) =>
+      leaderboard.getByRole("row").filter({ hasText: target }).locator("td").nth(2);
+    assert.match(
+      (await qualityCell("quick").textContent()) ?? "",
+      /^0\.500 \(0\.\d{3}–0\.\d{3}\)$/,
+      "with its CI",
+    );
+    assert.equal(await qualityCell("quick").getAttribute("class"), "bad", "below the quality floor");
+    assert.equal(await qualityCell("careful").getAttribute("class"), "good");
+    const e2eP99 = leaderboard.getByRole("row").filter({ hasText: "careful" }).locator("td.bad");
+    assert.equal(await e2eP99.count(), 1, "careful misses the run's own E2E objective (its SLO of 50 ms)");
+    assert.match((await leaderboard.textContent()) ?? "", /\$\/1k items/, "cost columns");
+
+    // The scatter's table view says who is on the frontier: quick and careful; costly is beaten by careful.
+    // A chart's figures are in a table behind "as a table" (a closed <details>, hidden until opened).
+    const asTable = (name: RegExp) => page.locator("summary").filter({ hasText: name }).click();
+    await asTable(/Pareto frontier marked: as a table/);
+    const frontier = page.getByRole("table", { name: /Pareto frontier marked/ });
+    const onFrontier = async (target: string) =>
+      (await frontier.getByRole("row").filter({ hasText: target }).locator("td").last().textContent()) ?? "";
+    assert.equal(await onFrontier("quick"), "yes");
+    assert.equal(await onFrontier("careful"), "yes");
+    assert.equal(await onFrontier("costly"), "no");
+    await page.screenshot({ path: join(shots, "run-tradeoffs.png"), fullPage: true });
+    await page.getByRole("combobox", { name: "x" }).selectOption("cost_items");
+    assert.match(page.url(), /[?&]x=cost_items/, "the URL holds the axes");
+    assert.match(page.url(), /[?&]quality=0\.8/);
+    // Quality against cost: quick is cheapest and careful cheaper than costly, which stays off.
+    await asTable(/Pareto frontier marked: as a table/);
+    assert.equal(await onFrontier("costly"), "no");
+
+    // A point opens its target's details (the URL says which).
+    const canvas = page.locator('[data-chart="tradeoffs"] canvas');
+    const box = await canvas.boundingBox();
+    const at = await canvas.evaluate((node) => {
+      const { Chart } = globalThis as unknown as {
+        Chart: {
+          getChart(node: unknown): { getDatasetMeta(i: number): { data: { x: number; y: number }[] } };
+        };
+      };
+      const { x, y } = Chart.getChart(node).getDatasetMeta(1).data[0] ?? { x: 0, y: 0 };
+      return { x, y };
+    });
+    const point = { x: (box?.x ?? 0) + at.x, y: (box?.y ?? 0) + at.y };
+    await page.mouse.click(point.x, point.y);
+    await page.getByRole("heading", { name: "careful on spam_dev" }).waitFor();
+    assert.match(page.url(), /[?&]target=1/);
+    assert.match(
+      (await page.getByRole("table", { name: "latency distributions (ms)" }).textContent()) ?? "",
+      /E2E/,
+    );
+    await page.screenshot({ path: join(shots, "run-target.png"), fullPage: true });
+  });
+
+  test("a run's sweep: curves with the knee, a slider that says who meets the objectives there; latency histograms", async () => {
+    await page.goto(`${running.url}/ui#/runs/${comparison}`);
+    const verdict = page.locator("[data-sweep-verdict]");
+    await verdict.waitFor();
+    assert.equal(await verdict.textContent(), "At concurrency 1, quick, careful meet the objectives.");
+    const slider = page.getByRole("slider", { name: "Choose concurrency" });
+    await slider.focus();
+    await page.keyboard.press("End");
+    assert.equal(await verdict.textContent(), "At concurrency 4, quick meets the objectives.");
+    assert.match(page.url(), /[?&]at=4/, "the URL holds the value");
+    const asTable = (name: RegExp) => page.locator("summary").filter({ hasText: name }).click();
+    await asTable(/^Throughput by concurrency/);
+    assert.match(
+      (await page.getByRole("table", { name: /Throughput by concurrency/ }).textContent()) ?? "",
+      /\(knee\)/,
+    );
+    // Objectives typed in the page apply at once: an E2E ceiling no point meets.
+    await page.getByRole("spinbutton", { name: "E2E p99 ≤ ms" }).fill("1");
+    assert.equal(await verdict.textContent(), "At concurrency 4, no target meets the objectives.");
+
+    await asTable(/^E2E latency: requests per bin/);
+    const histogram = page.getByRole("table", { name: /^E2E latency: requests per bin/ });
+    const counts = await histogram
+      .locator("tbody tr")
+      .evaluateAll((rows) =>
+        rows.map((row) => [...row.querySelectorAll("td")].slice(1).map((cell) => Number(cell.textContent))),
+      );
+    assert.deepEqual(
+      counts.reduce((sums, row) => sums.map((sum, at) => sum + (row[at] ?? 0)), [0, 0, 0]),
+      [40, 40, 40],
+      "every request of each target in one bin",
+    );
+    assert.equal(await page.getByRole("img", { name: /^E2E latency: requests per bin/ }).count(), 1);
+    await page.screenshot({ path: join(shots, "run-sweep.png"), fullPage: true });
+  });
+
   test("the page made no request off the gateway and threw nothing", () => {
     assert.deepEqual(offOrigin, []);
     assert.deepEqual(errors, []);
   });
 });
+
+/**
+ * A compare of three targets: quick (10 ms, cheap, 50% right), careful (60 ms, 90%), costly (as slow as careful,
+ * 85%, dearer: beaten by careful on everything); each swept over concurrency 1, 2, 4, with an E2E SLO of 50 ms.
+ */
+function comparedTargets() {
+  const sweep = (e2eP99: number[], knee: number) => ({
+    parameter: "concurrency",
+    knee: { value: knee, reason: "throughput grows less than 10% from 2 to 4" },
+    points: [1, 2, 4].map((value, at) => ({
+      value,
+      items_per_s: (1000 / (e2eP99[0] ?? 1)) * value,
+      requests_per_s: (1000 / (e2eP99[0] ?? 1)) * value,
+      output_tokens_per_s: (1000 / (e2eP99[0] ?? 1)) * value,
+      ttft_p50_ms: 1,
+      ttft_p99_ms: 2,
+      e2e_p50_ms: (e2eP99[at] ?? 0) / 2,
+      e2e_p99_ms: e2eP99[at],
+      error_rate: 0,
+    })),
+  });
+  const target = (
+    name: string,
+    right: number,
+    latencyMs: number,
+    costPer1k: number,
+    e2eP99: number[],
+  ): TargetReport => {
+    const stored = storedTarget({ right, latencyMs, target: name });
+    return {
+      ...stored,
+      task: "classify",
+      metrics: {
+        ...stored.metrics,
+        accuracy: {
+          accuracy: right / 40,
+          wilson_95: { low: right / 40 - 0.1, high: Math.min(1, right / 40 + 0.08) },
+        },
+        cost_per_1k_items_usd: costPer1k,
+      },
+      sweep: sweep(e2eP99, 2),
+    } as TargetReport;
+  };
+  return [
+    target("quick", 20, 10, 0.01, [12, 20, 30]),
+    target("careful", 36, 60, 0.05, [42, 48, 70]),
+    target("costly", 34, 60, 0.5, [55, 60, 90]),
+  ];
+}
+
+function comparedReport() {
+  const report = storedReport("2026-12-01T12:00:00.000Z", comparedTargets(), [
+    "careful is the most accurate",
+  ]);
+  return { ...report, load: { ...report.load, slo: { e2e_ms: 50 } } } as typeof report;
+}

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { sep } from "node:path";
 import { RouteNotFoundError } from "../../core/errors.js";
 import { chartJsBundlePath } from "../../ui/chart-bundle.js";
 import type { Exchange } from "../exchange.js";
@@ -7,19 +8,25 @@ import type { GatewayContext } from "../gateway-context.js";
 /** The page's sources (`src/ui/`, shipped with the package), from here in `src/` or in the compiled `dist/`. */
 const UI_DIR = new URL("../../../src/ui/", import.meta.url);
 
-/** What `/ui` serves, read once: the page, its script, and Chart.js from its own package (nothing from the network). */
+const SCRIPT = "text/javascript; charset=utf-8";
+
+/**
+ * What `/ui` serves, read once: the page, its modules (every `.js` under `src/ui/`, at `/ui/PATH`), and Chart.js
+ * from its own package (nothing from the network).
+ */
 const ASSETS: Record<string, { type: string; file: URL | string }> = {
   "/ui": { type: "text/html; charset=utf-8", file: new URL("index.html", UI_DIR) },
-  "/ui/app.js": { type: "text/javascript; charset=utf-8", file: new URL("app.js", UI_DIR) },
-  "/ui/chart.js": {
-    type: "text/javascript; charset=utf-8",
-    file: chartJsBundlePath(),
-  },
+  ...Object.fromEntries(
+    readdirSync(UI_DIR, { recursive: true, encoding: "utf8" })
+      .filter((path) => path.endsWith(".js"))
+      .map((path) => [`/ui/${path.split(sep).join("/")}`, { type: SCRIPT, file: new URL(path, UI_DIR) }]),
+  ),
+  "/ui/chart.js": { type: SCRIPT, file: chartJsBundlePath() },
 };
 const loaded = new Map<string, Buffer>();
 
 /**
- * `GET /ui`, `/ui/app.js`, `/ui/chart.js`: the dashboard page. Its files carry no data (everything it shows comes
+ * `GET /ui`, its modules and `/ui/chart.js`: the dashboard page. Its files carry no data (everything it shows comes
  * from the API, which checks the admin key), and a browser could not send the key with them: script tags carry
  * no header, and only the page's own URL carries `?key=`.
  */
