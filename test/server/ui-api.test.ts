@@ -137,6 +137,37 @@ describe("who may use the dashboard", () => {
     });
   });
 
+  test("a gateway bound to every interface, over HTTP: the API wants an admin key (401, 403 for a client key); the page's files do not", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "infergate-ui-off-loopback-"));
+    // Bound to 0.0.0.0, as a deployment is; the test still talks to it over loopback only.
+    const running = await startGateway({
+      raw: { server: { host: "0.0.0.0" }, models: [unreachableModel()], ui: { data_dir: dataDir } },
+      keys: "sk-client-0123456789",
+      env: { INFERGATE_ADMIN_KEYS: "sk-admin-0123456789" },
+    });
+    try {
+      const status = async (path: string, headers: Record<string, string> = {}) =>
+        (await fetch(`${running.url}${path}`, { headers })).status;
+      for (const path of ["/ui/api/runs", "/ui/api/live", "/ui/api/models", "/ui/api/jobs"]) {
+        assert.equal(await status(path), 401, `${path} without a key`);
+        assert.equal(await status(path, bearer("sk-wrong-0123456789")), 401, `${path}, an unknown key`);
+        assert.equal(await status(path, bearer("sk-client-0123456789")), 403, `${path}, a client key`);
+        assert.equal(await status(path, bearer("sk-admin-0123456789")), 200, `${path}, the admin key`);
+        assert.equal(await status(`${path}?key=sk-admin-0123456789`), 200, `${path}?key=`);
+      }
+      const submitted = await fetch(`${running.url}/ui/api/jobs`, {
+        method: "POST",
+        headers: { ...bearer("sk-client-0123456789"), "content-type": "application/json" },
+        body: JSON.stringify({ kind: "bench", targets: ["up"] }),
+      });
+      assert.equal(submitted.status, 403, "a client key cannot launch a run");
+      for (const path of ["/ui", "/ui/app.js", "/ui/views/run.js", "/ui/chart.js"])
+        assert.equal(await status(path), 200, `${path}: the page's files carry no data`);
+    } finally {
+      await running.close();
+    }
+  });
+
   test("off loopback without admin keys: the dashboard is off, and says how to turn it on", () => {
     const access = new UiAccess(false, clientKeys, new ApiKeys([]), "INFERGATE_ADMIN_KEYS");
     assert.throws(() => access.check(bearer("sk-client-0123456789"), none), {
