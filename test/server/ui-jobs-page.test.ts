@@ -57,12 +57,20 @@ describe("runs launched from the dashboard page (Chromium)", () => {
   });
 
   /** Fills the form for a bench of spam-encoder and starts it; resolves once the job's page shows. */
-  async function launch(requests: number, screenshot?: string) {
+  async function launch(requests: number, screenshot?: string, shaped = false) {
     await page.goto(`${relay.url}/ui#/new`);
     await page.getByRole("heading", { name: "New run" }).waitFor();
     await page.getByLabel("bench").check();
     await page.getByLabel("spam-encoder (classify)").check();
     await page.getByLabel("Requests per target").fill(String(requests));
+    if (shaped) {
+      // Open loop at a rate, an E2E objective, and a sweep over concurrency.
+      await page.getByLabel("open loop, rate:").check();
+      await page.locator("input[name=rate]").fill("400");
+      await page.getByLabel("E2E ≤ ms").fill("5000");
+      await page.getByLabel("Vary").selectOption("concurrency");
+      await page.getByLabel("at", { exact: true }).fill("1,2");
+    }
     if (screenshot) await page.screenshot({ path: join(shots, screenshot), fullPage: true });
     await page.getByRole("button", { name: "Start" }).click();
     await page.getByRole("heading", { name: /^Run job-/ }).waitFor();
@@ -99,9 +107,35 @@ describe("runs launched from the dashboard page (Chromium)", () => {
     await page.getByRole("link", { name: /^run-/ }).waitFor();
   });
 
-  test("a second run, then both in the history and their diff", async () => {
-    await launch(200);
+  test("a second run, open loop with an objective and a sweep: a row per sweep point, then its sweep in the run view", async () => {
+    await launch(200, undefined, true);
     await finished();
+    for (const value of [1, 2])
+      assert.match(
+        (await page
+          .getByRole("row")
+          .filter({ hasText: `spam-encoder:int8 at concurrency=${value}` })
+          .textContent()) ?? "",
+        /200\/200/,
+      );
+    await page.getByRole("link", { name: /^run-/ }).click();
+    const verdict = page.locator("[data-sweep-verdict]");
+    await verdict.waitFor();
+    assert.equal(await verdict.textContent(), "At concurrency 1, spam-encoder:int8 meets the objectives.");
+    assert.equal(
+      await page.getByRole("spinbutton", { name: "E2E p99 ≤ ms" }).inputValue(),
+      "5000",
+      "the run's SLO",
+    );
+    // The top of the page: its outputs matrix runs to 200 rows.
+    await page.screenshot({
+      path: join(shots, "run-measured.png"),
+      fullPage: true,
+      clip: { x: 0, y: 0, width: 1280, height: 2400 },
+    });
+  });
+
+  test("both runs in the history and their diff", async () => {
     await page.goto(`${relay.url}/ui#/runs`);
     const boxes = page.getByRole("checkbox");
     await boxes.first().waitFor();
