@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { CacheConfig } from "../config/schema.js";
+import type { RequestSignal } from "../core/abort.js";
 import { completionInput } from "../core/chat-template.js";
 import { ToolCallAssembler, toolCallDeltas } from "../core/tool-calls.js";
 import type { Embeddings, EmbedOptions, GenerateChunk, GenerateRequest, ToolCall } from "../core/types.js";
@@ -76,7 +77,7 @@ export class ModelCache {
     model: ServingModel,
     label: string,
     request: GenerateRequest,
-    signal: AbortSignal | undefined,
+    signal: RequestSignal | undefined,
     semantic: SemanticSettings | undefined,
     report: ((outcome: CacheOutcome) => void) | undefined,
   ): AsyncIterable<GenerateChunk> {

@@ -1,3 +1,4 @@
+import type { RawJson } from "./json-text.js";
 /** Shared value types. Everything else depends inward on these; they depend on nothing. */
 
 export const TASKS = ["generate", "embed", "classify", "tag"] as const;
@@ -57,6 +58,8 @@ export type ToolChoice = "auto" | "none" | "required" | { name: string };
 export interface Passthrough {
   endpoint: "chat/completions" | "completions" | "responses" | "generateContent";
   body: Readonly<Record<string, unknown>>;
+  /** The body's text as the client sent it: what goes upstream, `model` spliced in. */
+  text: string;
 }
 
 /** A completion (`prompt`, or `promptTokens`) or a chat (`messages`) request; exactly one is set. */
@@ -153,7 +156,7 @@ export interface GenerateChunk {
    * The upstream's own response body or stream event, when the request went through verbatim
    * (`passthrough`): the client gets it as it is, `model` rewritten.
    */
-  raw?: Record<string, unknown>;
+  raw?: RawJson;
   /** The choice this chunk belongs to when several were asked for (`n`); absent for the first, 0. */
   choice?: number;
   /**

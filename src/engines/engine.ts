@@ -1,4 +1,5 @@
 import type { ModelSpec } from "../config/load-config.js";
+import type { RequestSignal } from "../core/abort.js";
 import type {
   ClassifyResult,
   ContinuationScores,
@@ -33,7 +34,7 @@ export interface LoadedModel extends AsyncDisposable {
   /** What the runtime chose at load time (threads, context size, ...), for reports. */
   readonly runtime: Readonly<Record<string, string | number | boolean>>;
   /** Streams timed chunks; the last carries usage and finish reason. Aborting throws `RequestAbortedError`. */
-  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>;
+  generate(request: GenerateRequest, signal?: RequestSignal): AsyncIterable<GenerateChunk>;
   /** Token ids the model sees for `text`, BOS included where the model adds one. */
   tokenize(text: string): readonly number[];
   /** Tokens this model is prompted with for `request` (its chat template applied), where it can count them. */
@@ -54,7 +55,7 @@ export interface LoadedModel extends AsyncDisposable {
   scoreContinuations(
     prompt: string,
     continuations: readonly string[],
-    signal?: AbortSignal,
+    signal?: RequestSignal,
   ): Promise<ContinuationScores>;
   /** How well a language model predicts `documents` (each cut to `maxTokens`). */
   perplexity(documents: readonly string[], maxTokens: number): Promise<Perplexity>;

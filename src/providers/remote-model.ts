@@ -1,6 +1,8 @@
 import type { Pool } from "undici";
 import type { GeminiModelSpec, OpenAiModelSpec } from "../config/load-config.js";
+import type { RequestSignal } from "../core/abort.js";
 import { UnsupportedTaskError, UpstreamError } from "../core/errors.js";
+import type { RawJson } from "../core/json-text.js";
 import type {
   ClassifyResult,
   ContinuationScores,
@@ -93,7 +95,7 @@ function finalSummary(
  * An unstreamed answer as the chunks that carry it, the first choice's carrying its end (and, passed through,
  * the body itself). Every chunk is stamped with the one moment the answer arrived: no token of it came first.
  */
-export function wholeAnswerChunks(delta: RemoteDelta, raw?: Record<string, unknown>): GenerateChunk[] {
+export function wholeAnswerChunks(delta: RemoteDelta, raw?: RawJson): GenerateChunk[] {
   const at = performance.now();
   const finishReasons: (FinishReason | null)[] = [];
   const chunks: GenerateChunk[] = [];
@@ -151,7 +153,7 @@ export async function* streamedAnswer(
       if (passthrough) {
         // One chunk per event: the client gets the event itself; the first choice's text times the first token.
         const chunk = delta.choices[0] ? choiceChunk(delta.choices[0], at) : { text: "", tokenIds: [], at };
-        chunk.raw = value as Record<string, unknown>;
+        chunk.raw = { text: data, value: value as Record<string, unknown> };
         yield chunk;
         continue;
       }
@@ -185,7 +187,7 @@ export abstract class RemoteModel<S extends RemoteModelSpec> implements LoadedMo
     };
   }
 
-  abstract generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>;
+  abstract generate(request: GenerateRequest, signal?: RequestSignal): AsyncIterable<GenerateChunk>;
   abstract embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings>;
   abstract classify(texts: readonly string[]): Promise<ClassifyResult[]>;
   abstract tag(texts: readonly string[]): Promise<TagResult[]>;
@@ -213,11 +215,16 @@ export abstract class RemoteModel<S extends RemoteModelSpec> implements LoadedMo
     return this.close();
   }
 
-  protected post(path: string, body: unknown, signal?: AbortSignal): Promise<UpstreamResponse> {
+  protected post(path: string, body: unknown, signal?: RequestSignal): Promise<UpstreamResponse> {
+    return this.postText(path, JSON.stringify(body), signal);
+  }
+
+  /** `post` for a body written already (a client's, passed through). */
+  protected postText(path: string, json: string, signal?: RequestSignal): Promise<UpstreamResponse> {
     return postJson(this.pool, {
       path,
       headers: this.headers,
-      body,
+      json,
       signal,
       upstream: this.ref.spec.base_url,
     });

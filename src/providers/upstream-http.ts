@@ -1,6 +1,6 @@
 import { createParser } from "eventsource-parser";
 import type { Dispatcher, Pool } from "undici";
-import { offAbort, onAbort } from "../core/abort.js";
+import { offAbort, onAbort, type RequestSignal } from "../core/abort.js";
 import { RequestAbortedError, UpstreamError } from "../core/errors.js";
 
 /** An upstream's answer: its status, and its body as it arrives. */
@@ -47,9 +47,14 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
   }
 
   async json(): Promise<unknown> {
+    return (await this.jsonWithText()).value;
+  }
+
+  /** The body parsed, and the text it came as (an answer passed on verbatim). */
+  async jsonWithText(): Promise<{ text: string; value: unknown }> {
     const text = await this.text();
     try {
-      return JSON.parse(text);
+      return { text, value: JSON.parse(text) };
     } catch {
       throw new UpstreamError("IG_UPSTREAM_ERROR", 502, "upstream answered with invalid JSON");
     }
@@ -89,8 +94,9 @@ export async function postJson(
   request: {
     path: string;
     headers: Record<string, string>;
-    body: unknown;
-    signal?: AbortSignal | undefined;
+    /** The body, as JSON text. */
+    json: string;
+    signal?: RequestSignal | undefined;
     upstream: string;
   },
 ): Promise<UpstreamResponse> {
@@ -114,7 +120,7 @@ export async function postJson(
     };
     if (signal) onAbort(signal, abort);
     pool.dispatch(
-      { path: request.path, method: "POST", headers: request.headers, body: JSON.stringify(request.body) },
+      { path: request.path, method: "POST", headers: request.headers, body: request.json },
       {
         onRequestStart(started) {
           controller = started;

@@ -1,3 +1,4 @@
+import type { RequestSignal } from "../core/abort.js";
 import { RequestTimeoutError } from "../core/errors.js";
 import { LinkedAbort } from "./linked-abort.js";
 
@@ -6,12 +7,12 @@ import { LinkedAbort } from "./linked-abort.js";
  * aborts at whichever comes first, and `explain` turns the resulting abort into a timeout.
  */
 export class Deadline {
-  readonly signal: AbortSignal;
+  readonly signal: RequestSignal;
   readonly #budget: LinkedAbort | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly parent: AbortSignal,
+    private readonly parent: RequestSignal,
     totalMs: number | undefined,
   ) {
     if (totalMs === undefined) {
@@ -21,12 +22,12 @@ export class Deadline {
     const budget = new LinkedAbort(parent);
     this.#budget = budget;
     this.#timer = setTimeout(() => budget.abort(new RequestTimeoutError(totalMs)), totalMs);
-    this.signal = budget.signal;
+    this.signal = budget;
   }
 
   /** The timeout itself when the budget ran out first (whatever it broke on the way), else `error`. */
   explain(error: unknown): unknown {
-    return this.#budget?.signal.aborted && !this.parent.aborted ? this.#budget.signal.reason : error;
+    return this.#budget?.aborted && !this.parent.aborted ? this.#budget.reason : error;
   }
 
   clear(): void {

@@ -1,4 +1,5 @@
 import type { RouteConfig } from "../config/schema.js";
+import type { RequestSignal } from "../core/abort.js";
 import { UnsupportedTaskError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
 import { topics } from "../telemetry/events.js";
@@ -114,8 +115,8 @@ export class Route {
   async serve<O, T>(
     plan: Plan,
     input: RoutingInput,
-    signal: AbortSignal,
-    open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
+    signal: RequestSignal,
+    open: (model: ServingModel, signal: RequestSignal) => Promise<O>,
     settle: (opened: O) => Promise<T>,
   ): Promise<Served<T>> {
     let failure: unknown;
@@ -149,8 +150,8 @@ export class Route {
   async #try<O, T>(
     step: Step,
     input: RoutingInput,
-    signal: AbortSignal,
-    open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
+    signal: RequestSignal,
+    open: (model: ServingModel, signal: RequestSignal) => Promise<O>,
     settle: (opened: O) => Promise<T>,
   ): Promise<Served<T>> {
     const policy = this.#policies.get(step.model) as TargetPolicy;

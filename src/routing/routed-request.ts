@@ -1,4 +1,4 @@
-import { offAbort, onAbort } from "../core/abort.js";
+import { Aborter, offAbort, onAbort, type RequestSignal } from "../core/abort.js";
 import { RequestAbortedError, UnsupportedTaskError } from "../core/errors.js";
 import type {
   ClassifyResult,
@@ -43,8 +43,8 @@ export class RoutedRequest implements Admitted, ServingModel {
     return this.#served?.admitted.name ?? this.route.name;
   }
 
-  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
-    const deadline = new Deadline(signal ?? new AbortController().signal, this.route.totalTimeoutMs);
+  async *generate(request: GenerateRequest, signal?: RequestSignal): AsyncIterable<GenerateChunk> {
+    const deadline = new Deadline(signal ?? new Aborter(), this.route.totalTimeoutMs);
     try {
       const opened = await this.#serve(
         judgedText(request),
@@ -83,7 +83,7 @@ export class RoutedRequest implements Admitted, ServingModel {
   }
 
   async #answer<T>(text: string | undefined, ask: (model: ServingModel) => Promise<T>): Promise<T> {
-    const deadline = new Deadline(new AbortController().signal, this.route.totalTimeoutMs);
+    const deadline = new Deadline(new Aborter(), this.route.totalTimeoutMs);
     try {
       return await this.#serve(
         text,
@@ -101,8 +101,8 @@ export class RoutedRequest implements Admitted, ServingModel {
 
   async #serve<O, T>(
     text: string | undefined,
-    signal: AbortSignal,
-    open: (model: ServingModel, signal: AbortSignal) => Promise<O>,
+    signal: RequestSignal,
+    open: (model: ServingModel, signal: RequestSignal) => Promise<O>,
     settle: (opened: O) => Promise<T>,
   ): Promise<T> {
     const plan = await this.route.plan(this.input, text);
@@ -127,7 +127,7 @@ function judgedInput(texts: readonly string[]): string | undefined {
 async function openGeneration(
   model: ServingModel,
   request: GenerateRequest,
-  signal: AbortSignal,
+  signal: RequestSignal,
 ): Promise<OpenedGeneration> {
   const room = roomInContext(model, request);
   const fitted = room !== undefined && room < request.maxTokens ? { ...request, maxTokens: room } : request;
@@ -145,7 +145,7 @@ async function readToEnd(generation: OpenedGeneration): Promise<OpenedGeneration
 }
 
 /** Embedding and classification calls take no signal; a timed-out one is left to finish on its own. */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+function abortable<T>(work: Promise<T>, signal: RequestSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(new RequestAbortedError());
   return new Promise((resolve, reject) => {
     const abort = () => reject(new RequestAbortedError());

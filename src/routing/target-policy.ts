@@ -14,6 +14,7 @@ import {
   wrap,
 } from "cockatiel";
 import type { RouteConfig } from "../config/schema.js";
+import { abortSignalOf, type RequestSignal } from "../core/abort.js";
 import {
   CircuitOpenError,
   RequestAbortedError,
@@ -114,7 +115,7 @@ export class TargetPolicy {
    * Takes a place in the bulkhead (waiting in its queue if need be) and keeps it until the returned function
    * is called — a stream outlives any one policy call, and the place must last as long as the stream.
    */
-  hold(signal: AbortSignal): Promise<() => void> {
+  hold(signal: RequestSignal): Promise<() => void> {
     const slots = this.#bulkhead;
     if (!slots) return Promise.resolve(noop);
     return new Promise((resolve, reject) => {
@@ -126,21 +127,21 @@ export class TargetPolicy {
         .execute(() => {
           resolve(release);
           return held;
-        }, signal)
+        }, abortSignalOf(signal))
         .catch((error: unknown) => reject(this.#translate(error, signal)));
     });
   }
 
   /** Opens (under the first-token timeout) and settles one try at the target, with retries and the breaker. */
   async run<O, T>(
-    open: (signal: AbortSignal) => Promise<O>,
+    open: (signal: RequestSignal) => Promise<O>,
     settle: (opened: O) => Promise<T>,
-    signal: AbortSignal,
+    signal: RequestSignal,
   ): Promise<T> {
     try {
       // The policies' own signals stop following `signal` once they return, and a stream lives on after
       // that: every try gets the request's signal itself.
-      return await this.#policy.execute(() => this.#try(open, settle, signal), signal);
+      return await this.#policy.execute(() => this.#try(open, settle, signal), abortSignalOf(signal));
     } catch (error) {
       throw this.#translate(error, signal);
     }
@@ -148,9 +149,9 @@ export class TargetPolicy {
 
   /** One try, through the shared breaker when there is one: it may refuse the try, and hears how it went. */
   async #try<O, T>(
-    open: (signal: AbortSignal) => Promise<O>,
+    open: (signal: RequestSignal) => Promise<O>,
     settle: (opened: O) => Promise<T>,
-    signal: AbortSignal,
+    signal: RequestSignal,
   ): Promise<T> {
     const breaker = this.#shared;
     if (!breaker) return settle(await this.#open(open, signal));
@@ -172,23 +173,23 @@ export class TargetPolicy {
    * One try at opening, aborted if no first token comes in time. The try's signal keeps following the
    * request's after it opened: the stream it started lives on it.
    */
-  async #open<O>(open: (signal: AbortSignal) => Promise<O>, signal: AbortSignal): Promise<O> {
+  async #open<O>(open: (signal: RequestSignal) => Promise<O>, signal: RequestSignal): Promise<O> {
     const ms = this.#firstTokenMs;
     if (ms === undefined) return open(signal);
     const attempt = new LinkedAbort(signal);
     const timer = setTimeout(() => attempt.abort(new TargetTimeoutError(this.target, ms)), ms);
     try {
-      return await open(attempt.signal);
+      return await open(attempt);
     } catch (error) {
       attempt.unlink();
-      throw attempt.signal.aborted && !signal.aborted ? attempt.signal.reason : error;
+      throw attempt.aborted && !signal.aborted ? attempt.reason : error;
     } finally {
       clearTimeout(timer);
     }
   }
 
   /** cockatiel's refusals, as the errors clients and fallbacks understand. */
-  #translate(error: unknown, signal: AbortSignal): unknown {
+  #translate(error: unknown, signal: RequestSignal): unknown {
     if (error instanceof BrokenCircuitError) return new CircuitOpenError(this.target);
     if (error instanceof BulkheadRejectedError) return new TargetBusyError(this.target);
     if (signal.aborted && !(error instanceof RequestAbortedError)) return new RequestAbortedError();

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestSignal } from "../core/abort.js";
 import { InfergateError, RequestAbortedError } from "../core/errors.js";
+import type { RawJson } from "../core/json-text.js";
 import { ToolCallAssembler } from "../core/tool-calls.js";
 import type { FinishReason, GenerateChunk, TokenLogprobs, ToolCall } from "../core/types.js";
 import type { RouteRecord } from "../routing/serving.js";
@@ -12,7 +14,7 @@ export interface Exchange {
   /** `performance.now()` when the request arrived. */
   readonly startedAt: number;
   /** Aborts when the client goes away or the request times out. */
-  readonly signal: AbortSignal;
+  readonly signal: RequestSignal;
   /** Path parameters of the matched route. */
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
@@ -117,7 +119,7 @@ export interface ChoiceAnswer {
 export interface WholeAnswer extends ChoiceAnswer {
   choices: readonly ChoiceAnswer[];
   done: NonNullable<GenerateChunk["done"]>;
-  raw?: Record<string, unknown>;
+  raw?: RawJson;
 }
 
 /** What one choice of a generation has gathered so far. */
@@ -154,7 +156,7 @@ export async function wholeAnswer(
 ): Promise<WholeAnswer> {
   const gatherers = [new ChoiceGatherer()];
   let done: GenerateChunk["done"];
-  let raw: Record<string, unknown> | undefined;
+  let raw: RawJson | undefined;
   for (let step = opening; !step.done; step = await chunks.next()) {
     const chunk = step.value;
     const index = chunk.choice ?? 0;

@@ -182,7 +182,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       req,
       res,
       startedAt,
-      signal: controller.signal,
+      signal: controller,
       params,
       query: queryAt === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1)),
       record: { model: "" },

@@ -7,6 +7,11 @@ import { InvalidRequestError, PayloadTooLargeError, RequestAbortedError } from "
  * than an async iterator, whose stream plumbing costs more than the rest of a small body's handling.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return readBodyText(req, limit).then(parseJsonText);
+}
+
+/** The request body's text (refused past `limit` bytes, or empty), for a handler that keeps it as sent. */
+export function readBodyText(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers["content-length"]);
   if (declared > limit) return Promise.reject(new PayloadTooLargeError(limit));
   return new Promise((resolve, reject) => {
@@ -25,21 +30,18 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     };
     const onEnd = () => {
       stop();
-      try {
-        resolve(parseJsonBody(chunks, size));
-      } catch (error) {
-        reject(error);
-      }
+      if (size === 0) reject(new InvalidRequestError("request body is empty; expected a JSON object"));
+      else resolve(Buffer.concat(chunks, size).toString("utf8"));
     };
     const onAbort = () => fail(new RequestAbortedError());
     req.on("data", onData).on("end", onEnd).on("error", onAbort).on("close", onAbort);
   });
 }
 
-function parseJsonBody(chunks: Buffer[], size: number): unknown {
-  if (size === 0) throw new InvalidRequestError("request body is empty; expected a JSON object");
+/** A request body's JSON; not JSON → 400. */
+export function parseJsonText(text: string): unknown {
   try {
-    return JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
+    return JSON.parse(text);
   } catch {
     throw new InvalidRequestError("request body is not valid JSON");
   }
@@ -58,6 +60,12 @@ export function sendJson(
     ...headers,
   });
   res.end(payload);
+}
+
+/** A JSON body already written (an upstream's answer, spliced). */
+export function sendJsonText(res: ServerResponse, status: number, json: string): void {
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
+  res.end(json);
 }
 
 export function sendText(res: ServerResponse, status: number, text: string, contentType: string): void {
@@ -90,6 +98,11 @@ export class SseStream {
   /** Writes one event; the promise, only when the client reads slowly, settles once it may go on. */
   data(value: unknown): Promise<void> | undefined {
     return this.#write(`data: ${JSON.stringify(value)}\n\n`);
+  }
+
+  /** `data` for an event's JSON already written (an upstream's event, spliced). */
+  dataText(json: string): Promise<void> | undefined {
+    return this.#write(`data: ${json}\n\n`);
   }
 
   /** A named event (`event:` line), as the Responses API streams them; with an `id:` line where one is given. */

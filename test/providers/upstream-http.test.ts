@@ -40,7 +40,7 @@ describe("postJson and the upstream body", () => {
     postJson(pool, {
       path: "/x",
       headers: { "content-type": "application/json" },
-      body: {},
+      json: "{}",
       signal,
       upstream: origin,
     });
@@ -86,7 +86,7 @@ describe("postJson and the upstream body", () => {
     await assert.rejects((await post()).body.text(), { code: "IG_UPSTREAM_ERROR", message: /broke off/ });
     const nowhere = new Pool("http://127.0.0.1:9");
     await assert.rejects(
-      postJson(nowhere, { path: "/", headers: {}, body: {}, upstream: "http://127.0.0.1:9" }),
+      postJson(nowhere, { path: "/", headers: {}, json: "{}", upstream: "http://127.0.0.1:9" }),
       { code: "IG_UPSTREAM_UNAVAILABLE" },
     );
     await nowhere.close();

@@ -118,6 +118,7 @@ describe("a faithful gateway: the whole chat surface reaches the upstream", () =
     for (const upstream of [openAi, gemini]) {
       upstream.behaviour = { pieces: ["Hello", "!"], ttftMs: 0, itlMs: 0, toolCalls: [CALL] };
       upstream.received.length = 0;
+      upstream.receivedText.length = 0;
     }
   });
 
@@ -129,6 +130,23 @@ describe("a faithful gateway: the whole chat surface reaches the upstream", () =
     assert.equal(completion.model, "openai-up");
     assert.equal(completion.choices[0]?.finish_reason, "tool_calls");
     assert.deepEqual(callsOf(message), EXPECTED_CALLS);
+  });
+
+  test("verbatim to the byte: the body as the client wrote it (spacing, number forms, escapes, key order), only the model's value changed", async () => {
+    const written =
+      '{ "messages" : [{"role":"user","content":"caf\\u00e9 \\"model\\": 1"}],\n  "temperature": 1.0, "metadata": {"model": "keep"}, "model": "openai-up" }';
+    const response = await fetch(`${running.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: written,
+    });
+    assert.equal(response.status, 200);
+    assert.equal(
+      openAi.receivedText.at(-1),
+      written.replace('"model": "openai-up"', '"model": "mock-model"'),
+    );
+    const answer = (await response.json()) as { model: string };
+    assert.equal(answer.model, "openai-up", "the answer under the client's name");
   });
 
   test("streamed: the body goes verbatim, the events come back as sent (unknown delta fields kept), the SDK assembles the calls", async () => {

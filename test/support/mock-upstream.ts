@@ -61,6 +61,8 @@ export interface MockUpstream {
   faults: Fault[];
   /** Request bodies received, newest last. */
   received: Record<string, unknown>[];
+  /** The same bodies' text, byte for byte. */
+  receivedText: string[];
   /** Requests received, recorded or not. */
   requests: number;
   close(): Promise<void>;
@@ -80,6 +82,7 @@ export async function startMockUpstream(
     behaviour: { ...DEFAULTS, ...behaviour },
     faults: [],
     received: [],
+    receivedText: [],
     requests: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -107,8 +110,12 @@ async function answer(
   state.requests++;
   const chunks: Buffer[] = [];
   for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-  const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
-  if (record) state.received.push(body);
+  const text = Buffer.concat(chunks).toString("utf8");
+  const body = JSON.parse(text || "{}") as Record<string, unknown>;
+  if (record) {
+    state.received.push(body);
+    state.receivedText.push(text);
+  }
   const behaviour = { ...state.behaviour, ...state.faults.shift() };
   if (behaviour.reset) {
     req.socket.destroy();

@@ -12,6 +12,7 @@ import {
   TokenBias,
 } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
+import type { RequestSignal } from "../../core/abort.js";
 import { completionInput } from "../../core/chat-template.js";
 import {
   InvalidRequestError,
@@ -87,7 +88,7 @@ export class LlamaLoadedModel implements LoadedModel {
     return this.#promptOf(request).prompt.length;
   }
 
-  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+  async *generate(request: GenerateRequest, signal?: RequestSignal): AsyncIterable<GenerateChunk> {
     const n = request.n ?? 1;
     if (n === 1) {
       yield* this.#generate(request, signal);
@@ -113,7 +114,7 @@ export class LlamaLoadedModel implements LoadedModel {
     );
   }
 
-  async *#generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+  async *#generate(request: GenerateRequest, signal?: RequestSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
     refuseUnhonoured(request, modelLabel(this.ref));
     const { prompt, stop, calls } = this.#promptOf(request);
@@ -309,7 +310,7 @@ export class LlamaLoadedModel implements LoadedModel {
     syntax: CallSyntax,
     chosen: ToolDefinition | undefined,
     request: GenerateRequest,
-    signal: AbortSignal | undefined,
+    signal: RequestSignal | undefined,
     used: number,
     tokenBias: TokenBias | undefined,
   ): Promise<DecodedCall> {
@@ -543,7 +544,7 @@ export class LlamaLoadedModel implements LoadedModel {
   async scoreContinuations(
     prompt: string,
     continuations: readonly string[],
-    signal?: AbortSignal,
+    signal?: RequestSignal,
   ): Promise<ContinuationScores> {
     const context = this.tokenize(prompt);
     // lm-evaluation-harness's split: the continuation is what tokenize(prompt + continuation) adds after the

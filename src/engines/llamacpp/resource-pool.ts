@@ -1,4 +1,4 @@
-import { offAbort, onAbort } from "../../core/abort.js";
+import { offAbort, onAbort, type RequestSignal } from "../../core/abort.js";
 import { RequestAbortedError } from "../../core/errors.js";
 
 interface Waiter<T> {
@@ -26,7 +26,7 @@ export class ResourcePool<T> {
     return this.#waiters.length;
   }
 
-  acquire(signal?: AbortSignal): Promise<T> {
+  acquire(signal?: RequestSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(new RequestAbortedError());
     const item = this.#free.pop();
     if (item !== undefined) return Promise.resolve(item);

@@ -7,6 +7,7 @@ import {
   type SequenceEvaluateOptions,
   type Token,
 } from "node-llama-cpp";
+import type { RequestSignal } from "../../core/abort.js";
 import { RequestAbortedError } from "../../core/errors.js";
 import type { ToolCall, ToolDefinition } from "../../core/types.js";
 import type { CallSyntax } from "./chat-prompt.js";
@@ -44,7 +45,7 @@ export async function decodeToolCall(options: {
   sampling: SequenceEvaluateOptions;
   maxTokens: number;
   grammars: CallGrammars;
-  signal: AbortSignal | undefined;
+  signal: RequestSignal | undefined;
 }): Promise<DecodedCall> {
   const { model, syntax, tools, maxTokens } = options;
   let input = [...options.input, ...syntax.prefix];
@@ -96,7 +97,7 @@ async function decodeUnder(
     sequence: LlamaContextSequence;
     model: LlamaModel;
     sampling: SequenceEvaluateOptions;
-    signal: AbortSignal | undefined;
+    signal: RequestSignal | undefined;
   },
   input: Token[],
   grammar: LlamaGrammar,

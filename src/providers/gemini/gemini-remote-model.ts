@@ -1,5 +1,6 @@
 import type { Pool } from "undici";
 import type { GeminiModelSpec } from "../../config/load-config.js";
+import type { RequestSignal } from "../../core/abort.js";
 import { UnsupportedTaskError, UpstreamError } from "../../core/errors.js";
 import type {
   ClassifyResult,
@@ -32,18 +33,19 @@ export class GeminiRemoteModel extends RemoteModel<GeminiModelSpec> {
     this.#modelPath = `${basePath}/v1beta/models/${encodeURIComponent(ref.spec.upstream_model)}`;
   }
 
-  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+  async *generate(request: GenerateRequest, signal?: RequestSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
     // A Gemini client's own body goes as it is: the model is named in the path.
     const passthrough = passthroughFor(request, "gemini");
-    const body = passthrough ? passthrough.body : toGeminiBody(request, this.ref.spec.id);
+    const json = passthrough ? passthrough.text : JSON.stringify(toGeminiBody(request, this.ref.spec.id));
     if (request.whole === true) {
-      const response = await this.post(`${this.#modelPath}:generateContent`, body, signal);
-      const answer = (await response.body.json()) as Record<string, unknown>;
-      yield* wholeAnswerChunks(geminiDeltaParser()(answer), passthrough && answer);
+      const response = await this.postText(`${this.#modelPath}:generateContent`, json, signal);
+      const { text, value } = await response.body.jsonWithText();
+      const answer = value as Record<string, unknown>;
+      yield* wholeAnswerChunks(geminiDeltaParser()(answer), passthrough && { text, value: answer });
       return;
     }
-    const response = await this.post(`${this.#modelPath}:streamGenerateContent?alt=sse`, body, signal);
+    const response = await this.postText(`${this.#modelPath}:streamGenerateContent?alt=sse`, json, signal);
     // Gemini streams have no [DONE]: a finish reason is what says the answer is complete.
     yield* streamedAnswer(response.body, geminiDeltaParser(), undefined, passthrough !== undefined);
   }

@@ -1,5 +1,7 @@
 import type { Pool } from "undici";
 import type { OpenAiModelSpec } from "../../config/load-config.js";
+import type { RequestSignal } from "../../core/abort.js";
+import { rawWith } from "../../core/json-text.js";
 import type {
   ClassifyResult,
   Embeddings,
@@ -32,26 +34,32 @@ export class OpenAiRemoteModel extends RemoteModel<OpenAiModelSpec> {
     });
   }
 
-  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+  async *generate(request: GenerateRequest, signal?: RequestSignal): AsyncIterable<GenerateChunk> {
     validateGenerateRequest(request);
     const passthrough = passthroughFor(request, "openai", this.ref.spec.responses_api);
     const endpoint =
       passthrough?.endpoint ?? (request.messages === undefined ? "completions" : "chat/completions");
     // Passed through, the client's own `stream` decides, as the client reads the upstream's answer as it is.
     const stream = passthrough ? passthrough.body.stream === true : request.whole !== true;
-    const response = await this.post(
-      `${this.basePath}/${endpoint}`,
-      passthrough
-        ? { ...passthrough.body, model: this.ref.spec.upstream_model }
-        : toOpenAiBody(request, this.ref.spec.id, this.ref.spec.upstream_model, stream),
-      signal,
-    );
+    const path = `${this.basePath}/${endpoint}`;
+    const response = passthrough
+      ? await this.postText(
+          path,
+          rawWith({ text: passthrough.text, value: passthrough.body }, "model", this.ref.spec.upstream_model),
+          signal,
+        )
+      : await this.post(
+          path,
+          toOpenAiBody(request, this.ref.spec.id, this.ref.spec.upstream_model, stream),
+          signal,
+        );
     // A Responses API stream has no end marker: it is complete once its final event says how it ended.
     const [parse, endMarker] =
       endpoint === "responses" ? [parseResponsesDelta, undefined] : [parseOpenAiDelta, "[DONE]"];
     if (!stream) {
-      const body = (await response.body.json()) as Record<string, unknown>;
-      yield* wholeAnswerChunks(parse(body), passthrough && body);
+      const { text, value } = await response.body.jsonWithText();
+      const body = value as Record<string, unknown>;
+      yield* wholeAnswerChunks(parse(body), passthrough && { text, value: body });
       return;
     }
     yield* streamedAnswer(response.body, parse, endMarker, passthrough !== undefined);

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { InvalidRequestError, RouteNotFoundError } from "../../core/errors.js";
+import { rawWith } from "../../core/json-text.js";
 import { ToolCallAssembler } from "../../core/tool-calls.js";
 import type { FinishReason, GenerateChunk, TokenLogprobs, ToolCall } from "../../core/types.js";
 import { errorResponse } from "../error-body.js";
@@ -7,7 +8,7 @@ import type { Exchange } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
 import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
-import { readJsonBody, SseStream, sendJson } from "../http-io.js";
+import { readJsonBody, SseStream, sendJson, sendJsonText } from "../http-io.js";
 import { parseBody } from "../openai/schemas.js";
 import { applyGeminiFields, geminiTurns, unknownGeminiFields } from "./gemini-request.js";
 import {
@@ -82,7 +83,12 @@ async function generateContent(
     applyGeminiFields(request, body);
     const unknown = unknownGeminiFields(raw as Record<string, unknown>);
     if (unknown) request.unknownFields = unknown;
-    request.passthrough = { endpoint: "generateContent", body: raw as Record<string, unknown> };
+    // Written anew, not as sent: the upstream gets the fields camel-cased (a client may send snake_case).
+    request.passthrough = {
+      endpoint: "generateContent",
+      body: raw as Record<string, unknown>,
+      text: JSON.stringify(raw),
+    };
     const chunks = recorded(exchange, admitted.model.generate(request, exchange.signal))[
       Symbol.asyncIterator
     ]();
@@ -91,8 +97,7 @@ async function generateContent(
     if (!stream) {
       const answer = await wholeAnswer(first, chunks);
       if (answer.raw) {
-        answer.raw.modelVersion = envelope.modelVersion;
-        sendJson(exchange.res, 200, answer.raw);
+        sendJsonText(exchange.res, 200, rawWith(answer.raw, "modelVersion", envelope.modelVersion));
         return;
       }
       sendJson(exchange.res, 200, {
@@ -112,8 +117,7 @@ async function generateContent(
       for (let step = first; !step.done; step = await chunks.next()) {
         const chunk = step.value;
         if (chunk.raw) {
-          chunk.raw.modelVersion = envelope.modelVersion;
-          await sse.data(chunk.raw);
+          await sse.dataText(rawWith(chunk.raw, "modelVersion", envelope.modelVersion));
           passedThrough = true;
           continue;
         }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { rawWith } from "../../core/json-text.js";
 import type { FinishReason, GenerateChunk, GenerateRequest } from "../../core/types.js";
 import { openAiToolCalls } from "../../providers/openai-compat/wire.js";
 import { errorResponse } from "../error-body.js";
@@ -6,7 +7,7 @@ import type { ChoiceAnswer, Exchange } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
 import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
-import { readJsonBody, SseStream, sendJson } from "../http-io.js";
+import { parseJsonText, readBodyText, SseStream, sendJson, sendJsonText } from "../http-io.js";
 import { applyChatFields, applyCompletionFields, chatTurns } from "./chat-request.js";
 import { chatLogprobs, completionLogprobs, toolCallsWire } from "./response-wire.js";
 import {
@@ -86,7 +87,8 @@ const chatShape: OpenAiShape = {
 };
 
 export async function handleCompletions(exchange: Exchange, context: GatewayContext): Promise<void> {
-  const raw = await readJsonBody(exchange.req, context.limits.max_body_bytes);
+  const text = await readBodyText(exchange.req, context.limits.max_body_bytes);
+  const raw = parseJsonText(text);
   const body = parseBody(completionRequestSchema, raw);
   // OpenAI's default for the legacy completions endpoint.
   await serveGeneration(
@@ -98,13 +100,14 @@ export async function handleCompletions(exchange: Exchange, context: GatewayCont
     completionShape,
     (request) => {
       applyCompletionFields(request, body);
-      finishRequest(request, raw, COMPLETION_FIELDS, "completions");
+      finishRequest(request, raw, text, COMPLETION_FIELDS, "completions");
     },
   );
 }
 
 export async function handleChatCompletions(exchange: Exchange, context: GatewayContext): Promise<void> {
-  const raw = await readJsonBody(exchange.req, context.limits.max_body_bytes);
+  const text = await readBodyText(exchange.req, context.limits.max_body_bytes);
+  const raw = parseJsonText(text);
   const body = parseBody(chatRequestSchema, raw);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   await serveGeneration(
@@ -116,7 +119,7 @@ export async function handleChatCompletions(exchange: Exchange, context: Gateway
     chatShape,
     (request) => {
       applyChatFields(request, body);
-      finishRequest(request, raw, CHAT_FIELDS, "chat/completions");
+      finishRequest(request, raw, text, CHAT_FIELDS, "chat/completions");
     },
   );
 }
@@ -136,12 +139,13 @@ function completionPrompt(
 function finishRequest(
   request: GenerateRequest,
   raw: unknown,
+  text: string,
   known: ReadonlySet<string>,
   endpoint: "completions" | "chat/completions",
 ): void {
   const unknown = unknownFields(raw, known);
   if (unknown) request.unknownFields = unknown;
-  request.passthrough = { endpoint, body: raw as Record<string, unknown> };
+  request.passthrough = { endpoint, body: raw as Record<string, unknown>, text };
 }
 
 type GenerationBody = Parameters<typeof toGenerateRequest>[4] & {
@@ -185,8 +189,7 @@ async function serveGeneration(
     const answer = await wholeAnswer(first, chunks);
     if (answer.raw) {
       // The upstream's own answer, as it sent it, under the name the client asked for.
-      answer.raw.model = envelope.model;
-      sendJson(exchange.res, 200, answer.raw);
+      sendJsonText(exchange.res, 200, rawWith(answer.raw, "model", envelope.model));
       return;
     }
     sendJson(
@@ -224,8 +227,7 @@ async function streamResponse(
       const chunk = step.value;
       if (chunk.raw) {
         // Passed through: the upstream's own events are the stream, its finish and usage events included.
-        chunk.raw.model = envelope.model;
-        await sse.data(chunk.raw);
+        await sse.dataText(rawWith(chunk.raw, "model", envelope.model));
         passedThrough = true;
         continue;
       }

@@ -7,7 +7,7 @@ import type { Exchange, WholeAnswer } from "../exchange.js";
 import { causeOf, recorded, wholeAnswer } from "../exchange.js";
 import { admitFor, type GatewayContext } from "../gateway-context.js";
 import { toGenerateRequest } from "../generation-request.js";
-import { readJsonBody, SseStream, sendJson } from "../http-io.js";
+import { parseJsonText, readBodyText, SseStream, sendJson } from "../http-io.js";
 import type { StoredResponse } from "./response-store.js";
 import { applyResponsesFields, inputTurns, referencedItems } from "./responses-input.js";
 import { RESPONSES_FIELDS, type ResponsesRequest, responsesRequestSchema } from "./responses-schema.js";
@@ -30,7 +30,8 @@ import { parseBody, unknownFields } from "./schemas.js";
  * chat, written back as Responses output items and events.
  */
 export async function handleResponses(exchange: Exchange, context: GatewayContext): Promise<void> {
-  const raw = await readJsonBody(exchange.req, context.limits.max_body_bytes);
+  const text = await readBodyText(exchange.req, context.limits.max_body_bytes);
+  const raw = parseJsonText(text);
   const body = parseBody(responsesRequestSchema, raw);
   const owner = keyOwner(exchange.req.headers, exchange.query);
   const referenced = await referencedItems(body.input, (id) => context.responses.item(id, owner));
@@ -47,7 +48,7 @@ export async function handleResponses(exchange: Exchange, context: GatewayContex
     });
     const unknown = [...(unknownFields(raw, RESPONSES_FIELDS) ?? []), ...applyResponsesFields(request, body)];
     if (unknown.length > 0) request.unknownFields = unknown;
-    request.passthrough = { endpoint: "responses", body: raw as Record<string, unknown> };
+    request.passthrough = { endpoint: "responses", body: raw as Record<string, unknown>, text };
     const chunks = recorded(exchange, admitted.model.generate(request, exchange.signal))[
       Symbol.asyncIterator
     ]();
@@ -71,7 +72,7 @@ export async function handleResponses(exchange: Exchange, context: GatewayContex
     const answer = await wholeAnswer(first, chunks);
     const response = answer.raw
       ? // The upstream's own response, under the name the client asked for.
-        { ...answer.raw, model: header.model }
+        { ...answer.raw.value, model: header.model }
       : responseObject(header, finishedStatus(answer.done), outputItems(answer), answer.done);
     await store(response, answerTurn(answer));
     sendJson(exchange.res, 200, response);
@@ -151,11 +152,12 @@ async function streamResponse(
         // An upstream that speaks the Responses API wrote these events: each goes on as it came, `model`
         // rewritten; its final response is stored before it goes, so a continuation can never outrun it.
         passedThrough = true;
-        const response = chunk.raw.response as Record<string, unknown> | undefined;
+        const event = chunk.raw.value;
+        const response = event.response as Record<string, unknown> | undefined;
         if (response && typeof response === "object") response.model = header.model;
-        if (chunk.raw.type === "response.completed" || chunk.raw.type === "response.incomplete")
+        if (event.type === "response.completed" || event.type === "response.incomplete")
           await store(response ?? {}, answer());
-        await sse.event(String(chunk.raw.type), chunk.raw);
+        await sse.event(String(event.type), event);
         continue;
       }
       // A passed-through stream's closing summary: its events said it all.
