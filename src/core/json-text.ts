@@ -3,10 +3,13 @@
  * field, and splicing that field costs a fraction of parsing and writing the whole body again.
  */
 
-/** What the scan stops at: a string's opening quote, and the structure around the top-level keys. */
-const STRUCTURE = /["{}[\],]/g;
 const QUOTE = 34;
 const BACKSLASH = 92;
+const OPEN_OBJECT = 123;
+const CLOSE_OBJECT = 125;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+const COMMA = 44;
 
 /** The index of the quote that closes the string opened at `start`, or -1. */
 function stringEnd(json: string, start: number): number {
@@ -29,34 +32,36 @@ export function withTopLevelString(json: string, key: string, value: string): st
   let expectingKey = false;
   let found = false;
   let opening = -1;
-  STRUCTURE.lastIndex = 0;
-  for (let match = STRUCTURE.exec(json); match !== null; match = STRUCTURE.exec(json)) {
-    const at = match.index;
+  // Character by character between strings, a string at a time (indexOf) within them: a charCodeAt loop runs
+  // several times faster than a regular expression's exec per token.
+  for (let at = 0; at < json.length; at++) {
     const char = json.charCodeAt(at);
     if (char === QUOTE) {
       const end = stringEnd(json, at);
       if (end === -1) return undefined;
-      STRUCTURE.lastIndex = end + 1;
-      if (depth !== 1) continue;
-      if (found) return `${json.slice(0, at)}${JSON.stringify(value)}${json.slice(end + 1)}`;
-      if (!expectingKey) continue;
-      expectingKey = false;
-      const name = json.slice(at + 1, end);
-      if (name.includes("\\")) return undefined;
-      found = name === key;
-    } else if (char === 123 /* { */ || char === 91 /* [ */) {
+      if (depth === 1) {
+        if (found) return `${json.slice(0, at)}${JSON.stringify(value)}${json.slice(end + 1)}`;
+        if (expectingKey) {
+          expectingKey = false;
+          const name = json.slice(at + 1, end);
+          if (name.includes("\\")) return undefined;
+          found = name === key;
+        }
+      }
+      at = end;
+    } else if (char === OPEN_OBJECT || char === OPEN_ARRAY) {
       if (found) return undefined;
       depth++;
       if (depth === 1) {
-        if (char !== 123) return undefined;
+        if (char !== OPEN_OBJECT) return undefined;
         opening = at;
         expectingKey = true;
       }
-    } else if (char === 125 /* } */ || char === 93 /* ] */) {
+    } else if (char === CLOSE_OBJECT || char === CLOSE_ARRAY) {
       if (found) return undefined;
       depth--;
       if (depth === 0) break;
-    } else if (depth === 1) {
+    } else if (char === COMMA && depth === 1) {
       // A comma between top-level members: a key comes next.
       if (found) return undefined;
       expectingKey = true;

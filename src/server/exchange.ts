@@ -87,7 +87,8 @@ class RecordedChunks implements AsyncIterableIterator<GenerateChunk> {
       const { promptTokens, completionTokens } = chunk.done.usage;
       record.promptTokens = promptTokens;
       record.completionTokens = completionTokens;
-      if (this.#firstAt === chunk.at) delete record.ttftMs;
+      // Undefined rather than deleted: a delete turns the record into a slow dictionary for all who read it.
+      if (this.#firstAt === chunk.at) record.ttftMs = undefined;
       else if (this.#firstAt !== undefined && completionTokens > 1) {
         record.timePerOutputTokenMs = roundMs((chunk.at - this.#firstAt) / (completionTokens - 1));
       }

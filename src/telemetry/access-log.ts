@@ -1,11 +1,32 @@
 import { type DestinationStream, type Logger, symbols } from "pino";
 import type { RequestEndEvent } from "./events.js";
-import { redactDeep, redactText } from "./redact.js";
+import { redactText } from "./redact.js";
+
+/** Every field of a request's event, in the order its line carries them. */
+const FIELDS = [
+  "route",
+  "model",
+  "publicModel",
+  "arm",
+  "cache",
+  "status",
+  "durationMs",
+  "errorCode",
+  "promptTokens",
+  "completionTokens",
+  "ttftMs",
+  "timePerOutputTokenMs",
+] as const satisfies readonly (keyof RequestEndEvent)[];
+// A field added to RequestEndEvent and not to FIELDS fails to compile here.
+const EVERY_FIELD: Exclude<keyof RequestEndEvent, (typeof FIELDS)[number]> extends never ? true : never =
+  true;
+void EVERY_FIELD;
 
 /**
- * The access log: one line per request, the same JSON line pino writes (level, time, the logger's bindings, the
+ * The access log: one line per request, with what pino's own line has (level, time, the logger's bindings, the
  * event's fields, msg), serialized here because its fields are known — pino's generic path (hooks, formatters,
- * per-key serializers) cost about 20 µs a line, a fifth of proxying a small answer. Strings are redacted as on
+ * per-key serializers) cost about 20 µs a line, a fifth of proxying a small answer, and reading the fields in a
+ * fixed order rather than for-in over records of many shapes cost several µs more. Strings are redacted as on
  * every other line.
  */
 export function accessLogWriter(logger: Logger, time: () => string): (event: RequestEndEvent) => void {
@@ -17,15 +38,11 @@ export function accessLogWriter(logger: Logger, time: () => string): (event: Req
     const level = event.status >= 500 ? "error" : event.status >= 400 ? "warn" : "info";
     if (!logger.isLevelEnabled(level)) return;
     let line = `{"level":${logger.levels.values[level]}${time()}${head},"event":"request"`;
-    // for-in over the event's own fields, in the order the gateway recorded them; keys are infergate's own.
-    for (const key in event) {
-      if (!Object.hasOwn(event, key)) continue;
-      const value: unknown = (event as unknown as Record<string, unknown>)[key];
+    for (const key of FIELDS) {
+      const value = event[key];
       if (value === undefined) continue;
-      line += `,"${key}":`;
-      if (typeof value === "number") line += Number.isFinite(value) ? String(value) : "null";
-      else if (typeof value === "string") line += JSON.stringify(redactText(value));
-      else line += JSON.stringify(redactDeep(value));
+      if (typeof value === "number") line += `,"${key}":${Number.isFinite(value) ? value : "null"}`;
+      else line += `,"${key}":${JSON.stringify(redactText(value))}`;
     }
     stream.write(`${line},"msg":"request"}\n`);
   };
