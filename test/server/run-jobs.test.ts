@@ -219,5 +219,13 @@ describe("runs started from the dashboard: queued one at a time in a child proce
       assert.equal(status, 400, JSON.stringify(body));
       assert.match((answer.error as { message: string }).message, message);
     }
+    // An upload is bounded like any body (server.max_body_bytes, 1 MiB here).
+    const row = `${JSON.stringify({ text: "x".repeat(1000), label: "ham" })}\n`;
+    const large = await post({
+      kind: "bench",
+      targets: ["spam-encoder"],
+      dataset: { jsonl: row.repeat(1100) },
+    });
+    assert.equal(large.status, 413);
   });
 });
