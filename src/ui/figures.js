@@ -15,7 +15,7 @@ export function qualityIntervalOf(target) {
 }
 
 /** A latency distribution's percentile, or undefined where it holds no request (ITL of a classifier). */
-const latency = (distribution, percentile) =>
+export const latency = (distribution, percentile) =>
   distribution?.count === 0 ? undefined : distribution?.[percentile];
 
 /** What the scatter can plot on an axis, and which way is better. `percentile` applies to latencies. */

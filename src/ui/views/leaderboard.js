@@ -1,9 +1,7 @@
 // The run's leaderboard: one row per target and workload, every column sortable, the objectives' cells coloured.
 import { element, number, percent, table } from "../dom.js";
-import { checkObjectives, objectiveFigures, qualityIntervalOf, qualityOf } from "../figures.js";
+import { checkObjectives, latency, objectiveFigures, qualityIntervalOf, qualityOf } from "../figures.js";
 
-const latency = (distribution, percentile) =>
-  distribution?.count === 0 ? undefined : distribution?.[percentile];
 const mib = (bytes) => (bytes === undefined ? undefined : bytes / 2 ** 20);
 
 /** Columns: title, value(target) (the sort key too), text(target), and which objective colours it. */
