@@ -9,6 +9,7 @@
  *   npm run bench:local-serving [-- --model models/lm-base-q8_0.gguf --threads 1 --parallel 8 --tokens 128]
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomFill } from "node:crypto";
 import { once } from "node:events";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -23,7 +24,7 @@ import { createEngines } from "../src/engines/engines.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
 import { freePort } from "../test/support/free-port.js";
 import { median, writeResults } from "./bench-output.js";
-import { root, startGatewayProcess } from "./gateway-process.js";
+import { root, startGatewayProcess, treeCpuMicros } from "./gateway-process.js";
 import { llamaCppTools } from "./llama-cpp-build.js";
 
 const { values } = parseArgs({
@@ -73,12 +74,22 @@ const peers = {
   llama_server: await openTarget(`${server.url}/v1`, { registry, engines, model: "local" }),
   infergate: await openTarget(`${gateway.url}/v1`, { registry, engines, model: "local:q8_0" }),
 };
+const serverCpuMicros = {
+  llama_server: () => treeCpuMicros(server.child.pid as number),
+  infergate: gateway.cpuMicros,
+};
 
 interface Figures {
   output_tokens_per_s: number;
   ttft_ms: Distribution;
   itl_ms: Distribution;
   e2e_ms: Distribution;
+  /**
+   * The server's CPU time (every thread: decode, sampling, HTTP, streaming) per output token, warm-up included. On
+   * two cores the load generator, the server's I/O and its decode thread share them, so what the serving path
+   * spends beside the decode is taken from it.
+   */
+  server_cpu_us_per_output_token: number;
   /** Fairness: how much longer the slowest streams took than the typical one. */
   e2e_spread_p99_over_p50: number;
   errors: number;
@@ -93,6 +104,7 @@ for (const length of promptLengths) {
     const figures = {} as Record<Side, Figures>;
     for (const side of order) {
       let firstError: string | undefined;
+      const cpuBefore = serverCpuMicros[side]();
       const report = await benchmarkTarget(
         peers[side],
         workloads.get(length) as Workload,
@@ -105,6 +117,7 @@ for (const length of promptLengths) {
           firstError ??= record.error;
         },
       );
+      const cpuMicros = serverCpuMicros[side]() - cpuBefore;
       const m = report.metrics;
       if (m.mean_output_tokens !== outputTokens)
         throw new Error(`${side} generated ${m.mean_output_tokens} tokens per request, not ${outputTokens}`);
@@ -113,6 +126,7 @@ for (const length of promptLengths) {
         ttft_ms: m.ttft_ms,
         itl_ms: m.itl_ms,
         e2e_ms: m.e2e_ms,
+        server_cpu_us_per_output_token: cpuMicros / (concurrency * (requestsPerStream + 1) * outputTokens),
         e2e_spread_p99_over_p50: m.e2e_ms.p99 / m.e2e_ms.p50,
         errors: m.errors,
         ...(firstError !== undefined && { first_error: firstError }),
@@ -128,8 +142,13 @@ server.child.kill("SIGTERM");
 await once(server.child, "exit");
 
 const decode = await decodeLoops();
+const rates = decode.tokens_per_s;
+const us = decode.per_token_us;
 console.log(
-  `  decode loop, 1 stream   llama-bench tg${outputTokens} ${decode.llama_bench.toFixed(0)} tok/s   node-llama-cpp evaluate ${decode.node_llama_cpp.toFixed(0)} tok/s (${(decode.node_llama_cpp / decode.llama_bench).toFixed(2)}x)   infergate engine ${decode.infergate_engine.toFixed(0)} tok/s (${(decode.infergate_engine / decode.llama_bench).toFixed(2)}x)`,
+  `  decode loop, 1 stream   llama-bench tg${outputTokens} ${rates.llama_bench.toFixed(0)} tok/s   node-llama-cpp evaluate ${rates.node_llama_cpp.toFixed(0)} tok/s (${(rates.node_llama_cpp / rates.llama_bench).toFixed(2)}x)   infergate engine ${rates.infergate_engine.toFixed(0)} tok/s (${(rates.infergate_engine / rates.llama_bench).toFixed(2)}x)`,
+);
+console.log(
+  `  per token               llama-bench ${us.llama_bench.toFixed(0)} µs   node-llama-cpp ${us.node_llama_cpp.toFixed(0)} µs: decodeBatch call ${us.decode_batch_call.toFixed(0)} µs + sampleToken call ${us.sample_token_call.toFixed(0)} µs + JS; a libuv worker round trip alone ${us.thread_pool_round_trip.toFixed(0)} µs`,
 );
 const written = writeResults("local-serving", {
   model: modelPath,
@@ -138,7 +157,7 @@ const written = writeResults("local-serving", {
   parallel,
   output_tokens: outputTokens,
   cases: cases.map((entry) => ({ ...entry, ratios: ratios(entry.figures) })),
-  decode_loop_tokens_per_s: decode,
+  decode_loop: decode,
 });
 console.log(`  written to ${written}`);
 
@@ -152,18 +171,19 @@ function ratios(figures: Record<Side, Figures>) {
     itl_p50: ours.itl_ms.p50 / peer.itl_ms.p50,
     e2e_p50: ours.e2e_ms.p50 / peer.e2e_ms.p50,
     e2e_p99: ours.e2e_ms.p99 / peer.e2e_ms.p99,
+    server_cpu_per_output_token: ours.server_cpu_us_per_output_token / peer.server_cpu_us_per_output_token,
   };
 }
 
 function printCase(length: number, concurrency: number, figures: Record<Side, Figures>): void {
   const r = ratios(figures);
   const row = (name: string, f: Figures) =>
-    `    ${name.padEnd(13)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}${f.errors ? `   ${f.errors} errors (first: ${f.first_error})` : ""}`;
+    `    ${name.padEnd(13)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}   CPU ${f.server_cpu_us_per_output_token.toFixed(0)} µs/token${f.errors ? `   ${f.errors} errors (first: ${f.first_error})` : ""}`;
   console.log(`  prompt ${length} tokens, ${concurrency} concurrent streams`);
   console.log(row("llama-server", figures.llama_server));
   console.log(row("infergate", figures.infergate));
   console.log(
-    `    ratio         ${r.output_tokens_per_s.toFixed(2)}x tok/s   TTFT p50 ${r.ttft_p50.toFixed(2)}x p99 ${r.ttft_p99.toFixed(2)}x   ITL p50 ${r.itl_p50.toFixed(2)}x   E2E p50 ${r.e2e_p50.toFixed(2)}x p99 ${r.e2e_p99.toFixed(2)}x`,
+    `    ratio         ${r.output_tokens_per_s.toFixed(2)}x tok/s   TTFT p50 ${r.ttft_p50.toFixed(2)}x p99 ${r.ttft_p99.toFixed(2)}x   ITL p50 ${r.itl_p50.toFixed(2)}x   E2E p50 ${r.e2e_p50.toFixed(2)}x p99 ${r.e2e_p99.toFixed(2)}x   CPU/token ${r.server_cpu_per_output_token.toFixed(2)}x`,
   );
 }
 
@@ -222,6 +242,7 @@ async function decodeLoops() {
     threads,
     flashAttention: "auto",
   });
+  const calls = timeAddonCalls(rawContext, ["decodeBatch", "sampleToken"]);
   const sequence = rawContext.getSequence();
   const prompt = "The history of the city";
   const raw = async () => {
@@ -251,11 +272,77 @@ async function decodeLoops() {
   const engineRates: number[] = [];
   await raw();
   await ours();
+  calls.reset();
   for (let round = 0; round < 7; round++) {
     rawRates.push(await raw());
     engineRates.push(await ours());
   }
+  const perCall = calls.meanUs();
+  const roundTrip = await threadPoolRoundTripUs();
   await rawContext.dispose();
   await rawModel.dispose();
-  return { llama_bench: llamaBench, node_llama_cpp: median(rawRates), infergate_engine: median(engineRates) };
+  return {
+    tokens_per_s: {
+      llama_bench: llamaBench,
+      node_llama_cpp: median(rawRates),
+      infergate_engine: median(engineRates),
+    },
+    // Where node-llama-cpp's token goes: each step is two calls into the addon, each a trip to a libuv worker
+    // thread and back (llama-bench decodes and samples on one thread, no trip at all).
+    per_token_us: {
+      llama_bench: 1e6 / llamaBench,
+      node_llama_cpp: 1e6 / median(rawRates),
+      decode_batch_call: perCall.decodeBatch ?? 0,
+      sample_token_call: perCall.sampleToken ?? 0,
+      thread_pool_round_trip: roundTrip,
+    },
+  };
+}
+
+/**
+ * Wall time of each call of the named addon methods, through a proxy in front of the context's addon object
+ * (node-llama-cpp's internal `_ctx`: a bench's look inside, nothing the engine relies on).
+ */
+function timeAddonCalls(context: object, names: string[]) {
+  const holder = context as { _ctx: object };
+  const totals = new Map<string, { ms: number; calls: number }>();
+  const addon = holder._ctx;
+  holder._ctx = new Proxy(addon, {
+    get(target, name) {
+      const value = Reflect.get(target, name);
+      if (typeof value !== "function") return value;
+      if (typeof name !== "string" || !names.includes(name)) return value.bind(target);
+      return async (...args: unknown[]) => {
+        const started = performance.now();
+        try {
+          return await value.apply(target, args);
+        } finally {
+          const total = totals.get(name) ?? { ms: 0, calls: 0 };
+          total.ms += performance.now() - started;
+          total.calls++;
+          totals.set(name, total);
+        }
+      };
+    },
+  });
+  return {
+    reset: () => totals.clear(),
+    meanUs: () =>
+      Object.fromEntries([...totals].map(([name, { ms, calls }]) => [name, (ms * 1000) / calls])) as Record<
+        string,
+        number
+      >,
+  };
+}
+
+/** One trip to a libuv worker thread and back, doing nothing there (a 1-byte randomFill): the median of 2,000. */
+async function threadPoolRoundTripUs(): Promise<number> {
+  const buffer = Buffer.alloc(1);
+  const trips: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const started = performance.now();
+    await new Promise((resolve) => randomFill(buffer, resolve));
+    trips.push((performance.now() - started) * 1000);
+  }
+  return median(trips);
 }
