@@ -19,7 +19,8 @@ describe("infergate compare and bench", () => {
     assert.equal(code, 0, stderr);
     // 110 s on a quiet hour here, 155 s alone on a slow day and 187 s in a slower hour (2026-12-02, the same
     // commit that took 155 s); this machine's speed drifts by 2-3x between hours. The README promises about 4
-    // minutes with the install (~2 of them); the bound leaves a slow hour room and still catches a run that grew by a third.
+    // minutes with the install (~2 of them); the bound leaves a slow hour room and still catches a run that grew
+    // by a third.
     assert.ok(seconds < 240, `${seconds.toFixed(0)} s`);
     assert.match(stdout, /generate — lm_heldout/);
     assert.match(stdout, /classify — spam_dev \(times/);
