@@ -1,9 +1,10 @@
 /**
- * bench:local-serving — a local GGUF served by `infergate serve` against the same GGUF served by llama.cpp's own
- * `llama-server` (built from the llama.cpp source node-llama-cpp ships; see llama-cpp-build.ts): same threads, same
+ * bench:local-serving — a local GGUF served by `infergate serve`, with each of the llamacpp engine's runtimes
+ * (`in-process`, `llama-server`), against the same GGUF served by llama.cpp's own `llama-server` (built from the
+ * llama.cpp source node-llama-cpp ships; see src/engines/llamacpp/llama-server-build.ts): same threads, same
  * parallel sequences, same per-sequence context, the same load generator (`infergate bench`'s) and the same
- * prompts. Both servers stay up and each case runs on one then the other, alternating which goes first, so the
- * machine's drift hits both. Then the single-stream decode loop: node-llama-cpp's `sequence.evaluate` and
+ * prompts. All servers stay up and each case runs on one after the other, the order turning each case, so the
+ * machine's drift hits all. Then the single-stream decode loop: node-llama-cpp's `sequence.evaluate` and
  * infergate's engine in-process against `llama-bench` tg.
  *
  *   npm run bench:local-serving [-- --model models/lm-base-q8_0.gguf --threads 1 --parallel 8 --tokens 128]
@@ -21,11 +22,11 @@ import { syntheticWorkload, type Workload } from "../src/bench/workload.js";
 import { loadConfig } from "../src/config/load-config.js";
 import type { GenerateChunk } from "../src/core/types.js";
 import { createEngines } from "../src/engines/engines.js";
+import { llamaCppTools } from "../src/engines/llamacpp/llama-server-build.js";
 import { ModelRegistry } from "../src/models/model-registry.js";
 import { freePort } from "../test/support/free-port.js";
 import { median, writeResults } from "./bench-output.js";
 import { root, startGatewayProcess, treeCpuMicros } from "./gateway-process.js";
-import { llamaCppTools } from "./llama-cpp-build.js";
 
 const { values } = parseArgs({
   options: {
@@ -45,38 +46,53 @@ const outputTokens = Number(values.tokens);
 const concurrencies = values.concurrency.split(",").map(Number);
 const promptLengths = values.prompts.split(",").map(Number);
 const requestsPerStream = Number(values["requests-per-stream"]);
+/** Requests per case at the least, so that a single stream's percentiles rest on more than a handful. */
+const MIN_REQUESTS = 24;
+const requestsAt = (concurrency: number) => Math.max(MIN_REQUESTS, concurrency * requestsPerStream);
 /** Each sequence's context, the same on both servers (llama-server splits `-c` among its slots). */
 const CONTEXT_PER_SEQUENCE = 2048;
 
 const tools = await llamaCppTools();
 
-// Prompts of exact token lengths, by the model's own tokenizer; both servers get the very same texts.
+// Prompts of exact token lengths, by the model's own tokenizer; every server gets the very same texts. Each case
+// has prompts of its own, each sent once per server: llama-server keeps evaluated prompts in memory (its prompt
+// cache), and a prompt seen in an earlier case would skip its prefill there and nowhere else.
 const llama = await getLlama({ gpu: false, build: "never" });
 const tokenizerModel = await llama.loadModel({ modelPath });
-const workloads = new Map<number, Workload>();
+const caseKey = (length: number, concurrency: number) => `${length}/${concurrency}`;
+const workloads = new Map<string, Workload>();
 for (const length of promptLengths) {
-  const count = Math.max(...concurrencies) * requestsPerStream * 2;
-  const spec = { inputTokens: length, spread: 0, outputTokens, count, seed: length };
-  workloads.set(
-    length,
-    syntheticWorkload(spec, (text) => tokenizerModel.tokenize(text).length + 1),
-  );
+  for (const concurrency of concurrencies) {
+    const count = requestsAt(concurrency) + concurrency;
+    const seed = length * 1000 + concurrency;
+    const spec = { inputTokens: length, spread: 0, outputTokens, count, seed };
+    workloads.set(
+      caseKey(length, concurrency),
+      syntheticWorkload(spec, (text) => tokenizerModel.tokenize(text).length + 1),
+    );
+  }
 }
 await tokenizerModel.dispose();
 
 const server = await startLlamaServer();
-const gateway = await startGatewayProcess(
-  `models:\n  - {id: local, task: generate, engine: llamacpp, variants: {q8_0: ${JSON.stringify(modelPath)}}, threads: ${threads}, parallel: ${parallel}, context_size: ${CONTEXT_PER_SEQUENCE}}`,
-);
+const gatewayWith = (runtime: string) =>
+  startGatewayProcess(
+    `models:\n  - {id: local, task: generate, engine: llamacpp, runtime: ${runtime}, variants: {q8_0: ${JSON.stringify(modelPath)}}, threads: ${threads}, parallel: ${parallel}, context_size: ${CONTEXT_PER_SEQUENCE}}`,
+  );
+const gateway = await gatewayWith("in-process");
+const served = await gatewayWith("llama-server");
 await using engines = createEngines();
 const registry = new ModelRegistry(await loadConfig());
 const peers = {
   llama_server: await openTarget(`${server.url}/v1`, { registry, engines, model: "local" }),
   infergate: await openTarget(`${gateway.url}/v1`, { registry, engines, model: "local:q8_0" }),
+  infergate_llama_server: await openTarget(`${served.url}/v1`, { registry, engines, model: "local:q8_0" }),
 };
+// The llama-server runtime's child is one of its gateway's processes, so its CPU counts.
 const serverCpuMicros = {
   llama_server: () => treeCpuMicros(server.child.pid as number),
   infergate: gateway.cpuMicros,
+  infergate_llama_server: served.cpuMicros,
 };
 
 interface Figures {
@@ -98,7 +114,7 @@ interface Figures {
 }
 type Side = keyof typeof peers;
 const cases: { prompt_tokens: number; concurrency: number; figures: Record<Side, Figures> }[] = [];
-let order: Side[] = ["llama_server", "infergate"];
+let order: Side[] = ["llama_server", "infergate", "infergate_llama_server"];
 for (const length of promptLengths) {
   for (const concurrency of concurrencies) {
     const figures = {} as Record<Side, Figures>;
@@ -107,10 +123,10 @@ for (const length of promptLengths) {
       const cpuBefore = serverCpuMicros[side]();
       const report = await benchmarkTarget(
         peers[side],
-        workloads.get(length) as Workload,
+        workloads.get(caseKey(length, concurrency)) as Workload,
         {
           strategy: { kind: "concurrent", concurrency },
-          constraints: { requests: concurrency * requestsPerStream, warmupRequests: concurrency },
+          constraints: { requests: requestsAt(concurrency), warmupRequests: concurrency },
           settings: { maxTokens: outputTokens, temperature: 0 },
         },
         (record) => {
@@ -126,18 +142,19 @@ for (const length of promptLengths) {
         ttft_ms: m.ttft_ms,
         itl_ms: m.itl_ms,
         e2e_ms: m.e2e_ms,
-        server_cpu_us_per_output_token: cpuMicros / (concurrency * (requestsPerStream + 1) * outputTokens),
+        server_cpu_us_per_output_token: cpuMicros / ((requestsAt(concurrency) + concurrency) * outputTokens),
         e2e_spread_p99_over_p50: m.e2e_ms.p99 / m.e2e_ms.p50,
         errors: m.errors,
         ...(firstError !== undefined && { first_error: firstError }),
       };
     }
-    order = [...order].reverse();
+    order = [...order.slice(1), ...order.slice(0, 1)];
     cases.push({ prompt_tokens: length, concurrency, figures });
     printCase(length, concurrency, figures);
   }
 }
 await gateway.stop();
+await served.stop();
 server.child.kill("SIGTERM");
 await once(server.child, "exit");
 
@@ -156,14 +173,18 @@ const written = writeResults("local-serving", {
   threads,
   parallel,
   output_tokens: outputTokens,
-  cases: cases.map((entry) => ({ ...entry, ratios: ratios(entry.figures) })),
+  cases: cases.map((entry) => ({
+    ...entry,
+    ratios: {
+      in_process: ratios(entry.figures.infergate, entry.figures.llama_server),
+      llama_server_runtime: ratios(entry.figures.infergate_llama_server, entry.figures.llama_server),
+    },
+  })),
   decode_loop: decode,
 });
 console.log(`  written to ${written}`);
 
-function ratios(figures: Record<Side, Figures>) {
-  const ours = figures.infergate;
-  const peer = figures.llama_server;
+function ratios(ours: Figures, peer: Figures) {
   return {
     output_tokens_per_s: ours.output_tokens_per_s / peer.output_tokens_per_s,
     ttft_p50: ours.ttft_ms.p50 / peer.ttft_ms.p50,
@@ -176,14 +197,17 @@ function ratios(figures: Record<Side, Figures>) {
 }
 
 function printCase(length: number, concurrency: number, figures: Record<Side, Figures>): void {
-  const r = ratios(figures);
   const row = (name: string, f: Figures) =>
-    `    ${name.padEnd(13)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}   CPU ${f.server_cpu_us_per_output_token.toFixed(0)} µs/token${f.errors ? `   ${f.errors} errors (first: ${f.first_error})` : ""}`;
+    `    ${name.padEnd(26)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}   CPU ${f.server_cpu_us_per_output_token.toFixed(0)} µs/token${f.errors ? `   ${f.errors} errors (first: ${f.first_error})` : ""}`;
+  const ratioRow = (name: string, r: ReturnType<typeof ratios>) =>
+    `    ${name.padEnd(26)} ${r.output_tokens_per_s.toFixed(2)}x tok/s   TTFT p50 ${r.ttft_p50.toFixed(2)}x p99 ${r.ttft_p99.toFixed(2)}x   ITL p50 ${r.itl_p50.toFixed(2)}x   E2E p50 ${r.e2e_p50.toFixed(2)}x p99 ${r.e2e_p99.toFixed(2)}x   CPU/token ${r.server_cpu_per_output_token.toFixed(2)}x`;
   console.log(`  prompt ${length} tokens, ${concurrency} concurrent streams`);
   console.log(row("llama-server", figures.llama_server));
-  console.log(row("infergate", figures.infergate));
+  console.log(row("in-process", figures.infergate));
+  console.log(row("llama-server runtime", figures.infergate_llama_server));
+  console.log(ratioRow("in-process / llama-server", ratios(figures.infergate, figures.llama_server)));
   console.log(
-    `    ratio         ${r.output_tokens_per_s.toFixed(2)}x tok/s   TTFT p50 ${r.ttft_p50.toFixed(2)}x p99 ${r.ttft_p99.toFixed(2)}x   ITL p50 ${r.itl_p50.toFixed(2)}x   E2E p50 ${r.e2e_p50.toFixed(2)}x p99 ${r.e2e_p99.toFixed(2)}x   CPU/token ${r.server_cpu_per_output_token.toFixed(2)}x`,
+    ratioRow("runtime / llama-server", ratios(figures.infergate_llama_server, figures.llama_server)),
   );
 }
 

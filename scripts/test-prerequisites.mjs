@@ -17,6 +17,9 @@ const PREREQUISITES = [
     why: "the fleet test puts three gateways behind a real load balancer",
   },
   { command: "prometheus", pkg: "prometheus", why: "the fleet test evaluates the autoscaler's queries" },
+  { command: "cmake", pkg: "cmake", why: "the llama-server runtime's tests build llama-server once" },
+  { command: "g++", pkg: "g++", why: "the llama-server runtime's tests build llama-server once" },
+  { command: "git", pkg: "git", why: "llama-server is built from node-llama-cpp's git bundle of llama.cpp" },
 ];
 
 const onPath = (command) =>

@@ -8,9 +8,19 @@ export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 /** Labelled data bundled with the project (copied from the model build). */
 export const bundledData = fileURLToPath(new URL("../data/", import.meta.url));
 
-export async function defaultRegistry(): Promise<ModelRegistry> {
-  return new ModelRegistry(await loadConfig());
+/** The built-in config's models; `runtime` sets where its GGUF models decode. */
+export async function defaultRegistry(runtime?: LlamaRuntime): Promise<ModelRegistry> {
+  const config = await loadConfig();
+  if (!runtime) return new ModelRegistry(config);
+  return new ModelRegistry({
+    ...config,
+    models: config.models.map((model) => (model.engine === "llamacpp" ? { ...model, runtime } : model)),
+  });
 }
+
+/** The llamacpp engine's runtimes: every test of what a GGUF model does runs on each. */
+export const LLAMA_RUNTIMES = ["in-process", "llama-server"] as const;
+export type LlamaRuntime = (typeof LLAMA_RUNTIMES)[number];
 
 export interface Collected {
   text: string;

@@ -42,6 +42,12 @@ const llamaCppModel = z
      * these CPUs it made 8 parallel streams of lm-base 20-35% faster (bench:local-serving).
      */
     flash_attention: z.union([z.literal("auto"), z.boolean()]).default("auto"),
+    /**
+     * Where tokens are decoded: `in-process` by node-llama-cpp, or `llama-server`, llama.cpp's own server as a
+     * supervised child process (built once from the llama.cpp source node-llama-cpp ships), which decodes faster
+     * (bench:local-serving); prompts, stop strings, tool calls and everything else stay infergate's.
+     */
+    runtime: z.enum(["in-process", "llama-server"]).default("in-process"),
     /** CPU threads; `auto` measures the fastest count once per machine and model. */
     threads: z.union([z.literal("auto"), z.int().min(1).max(1024)]).default("auto"),
     /**

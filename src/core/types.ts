@@ -232,4 +232,14 @@ export interface MemoryReport {
   stateBytes: number;
   /** Bytes of accelerator memory in use, 0 on CPU. */
   vramBytes: number;
+  /** Resident bytes of the process the model is decoded in, where that is a process of its own (llama-server). */
+  processBytes?: number;
+}
+
+/** The process a model is decoded in, where that is a process of its own (a supervised llama-server). */
+export interface ServingProcess {
+  /** Running and answering; false while it restarts. */
+  up: boolean;
+  /** Restarts after unexpected exits since the model was loaded. */
+  restarts: number;
 }

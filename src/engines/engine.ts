@@ -9,6 +9,7 @@ import type {
   GenerateRequest,
   MemoryReport,
   Perplexity,
+  ServingProcess,
   TagResult,
 } from "../core/types.js";
 import type { ModelRef } from "../models/model-registry.js";
@@ -60,6 +61,8 @@ export interface LoadedModel extends AsyncDisposable {
   /** How well a language model predicts `documents` (each cut to `maxTokens`). */
   perplexity(documents: readonly string[], maxTokens: number): Promise<Perplexity>;
   memory(): Promise<MemoryReport>;
+  /** The process the model is decoded in, for a runtime that runs it apart (a supervised llama-server). */
+  servingProcess?(): ServingProcess | undefined;
   close(): Promise<void>;
 }
 

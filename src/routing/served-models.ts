@@ -7,7 +7,7 @@ import type { LoadedModel } from "../engines/engine.js";
 import type { Engines } from "../engines/engines.js";
 import { type ModelRef, type ModelRegistry, modelLabel } from "../models/model-registry.js";
 import { topics } from "../telemetry/events.js";
-import type { BreakerReading, ModelLoadState, ModelMemory } from "../telemetry/metrics.js";
+import type { BreakerReading, ModelLoadState, ModelMemory, ModelProcess } from "../telemetry/metrics.js";
 import { Admission } from "./admission.js";
 import { PrecisionPolicy } from "./precision-policy.js";
 import { Route } from "./route.js";
@@ -157,6 +157,13 @@ export class ServedModels implements TargetSource {
 
   precisions(): Iterable<{ model: string; precision: string }> {
     return this.#precision.serving();
+  }
+
+  *processes(): Iterable<ModelProcess> {
+    for (const model of this.engines.loaded()) {
+      const process = model.servingProcess?.();
+      if (process) yield { model: modelLabel(model.ref), ...process };
+    }
   }
 
   async memory(): Promise<ModelMemory[]> {

@@ -130,6 +130,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const metrics = new GatewayMetrics({
     load: () => models.loadStates(),
     memory: () => models.memory(),
+    processes: () => models.processes(),
     breakers: () => models.breakers(),
     precisions: () => models.precisions(),
     cache: () =>

@@ -22,6 +22,7 @@ export async function gatewayMetricInfo(): Promise<MetricInfo[]> {
   const metrics = new GatewayMetrics({
     load: () => [],
     memory: async () => [],
+    processes: () => [],
     breakers: () => [],
     precisions: () => [],
     cache: () => undefined,

@@ -19,6 +19,15 @@ export interface ModelMemory {
   model: string;
   weightsBytes: number;
   stateBytes: number;
+  /** Resident bytes of the process of its own the model is decoded in (llama-server), where it has one. */
+  processBytes?: number;
+}
+
+/** The process of its own a model is decoded in (a supervised llama-server). */
+export interface ModelProcess {
+  model: string;
+  up: boolean;
+  restarts: number;
 }
 
 export interface BreakerReading {
@@ -30,6 +39,8 @@ export interface BreakerReading {
 export interface MetricsSources {
   load(): Iterable<ModelLoadState>;
   memory(): Promise<Iterable<ModelMemory>>;
+  /** Models decoded in a process of their own. */
+  processes(): Iterable<ModelProcess>;
   /** Every route target's circuit breaker. */
   breakers(): Iterable<BreakerReading>;
   /** The precision each local model serves by default now (the precision policy may have lowered it). */
@@ -202,14 +213,40 @@ function modelGauges(registry: Registry, sources: MetricsSources): void {
     registry,
     {
       name: "infergate_model_memory_bytes",
-      help: "Memory held by a loaded model: weights, and per-request state (KV cache).",
+      help: "Memory held by a loaded model: weights, per-request state (KV cache), and the resident memory of the process of its own it is decoded in (llama-server), where it has one.",
       labelNames: ["model", "kind"],
     },
     async () =>
       [...(await sources.memory())].flatMap((memory): [Record<"model" | "kind", string>, number][] => [
         [{ model: memory.model, kind: "weights" }, memory.weightsBytes],
         [{ model: memory.model, kind: "state" }, memory.stateBytes],
+        ...(memory.processBytes === undefined
+          ? []
+          : [
+              [{ model: memory.model, kind: "process" }, memory.processBytes] as [
+                Record<"model" | "kind", string>,
+                number,
+              ],
+            ]),
       ]),
+  );
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_model_process_up",
+      help: "1 while the process of its own a model is decoded in (llama-server) runs and answers, 0 while it restarts.",
+      labelNames: ["model"],
+    },
+    () => [...sources.processes()].map((process) => [{ model: process.model }, process.up ? 1 : 0]),
+  );
+  sampledGauge(
+    registry,
+    {
+      name: "infergate_model_process_restarts",
+      help: "Restarts of the process of its own a model is decoded in (llama-server) after unexpected exits, since the model loaded.",
+      labelNames: ["model"],
+    },
+    () => [...sources.processes()].map((process) => [{ model: process.model }, process.restarts]),
   );
 }
 

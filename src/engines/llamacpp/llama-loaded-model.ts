@@ -1,15 +1,11 @@
-import {
-  type ControlledEvaluateInputItem,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaGrammar,
-  LlamaGrammarEvaluationState,
-  type LlamaModel,
-  type SequenceEvaluateOptions,
-  type Token,
-  TokenBias,
+import type {
+  ControlledEvaluateInputItem,
+  Llama,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
+  LlamaModel,
+  Token,
 } from "node-llama-cpp";
 import type { LlamaCppModelSpec } from "../../config/load-config.js";
 import type { RequestSignal } from "../../core/abort.js";
@@ -33,6 +29,7 @@ import type {
   GenerateRequest,
   MemoryReport,
   Perplexity,
+  ServingProcess,
   TagResult,
   TokenLogprobs,
   ToolDefinition,
@@ -42,6 +39,7 @@ import { type ModelRef, modelLabel } from "../../models/model-registry.js";
 import type { LoadedModel } from "../engine.js";
 import { ownDimensionsOnly } from "../native-dimensions.js";
 import type { CallSyntax, ChatPrompter } from "./chat-prompt.js";
+import type { DecodeSequence, Sampling, Step } from "./decode-sequence.js";
 import { refuseUnenforceable, unenforceableKeyword } from "./grammar-schema.js";
 import { JsonValueEnd } from "./json-value-end.js";
 import { refuseUnhonoured } from "./local-request-support.js";
@@ -55,12 +53,31 @@ const MAX_CACHED_GRAMMARS = 32;
 const MODEL_DISTRIBUTION = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 
 /**
+ * Where a model's tokens are decoded: its context's sequences, in this process or in a supervised llama-server.
+ */
+export interface Decoding {
+  sequences: readonly DecodeSequence[];
+  /** Tokens each sequence holds at most (prompt + completion). */
+  contextSize: number;
+  threads: number;
+  /**
+   * Where the sequences decode in another process: the in-process model that does what they cannot (prompt
+   * logprobs, continuation scores, perplexity, embeddings, OpenAI's penalties), loaded on first need.
+   */
+  local?: () => Promise<LoadedModel>;
+  /** The process the sequences decode in, where it is one of its own. */
+  process?: { readonly up: boolean; readonly restarts: number; residentBytes(): Promise<number> };
+  /** Frees the context (or stops the process) the sequences belong to. */
+  close(): Promise<void>;
+}
+
+/**
  * A GGUF model with one context of `parallel` sequences. Concurrent requests each take a free sequence and
  * llama.cpp decodes all active sequences in shared batches (continuous batching); a request that finds none
  * free waits for one.
  */
 export class LlamaLoadedModel implements LoadedModel {
-  readonly #pool: ResourcePool<LlamaContextSequence>;
+  readonly #pool: ResourcePool<DecodeSequence>;
   #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
   readonly #grammars = new Map<string, Promise<LlamaGrammar>>();
 
@@ -69,13 +86,11 @@ export class LlamaLoadedModel implements LoadedModel {
     readonly runtime: Readonly<Record<string, string | number | boolean>>,
     private readonly llama: Llama,
     private readonly model: LlamaModel,
-    private readonly context: LlamaContext,
+    private readonly decoding: Decoding,
     private readonly stateBytes: number,
     private readonly prompter: ChatPrompter,
   ) {
-    const sequences: LlamaContextSequence[] = [];
-    for (let i = 0; i < context.totalSequences; i++) sequences.push(context.getSequence());
-    this.#pool = new ResourcePool(sequences);
+    this.#pool = new ResourcePool(decoding.sequences);
   }
 
   tokenize(text: string): Token[] {
@@ -89,14 +104,18 @@ export class LlamaLoadedModel implements LoadedModel {
   }
 
   async *generate(request: GenerateRequest, signal?: RequestSignal): AsyncIterable<GenerateChunk> {
+    if (this.decoding.local && decodesOnlyLocally(request)) {
+      yield* (await this.decoding.local()).generate(request, signal);
+      return;
+    }
     const n = request.n ?? 1;
     if (n === 1) {
       yield* this.#generate(request, signal);
       return;
     }
-    if (n > this.context.totalSequences)
+    if (n > this.decoding.sequences.length)
       throw new InvalidRequestError(
-        `model '${modelLabel(this.ref)}' generates choices on its parallel sequences, ${this.context.totalSequences} of them; n must be at most that`,
+        `model '${modelLabel(this.ref)}' generates choices on its parallel sequences, ${this.decoding.sequences.length} of them; n must be at most that`,
         "n",
       );
     // Each choice on a sequence of its own; a seed, if set, gives each choice its own (seed + choice).
@@ -123,15 +142,22 @@ export class LlamaLoadedModel implements LoadedModel {
     for (const [index, tool] of (calls ? (request.tools ?? []) : []).entries())
       if (tool.strict === true && tool.parameters)
         refuseUnenforceable(tool.parameters, `tools[${index}].function.parameters`);
-    if (prompt.length + request.maxTokens > this.context.contextSize) {
-      throw new PromptTooLongError(prompt.length, request.maxTokens, this.context.contextSize);
+    if (prompt.length + request.maxTokens > this.decoding.contextSize) {
+      throw new PromptTooLongError(prompt.length, request.maxTokens, this.decoding.contextSize);
     }
     const grammar = request.jsonSchema
       ? await this.#grammarFor(request.jsonSchema)
       : request.jsonObject
         ? await this.llama.getGrammarFor("json")
         : undefined;
-    const tokenBias = request.logitBias ? this.#tokenBias(request.logitBias) : undefined;
+    const logitBias = request.logitBias ? this.#logitBias(request.logitBias) : undefined;
+    const sampling: Sampling = {
+      temperature: request.temperature,
+      topP: request.topP,
+      topK: request.topK,
+      seed: request.seed,
+      ...(logitBias && { logitBias }),
+    };
     const topLogprobs = request.topLogprobs;
     const sequence = await this.#pool.acquire(signal);
     try {
@@ -151,7 +177,7 @@ export class LlamaLoadedModel implements LoadedModel {
           echo: true,
         };
         if (topLogprobs !== undefined) {
-          echo.logprobs = await this.#promptLogprobs(sequence, prompt, topLogprobs);
+          echo.logprobs = await this.#promptLogprobs(localOf(sequence), prompt, topLogprobs);
           input = prompt.slice(-1);
         }
         yield echo;
@@ -159,7 +185,7 @@ export class LlamaLoadedModel implements LoadedModel {
       const forced = calls && (request.toolChoice === "required" || chosen !== undefined);
       if (forced) {
         yield* this.#callChunks(
-          await this.#decodeCall(sequence, input, calls, chosen, request, signal, 0, tokenBias),
+          await this.#decodeCall(sequence, input, calls, chosen, request, signal, 0, sampling),
           prompt.length,
           0,
         );
@@ -177,47 +203,30 @@ export class LlamaLoadedModel implements LoadedModel {
       // With logprobs asked for: one entry per token in `unsent`.
       let unsentLogprobs: TokenLogprobs[] | undefined = topLogprobs === undefined ? undefined : [];
       let finishReason: FinishReason = "length";
-      const options: SequenceEvaluateOptions = {
-        temperature: request.temperature,
-        topP: request.topP,
-        topK: request.topK,
-        seed: request.seed,
-        yieldEogToken: true,
-        ...(tokenBias && { tokenBias }),
-        ...(grammar && {
-          grammarEvaluationState: new LlamaGrammarEvaluationState({ model: this.model, grammar }),
-        }),
-        ...((request.presencePenalty !== undefined || request.frequencyPenalty !== undefined) && {
-          // OpenAI's penalties, over the tokens generated so far (llama.cpp's repeat penalty itself off).
-          repeatPenalty: {
-            punishTokens: () => generated,
-            maxPunishTokens: request.maxTokens,
-            penalty: 1,
-            presencePenalty: request.presencePenalty ?? 0,
-            frequencyPenalty: request.frequencyPenalty ?? 0,
-          },
-        }),
-      };
-      const steps = (
-        topLogprobs === undefined
-          ? sequence.evaluate(input, options)
-          : sequence.evaluateWithMetadata(
-              input,
-              { confidence: true, probabilities: topLogprobs > 0 },
-              options,
-            )
-      )[Symbol.asyncIterator]();
+      const steps = sequence.generate(
+        input,
+        {
+          ...sampling,
+          ...(grammar && { grammar }),
+          ...(request.ignoreEos && { ignoreEos: true }),
+          ...((request.presencePenalty !== undefined || request.frequencyPenalty !== undefined) && {
+            penalties: { presence: request.presencePenalty ?? 0, frequency: request.frequencyPenalty ?? 0 },
+          }),
+        },
+        request.maxTokens,
+        topLogprobs === undefined ? undefined : { top: topLogprobs },
+      );
       // The next token is asked for before this one is handed on, once it is known that generation goes on, so
       // llama.cpp decodes it while the token's text travels to the client (SSE, the socket) on this thread.
-      let next: Promise<IteratorResult<Token | { token: Token }>> | undefined = steps.next();
+      let next: Promise<IteratorResult<Step>> | undefined = steps.next();
       try {
         while (next) {
           const result = await next;
           next = undefined;
           if (result.done) break;
           if (signal?.aborted) throw new RequestAbortedError();
-          const step = result.value as number | { token: Token; confidence: number };
-          const token = (typeof step === "number" ? step : step.token) as Token;
+          const { value: step } = result;
+          const { token } = step;
           if (this.model.isEogToken(token) && request.ignoreEos !== true) {
             finishReason = "stop";
             break;
@@ -225,7 +234,7 @@ export class LlamaLoadedModel implements LoadedModel {
           generated.push(token);
           unsent.push(token);
           undecoded.push(token);
-          if (unsentLogprobs && typeof step !== "number") {
+          if (unsentLogprobs) {
             const before = generated.length > 1 ? generated.slice(-5, -1) : prompt.slice(-4);
             unsentLogprobs.push(this.#logprobsOf(token, step, topLogprobs ?? 0, before));
           }
@@ -248,9 +257,7 @@ export class LlamaLoadedModel implements LoadedModel {
             unsent = [];
             if (calls && stoppedBy !== undefined && triggers.has(stoppedBy)) {
               // What was written before the call goes in again as text; the call follows it.
-              await sequence.eraseContextTokenRanges([
-                { start: prompt.length, end: sequence.nextTokenIndex },
-              ]);
+              await sequence.eraseFrom(prompt.length);
               const before = this.model.tokenize(written + text, false);
               yield* this.#callChunks(
                 await this.#decodeCall(
@@ -261,7 +268,7 @@ export class LlamaLoadedModel implements LoadedModel {
                   request,
                   signal,
                   generated.length,
-                  tokenBias,
+                  sampling,
                 ),
                 prompt.length,
                 generated.length,
@@ -305,14 +312,14 @@ export class LlamaLoadedModel implements LoadedModel {
 
   /** A function call, decoded under grammars in the model's own call syntax (see tool-call-decoder.ts). */
   #decodeCall(
-    sequence: LlamaContextSequence,
+    sequence: DecodeSequence,
     input: Token[],
     syntax: CallSyntax,
     chosen: ToolDefinition | undefined,
     request: GenerateRequest,
     signal: RequestSignal | undefined,
     used: number,
-    tokenBias: TokenBias | undefined,
+    sampling: Sampling,
   ): Promise<DecodedCall> {
     return decodeToolCall({
       sequence,
@@ -321,13 +328,7 @@ export class LlamaLoadedModel implements LoadedModel {
       syntax,
       tools: request.tools ?? [],
       chosen,
-      sampling: {
-        temperature: request.temperature,
-        topP: request.topP,
-        topK: request.topK,
-        seed: request.seed,
-        ...(tokenBias && { tokenBias }),
-      },
+      sampling,
       maxTokens: request.maxTokens - used,
       grammars: {
         names: (tools) => this.#namesGrammar(tools),
@@ -357,9 +358,9 @@ export class LlamaLoadedModel implements LoadedModel {
    * forces it). A token id outside the vocabulary, or an end-of-generation token (which llama.cpp's sampler here
    * leaves unbiased), is refused rather than ignored.
    */
-  #tokenBias(logitBias: Readonly<Record<string, number>>): TokenBias {
+  #logitBias(logitBias: Readonly<Record<string, number>>): Map<Token, number> {
     const vocabulary = this.#vocabularySize;
-    const bias = new TokenBias(this.model.tokenizer);
+    const bias = new Map<Token, number>();
     for (const [id, value] of Object.entries(logitBias)) {
       const token = Number(id) as Token;
       if (!(Number.isInteger(token) && token >= 0 && token < vocabulary))
@@ -372,7 +373,7 @@ export class LlamaLoadedModel implements LoadedModel {
           `logit_bias: token ${id} ends generation, and a local model's end-of-generation tokens cannot be biased`,
           "logit_bias",
         );
-      bias.set(token, { logit: value });
+      bias.set(token, value);
     }
     return bias;
   }
@@ -426,17 +427,12 @@ export class LlamaLoadedModel implements LoadedModel {
    * drawn from: the model's own when greedy, after temperature and top-k/top-p otherwise (as llama.cpp's server
    * reports post-sampling probabilities).
    */
-  #logprobsOf(
-    token: Token,
-    step: { confidence: number; probabilities?: ReadonlyMap<Token, number> },
-    top: number,
-    before: Token[],
-  ): TokenLogprobs {
+  #logprobsOf(token: Token, step: Step, top: number, before: Token[]): TokenLogprobs {
     // Each token's text after the tokens before it, which decide whether a leading "▁" is a space.
     const text = (id: Token) => this.model.detokenize([id], false, before);
     return {
       token: text(token),
-      logprob: Math.log(step.confidence),
+      logprob: Math.log(step.confidence ?? 1),
       top: step.probabilities ? likeliest(step.probabilities, top, text) : [],
     };
   }
@@ -525,9 +521,10 @@ export class LlamaLoadedModel implements LoadedModel {
   }
 
   async embed(texts: readonly string[], options?: EmbedOptions): Promise<Embeddings> {
+    if (this.decoding.local) return (await this.decoding.local()).embed(texts, options);
     this.#embeddingContext ??= this.model.createEmbeddingContext({
       contextSize: Math.min(this.ref.spec.context_size, this.model.trainContextSize),
-      threads: this.context.idealThreads,
+      threads: this.decoding.threads,
     });
     const context = await this.#embeddingContext;
     const vectors: Float32Array[] = [];
@@ -546,6 +543,8 @@ export class LlamaLoadedModel implements LoadedModel {
     continuations: readonly string[],
     signal?: RequestSignal,
   ): Promise<ContinuationScores> {
+    if (this.decoding.local)
+      return (await this.decoding.local()).scoreContinuations(prompt, continuations, signal);
     const context = this.tokenize(prompt);
     // lm-evaluation-harness's split: the continuation is what tokenize(prompt + continuation) adds after the
     // prompt's own tokens, so a label that merges with the prompt's last characters is still scored whole.
@@ -559,10 +558,11 @@ export class LlamaLoadedModel implements LoadedModel {
         "labels",
       );
     const longest = Math.max(...tails.map((tail) => tail.length));
-    if (context.length + longest > this.context.contextSize)
-      throw new PromptTooLongError(context.length, longest, this.context.contextSize);
-    const sequence = await this.#pool.acquire(signal);
+    if (context.length + longest > this.decoding.contextSize)
+      throw new PromptTooLongError(context.length, longest, this.decoding.contextSize);
+    const acquired = await this.#pool.acquire(signal);
     try {
+      const sequence = localOf(acquired);
       await sequence.clearHistory();
       // llama.cpp's own count of the tokens it decoded (those with logits are metered as "output").
       const decoded = () => sequence.tokenMeter.usedInputTokens + sequence.tokenMeter.usedOutputTokens;
@@ -599,19 +599,21 @@ export class LlamaLoadedModel implements LoadedModel {
         evaluatedTokens: decoded() - before,
       };
     } finally {
-      this.#pool.release(sequence);
+      this.#pool.release(acquired);
     }
   }
 
   async perplexity(documents: readonly string[], maxTokens: number): Promise<Perplexity> {
-    if (!Number.isInteger(maxTokens) || maxTokens < 2 || maxTokens > this.context.contextSize) {
+    if (this.decoding.local) return (await this.decoding.local()).perplexity(documents, maxTokens);
+    if (!Number.isInteger(maxTokens) || maxTokens < 2 || maxTokens > this.decoding.contextSize) {
       throw new InvalidRequestError(
-        `perplexity needs 2 to ${this.context.contextSize} tokens per document`,
+        `perplexity needs 2 to ${this.decoding.contextSize} tokens per document`,
         "max_tokens",
       );
     }
-    const sequence = await this.#pool.acquire();
+    const acquired = await this.#pool.acquire();
     try {
+      const sequence = localOf(acquired);
       let negativeLogLikelihood = 0;
       let tokens = 0;
       for (const document of documents) {
@@ -637,7 +639,7 @@ export class LlamaLoadedModel implements LoadedModel {
       if (tokens === 0) throw new InvalidRequestError("no document has two tokens to score", "documents");
       return { perplexity: Math.exp(negativeLogLikelihood / tokens), tokens };
     } finally {
-      this.#pool.release(sequence);
+      this.#pool.release(acquired);
     }
   }
 
@@ -656,12 +658,24 @@ export class LlamaLoadedModel implements LoadedModel {
 
   async memory(): Promise<MemoryReport> {
     const vram = await this.llama.getVramState();
-    return { weightsBytes: this.model.size, stateBytes: this.stateBytes, vramBytes: vram.used };
+    const report: MemoryReport = {
+      weightsBytes: this.model.size,
+      stateBytes: this.stateBytes,
+      vramBytes: vram.used,
+    };
+    const { process } = this.decoding;
+    if (process) report.processBytes = await process.residentBytes();
+    return report;
+  }
+
+  servingProcess(): ServingProcess | undefined {
+    const { process } = this.decoding;
+    return process && { up: process.up, restarts: process.restarts };
   }
 
   async close(): Promise<void> {
     if (this.#embeddingContext) await (await this.#embeddingContext).dispose();
-    await this.context.dispose();
+    await this.decoding.close();
     await this.model.dispose();
   }
 
@@ -682,6 +696,24 @@ function likeliest(
     alternatives.push({ token: text(alternative), logprob: Math.log(probability) });
   }
   return alternatives;
+}
+
+/**
+ * What only an in-process sequence does as this engine defines it: the prompt's own logprobs, and OpenAI's
+ * penalties over the generated tokens alone (llama-server's count the prompt's too).
+ */
+function decodesOnlyLocally(request: GenerateRequest): boolean {
+  return (
+    (request.echo === true && request.topLogprobs !== undefined) ||
+    request.presencePenalty !== undefined ||
+    request.frequencyPenalty !== undefined
+  );
+}
+
+/** The in-process sequence under `sequence`; only a model that decodes in this process gets here. */
+function localOf(sequence: DecodeSequence): LlamaContextSequence {
+  if (!sequence.local) throw new Error("an in-process sequence was expected");
+  return sequence.local;
 }
 
 /** The function `tool_choice` names, which must be among the offered tools. */

@@ -31,7 +31,8 @@ export function candidateThreadCounts(cores: number): number[] {
  * greedy tokens per candidate, and remembered per machine and model file in `cacheDir`.
  */
 export async function calibrateThreads(
-  model: LlamaModel,
+  /** The model, or how to load it: loaded only to measure, when nothing is remembered, and disposed after. */
+  model: LlamaModel | (() => Promise<LlamaModel>),
   modelPath: string,
   cores: number,
   cacheDir: string = defaultCacheDir(),
@@ -48,12 +49,17 @@ export async function calibrateThreads(
   // One core stays with the event loop: llama.cpp's threads spin-wait, and a probe with the event loop idle can
   // favour a count that collapses once requests keep it busy (seen on 2 vCPUs: lm-base f16 probed 925 tok/s on 2
   // threads, then served 93 tok/s on them against 580 on one).
-  for (const threads of candidateThreadCounts(Math.max(1, cores - 1))) {
-    const speed = await measureDecodeSpeed(model, threads);
-    tokensPerSecond[threads] = Math.round(speed);
-    if (speed > best.speed) best = { threads, speed };
-    // Past the knee more threads only get slower; stop paying for probes.
-    if (speed < best.speed * 0.5) break;
+  const probed = typeof model === "function" ? await model() : model;
+  try {
+    for (const threads of candidateThreadCounts(Math.max(1, cores - 1))) {
+      const speed = await measureDecodeSpeed(probed, threads);
+      tokensPerSecond[threads] = Math.round(speed);
+      if (speed > best.speed) best = { threads, speed };
+      // Past the knee more threads only get slower; stop paying for probes.
+      if (speed < best.speed * 0.5) break;
+    }
+  } finally {
+    if (probed !== model) await probed.dispose();
   }
   const result = { threads: best.threads, tokensPerSecond };
   await writeCache(file, { ...cache, [key]: result });

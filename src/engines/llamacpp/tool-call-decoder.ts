@@ -1,16 +1,10 @@
 import { randomUUID } from "node:crypto";
-import {
-  type LlamaContextSequence,
-  type LlamaGrammar,
-  LlamaGrammarEvaluationState,
-  type LlamaModel,
-  type SequenceEvaluateOptions,
-  type Token,
-} from "node-llama-cpp";
+import type { LlamaGrammar, LlamaModel, Token } from "node-llama-cpp";
 import type { RequestSignal } from "../../core/abort.js";
 import { RequestAbortedError } from "../../core/errors.js";
 import type { ToolCall, ToolDefinition } from "../../core/types.js";
 import type { CallSyntax } from "./chat-prompt.js";
+import type { DecodeSequence, Sampling } from "./decode-sequence.js";
 import { JsonValueEnd } from "./json-value-end.js";
 
 /** The grammars a call is decoded under: one of the offered names, then that function's parameters. */
@@ -35,14 +29,14 @@ export interface DecodedCall {
  * `input` goes in before the call: the prompt, or what the model wrote before deciding to call.
  */
 export async function decodeToolCall(options: {
-  sequence: LlamaContextSequence;
+  sequence: DecodeSequence;
   model: LlamaModel;
   input: Token[];
   syntax: CallSyntax;
   tools: readonly ToolDefinition[];
   /** The function the client chose (`tool_choice` naming one), else the model picks. */
   chosen: ToolDefinition | undefined;
-  sampling: SequenceEvaluateOptions;
+  sampling: Sampling;
   maxTokens: number;
   grammars: CallGrammars;
   signal: RequestSignal | undefined;
@@ -94,9 +88,9 @@ function callOf(name: string, args: string): ToolCall {
  */
 async function decodeUnder(
   options: {
-    sequence: LlamaContextSequence;
+    sequence: DecodeSequence;
     model: LlamaModel;
-    sampling: SequenceEvaluateOptions;
+    sampling: Sampling;
     signal: RequestSignal | undefined;
   },
   input: Token[],
@@ -108,12 +102,8 @@ async function decodeUnder(
   const { sequence, model, sampling, signal } = options;
   const decoded: Token[] = [];
   if (room <= 0) return { tokens: decoded, ended: false };
-  const steps = sequence.evaluate(input, {
-    ...sampling,
-    grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }),
-    yieldEogToken: true,
-  });
-  for await (const token of steps) {
+  const steps = sequence.generate(input, { ...sampling, grammar }, room);
+  for await (const { token } of steps) {
     if (signal?.aborted) throw new RequestAbortedError();
     if (model.isEogToken(token)) return { tokens: decoded, ended: true };
     decoded.push(token);

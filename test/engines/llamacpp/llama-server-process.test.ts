@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ModelLoadError, UnavailableError } from "../../../src/core/errors.js";
+import { llamaCppTools } from "../../../src/engines/llamacpp/llama-server-build.js";
+import { LlamaServerProcess } from "../../../src/engines/llamacpp/llama-server-process.js";
+import { eventually, repoRoot } from "../../helpers.js";
+
+describe("the llama-server runtime's child process", async () => {
+  const tools = await llamaCppTools();
+  const start = (modelPath: string, onRestart?: (reason: string) => void) =>
+    LlamaServerProcess.start({
+      binary: tools.server,
+      modelPath,
+      threads: 1,
+      parallel: 1,
+      contextSize: 256,
+      flashAttention: "auto",
+      ...(onRestart && { onRestart }),
+    });
+  const predicted = async (server: LlamaServerProcess) => {
+    const body = await (
+      await server.post("/completion", { prompt: "Whale, n.", n_predict: 3, ignore_eos: true })
+    ).body.json();
+    return (body as { tokens_predicted: number }).tokens_predicted;
+  };
+
+  test("killed, it is restarted: requests meanwhile are unavailable (503), then served again", async () => {
+    const reasons: string[] = [];
+    const server = await start(`${repoRoot}models/lm-base-q8_0.gguf`, (reason) => reasons.push(reason));
+    try {
+      assert.equal(await predicted(server), 3);
+      const first = server.pid as number;
+      process.kill(first, "SIGKILL");
+      await eventually(() => reasons.length === 1);
+      await assert.rejects(predicted(server), (error: unknown) => {
+        assert.ok(error instanceof UnavailableError, String(error));
+        assert.equal(error.status, 503);
+        return true;
+      });
+      assert.match(reasons[0] ?? "", /^llama-server exited \(SIGKILL\)/);
+      assert.ok(
+        await eventually(
+          () =>
+            predicted(server).then(
+              (n) => n === 3,
+              () => false,
+            ),
+          30_000,
+        ),
+      );
+      assert.notEqual(server.pid, first);
+      assert.equal(server.restarts, 1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a file llama-server cannot load fails the start, with what it said", async () => {
+    await assert.rejects(start(`${repoRoot}README.md`), (error: unknown) => {
+      assert.ok(error instanceof ModelLoadError, String(error));
+      assert.match(error.message, /llama-server exited: .*(gguf|model)/i);
+      return true;
+    });
+  });
+
+  test("stopped, it leaves no process behind and refuses requests", async () => {
+    const server = await start(`${repoRoot}models/lm-small-q8_0.gguf`);
+    const pid = server.pid as number;
+    await server.stop();
+    assert.throws(() => process.kill(pid, 0), { code: "ESRCH" });
+    await assert.rejects(predicted(server), UnavailableError);
+  });
+});
