@@ -66,7 +66,7 @@ export interface Decoding {
    */
   local?: () => Promise<LoadedModel>;
   /** The process the sequences decode in, where it is one of its own. */
-  process?: { readonly up: boolean; readonly restarts: number; residentBytes(): Promise<number> };
+  process?: Readonly<ServingProcess> & { residentBytes(): Promise<number> };
   /** Frees the context (or stops the process) the sequences belong to. */
   close(): Promise<void>;
 }

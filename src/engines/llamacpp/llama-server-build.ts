@@ -91,7 +91,8 @@ async function buildOnce(log: (line: string) => void): Promise<LlamaCppTools> {
     if (built()) return tools;
   }
   try {
-    await build(root, tools, recipe, log);
+    // Another process may have finished the build between our last look and taking the lock.
+    if (!built()) await build(root, stamp, tools, recipe, log);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
@@ -113,12 +114,12 @@ function tryLock(lock: string): boolean {
 
 async function build(
   root: string,
+  stamp: string,
   tools: LlamaCppTools,
   recipe: string,
   log: (line: string) => void,
 ): Promise<void> {
   const { release } = tools;
-  const stamp = join(root, "built");
   log(
     `building llama.cpp ${release} (llama-server, llama-bench) under ${root} — once, about 12 minutes on 2 cores`,
   );

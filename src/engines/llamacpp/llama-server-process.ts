@@ -48,7 +48,7 @@ export class LlamaServerProcess {
   #child: ChildProcess | undefined;
   #stderr: string[] = [];
   #healthy = false;
-  #stopping = false;
+  /** Set by the first stop(): from then on, nothing is restarted. */
   #stopped: Promise<void> | undefined;
   #restarts = 0;
   /** Restarts since the server last stayed up for STABLE_MS: the backoff's exponent. */
@@ -109,7 +109,7 @@ export class LlamaServerProcess {
   async post(path: string, body: unknown, signal?: RequestSignal): Promise<UpstreamResponse> {
     if (!this.#healthy)
       throw new UnavailableError(
-        `llama-server for ${this.options.modelPath} is ${this.#stopping ? "stopped" : "restarting"}`,
+        `llama-server for ${this.options.modelPath} is ${this.#stopped ? "stopped" : "restarting"}`,
       );
     const json = JSON.stringify(body);
     const send = () =>
@@ -143,7 +143,6 @@ export class LlamaServerProcess {
   }
 
   async #stop(): Promise<void> {
-    this.#stopping = true;
     clearInterval(this.#probe);
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -190,7 +189,7 @@ export class LlamaServerProcess {
       this.#healthy = false;
       clearInterval(this.#probe);
       // An exit before the first start succeeded fails that start; one after stop() is expected.
-      if (this.#stopping || !wasHealthy) return;
+      if (this.#stopped || !wasHealthy) return;
       const reason = `llama-server exited (${signal ?? `code ${code}`}): ${this.#stderr.slice(-3).join(" | ")}`;
       this.#restartAfter(Date.now() - started >= STABLE_MS, reason);
     });
@@ -240,7 +239,7 @@ export class LlamaServerProcess {
     this.#restarts++;
     this.options.onRestart?.(reason);
     void sleep(wait).then(async () => {
-      if (this.#stopping) return;
+      if (this.#stopped) return;
       try {
         await this.#spawn();
       } catch (error) {
