@@ -23,11 +23,29 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
   #ended = false;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
+  #endsOnItsOwn = false;
+  #discarding = false;
 
   constructor(private readonly controller: Dispatcher.DispatchController) {}
 
+  /**
+   * Says the upstream has sent (or is sending) its last event: a reader that stops now lets the rest arrive and
+   * drops it rather than abort, so the keep-alive connection serves the next request instead of being closed
+   * and opened again (a connect and a close per request, measured, with llama-server).
+   */
+  endsOnItsOwn(): void {
+    this.#endsOnItsOwn = true;
+  }
+
+  #discardRest(): void {
+    this.#discarding = true;
+    this.#chunks.length = 0;
+    if (this.controller.paused) this.controller.resume();
+  }
+
   /** @internal Called by the dispatch handler. */
   push(chunk: Buffer): void {
+    if (this.#discarding) return;
     this.#chunks.push(chunk);
     if (this.#chunks.length >= HIGH_WATER_CHUNKS && !this.controller.paused) this.controller.pause();
     this.#wake?.();
@@ -79,7 +97,8 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
       }
     } finally {
       // A reader that stops early must not leave the request paused on its connection for ever.
-      if (!this.#ended) this.controller.abort(new RequestAbortedError());
+      if (!this.#ended && this.#endsOnItsOwn) this.#discardRest();
+      else if (!this.#ended) this.controller.abort(new RequestAbortedError());
     }
   }
 }

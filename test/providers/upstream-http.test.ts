@@ -16,6 +16,8 @@ describe("postJson and the upstream body", () => {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = () => {};
   /** Requests whose connection closed before their answer was finished. */
   let cutShort = 0;
+  /** Connections the upstream has accepted. */
+  let connections = 0;
   before(async () => {
     server = createServer((req, res) => {
       res.once("close", () => {
@@ -24,6 +26,7 @@ describe("postJson and the upstream body", () => {
       req.resume();
       req.once("end", () => handler(req, res));
     });
+    server.on("connection", () => connections++);
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -111,5 +114,26 @@ describe("postJson and the upstream body", () => {
     const before = cutShort;
     for await (const _ of (await post()).body) break;
     assert.ok(await eventually(() => cutShort === before + 1), "the upstream request is still open");
+  });
+
+  test("a reader that stops once the upstream's answer is known to end lets it end, keeping the connection", async () => {
+    handler = trickle(3, true);
+    // Every connection free: each request after this finds one to reuse.
+    const idle = () => pool.stats.free === pool.stats.connected;
+    await (await post()).body.text();
+    assert.ok(await eventually(idle));
+    const [before, beforeCut] = [connections, cutShort];
+    for (let round = 0; round < 3; round++) {
+      const { body } = await post();
+      for await (const _ of body) {
+        body.endsOnItsOwn();
+        break;
+      }
+      // The next request after this answer's end, as llama-server ends a stream right after its last event.
+      assert.ok(await eventually(idle), "the answer did not end");
+    }
+    await (await post()).body.text();
+    assert.equal(cutShort, beforeCut, "an answer was cut short");
+    assert.equal(connections, before, "a connection was opened again");
   });
 });

@@ -19,13 +19,15 @@ const run = promisify(execFile);
 const llamaDir = fileURLToPath(new URL("../llama/", import.meta.resolve("node-llama-cpp")));
 const TOOLS = ["llama-server", "llama-bench"] as const;
 /**
- * Two fixes to llama-server's token stream, which the `llama-server` runtime reads token id by token id: (1) it held
+ * Three fixes to llama-server's token stream, which the `llama-server` runtime reads token id by token id: (1) it held
  * back every token while the text so far ended in a byte that is not valid UTF-8 (a byte-fallback token), so from
  * such a byte on the stream lost tokens; with token ids asked for, each is now sent as it is sampled. (2) It parsed
  * every completion's text as a chat message as it streamed, even on `/completion`, which answers with text and
  * tokens only: a pass over the whole text per token, and invalid UTF-8 failed it, ending the stream with an error
  * ("does not match the expected Content-only format": 1 of 90 greedy 128-token completions of lm-base here). That
- * parse is skipped for `/completion`; the OpenAI-compatible endpoints, the bench's peer, are unchanged.
+ * parse is skipped for `/completion`; the OpenAI-compatible endpoints, the bench's peer, are unchanged. (3) A stream's
+ * end told cpp-httplib the stream was cancelled, which closed the connection: every request paid a connect and a
+ * close, and a client could reuse a connection just closed. A stream now ends as done, keeping its connection.
  */
 const SOURCE_PATCH = fileURLToPath(
   new URL("../../../vendor-patches/llama.cpp/server-token-stream.patch", import.meta.url),

@@ -54,6 +54,7 @@ export class LlamaServerProcess {
   /** Restarts since the server last stayed up for STABLE_MS: the backoff's exponent. */
   #unstable = 0;
   #probe: NodeJS.Timeout | undefined;
+  #connections = 0;
 
   private constructor(private readonly options: LlamaServerOptions) {
     this.#pool = new Pool("http://llama-server", {
@@ -66,6 +67,7 @@ export class LlamaServerProcess {
       keepAliveTimeout: 2_000,
       keepAliveMaxTimeout: 2_000,
     });
+    this.#pool.on("connect", () => this.#connections++);
   }
 
   /** Resolves once the model is loaded and the server answers /health. */
@@ -82,6 +84,11 @@ export class LlamaServerProcess {
 
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** Connections opened to the child so far: streams read to their end leave theirs for the next request. */
+  get connections(): number {
+    return this.#connections;
   }
 
   /** Restarts after unexpected exits so far. */

@@ -71,7 +71,9 @@ export class ServerSequence implements DecodeSequence {
       }),
     });
     const events = new SseSplitter();
-    // Left early (a stop string, a client gone), the loop's end closes the stream, which frees the slot at once.
+    let generated = 0;
+    // Left early (a stop string, a client gone), the loop's end closes the stream, which frees the slot at once;
+    // left once llama-server has sent its last token, the stream is let end, which keeps its connection.
     for await (const bytes of response.body) {
       for (const data of events.feed(bytes)) {
         const event = JSON.parse(data) as CompletionEvent & { error?: { message?: string } };
@@ -80,9 +82,11 @@ export class ServerSequence implements DecodeSequence {
         for (const [index, id] of (event.tokens ?? []).entries()) {
           const token = id as Token;
           this.#tokens.push(token);
+          if (++generated === limit || event.stop) response.body.endsOnItsOwn();
           yield withProbabilities(token, event.completion_probabilities?.[index], logprobs);
         }
         if (event.stop) {
+          response.body.endsOnItsOwn();
           if (event.stop_type === "eos") yield { token: this.endOfGeneration };
           return;
         }

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { Token } from "node-llama-cpp";
 import { ModelLoadError, UnavailableError } from "../../../src/core/errors.js";
 import { llamaCppTools } from "../../../src/engines/llamacpp/llama-server-build.js";
 import { LlamaServerProcess } from "../../../src/engines/llamacpp/llama-server-process.js";
+import { ServerSequence } from "../../../src/engines/llamacpp/server-sequence.js";
 import { eventually, repoRoot } from "../../helpers.js";
 
 describe("the llama-server runtime's child process", async () => {
@@ -61,6 +63,29 @@ describe("the llama-server runtime's child process", async () => {
       assert.match(error.message, /llama-server exited: .*(gguf|model)/i);
       return true;
     });
+  });
+
+  test("a stream read to its end, or left at its last token, leaves its connection to the next request", async () => {
+    const server = await start(`${repoRoot}models/lm-small-q8_0.gguf`);
+    try {
+      const sequence = new ServerSequence(server, 0, 2 as Token);
+      const generate = async (limit: number, leaveAt: number) => {
+        await sequence.clearHistory();
+        let steps = 0;
+        for await (const _ of sequence.generate([1, 450, 300] as Token[], { ignoreEos: true }, limit))
+          if (++steps === leaveAt) break;
+        return steps;
+      };
+      const before = server.connections;
+      for (let round = 0; round < 2; round++) {
+        assert.equal(await generate(4, 4), 4); // left at the limit, as the engine leaves it
+        assert.equal(await generate(4, Infinity), 4); // read through llama-server's last event
+      }
+      // A stream that closes its connection makes the next open one; a health probe may have taken a second.
+      assert.ok(server.connections - before <= 1, `${server.connections - before} connections opened`);
+    } finally {
+      await server.stop();
+    }
   });
 
   test("stopped, it leaves no process behind and refuses requests", async () => {
