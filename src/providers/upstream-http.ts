@@ -97,8 +97,10 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
       }
     } finally {
       // A reader that stops early must not leave the request paused on its connection for ever.
-      if (!this.#ended && this.#endsOnItsOwn) this.#discardRest();
-      else if (!this.#ended) this.controller.abort(new RequestAbortedError());
+      if (!this.#ended) {
+        if (this.#endsOnItsOwn) this.#discardRest();
+        else this.controller.abort(new RequestAbortedError());
+      }
     }
   }
 }

@@ -79,14 +79,14 @@ export class ServerSequence implements DecodeSequence {
         const event = JSON.parse(data) as CompletionEvent & { error?: { message?: string } };
         if (event.error)
           throw new UpstreamError("IG_UPSTREAM_ERROR", 502, `llama-server: ${event.error.message}`);
+        if (event.stop) response.body.endsOnItsOwn();
         for (const [index, id] of (event.tokens ?? []).entries()) {
           const token = id as Token;
           this.#tokens.push(token);
-          if (++generated === limit || event.stop) response.body.endsOnItsOwn();
+          if (++generated === limit) response.body.endsOnItsOwn();
           yield withProbabilities(token, event.completion_probabilities?.[index], logprobs);
         }
         if (event.stop) {
-          response.body.endsOnItsOwn();
           if (event.stop_type === "eos") yield { token: this.endOfGeneration };
           return;
         }
