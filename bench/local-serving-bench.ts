@@ -4,10 +4,11 @@
  * llama.cpp source node-llama-cpp ships; see src/engines/llamacpp/llama-server-build.ts): same threads, same
  * parallel sequences, same per-sequence context, the same load generator (`infergate bench`'s) and the same
  * prompts. All servers stay up and each case runs on one after the other, the order turning each case, so the
- * machine's drift hits all. Then the single-stream decode loop: node-llama-cpp's `sequence.evaluate` and
- * infergate's engine in-process against `llama-bench` tg.
+ * machine's drift hits all; the whole set of cases runs `--rounds` times, and each ratio is taken within a round
+ * (side by side) and reported as its median and range over the rounds. Then the single-stream decode loop:
+ * node-llama-cpp's `sequence.evaluate` and infergate's engine in-process against `llama-bench` tg.
  *
- *   npm run bench:local-serving [-- --model models/lm-base-q8_0.gguf --threads 1 --parallel 8 --tokens 128]
+ *   npm run bench:local-serving [-- --model models/lm-base-q8_0.gguf --threads 1 --parallel 8 --tokens 128 --rounds 3]
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomFill } from "node:crypto";
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "1,8,16" },
     prompts: { type: "string", default: "16,512" },
     "requests-per-stream": { type: "string", default: "4" },
+    rounds: { type: "string", default: "3" },
   },
 });
 const modelPath = values.model;
@@ -46,6 +48,19 @@ const outputTokens = Number(values.tokens);
 const concurrencies = values.concurrency.split(",").map(Number);
 const promptLengths = values.prompts.split(",").map(Number);
 const requestsPerStream = Number(values["requests-per-stream"]);
+const rounds = Number(values.rounds);
+for (const [name, value] of Object.entries({
+  threads,
+  parallel,
+  tokens: outputTokens,
+  rounds,
+  requestsPerStream,
+}))
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} must be a whole number of at least 1`);
+for (const [name, list] of Object.entries({ concurrency: concurrencies, prompts: promptLengths }))
+  if (!list.every((value) => Number.isInteger(value) && value >= 1))
+    throw new Error(`--${name} must be a comma-separated list of whole numbers of at least 1`);
 /** Requests per case at the least, so that a single stream's percentiles rest on more than a handful. */
 const MIN_REQUESTS = 24;
 const requestsAt = (concurrency: number) => Math.max(MIN_REQUESTS, concurrency * requestsPerStream);
@@ -55,21 +70,23 @@ const CONTEXT_PER_SEQUENCE = 2048;
 const tools = await llamaCppTools();
 
 // Prompts of exact token lengths, by the model's own tokenizer; every server gets the very same texts. Each case
-// has prompts of its own, each sent once per server: llama-server keeps evaluated prompts in memory (its prompt
-// cache), and a prompt seen in an earlier case would skip its prefill there and nowhere else.
+// of each round has prompts of its own, each sent once per server: llama-server keeps evaluated prompts in memory
+// (its prompt cache), and a prompt seen in an earlier case would skip its prefill there and nowhere else.
 const llama = await getLlama({ gpu: false, build: "never" });
 const tokenizerModel = await llama.loadModel({ modelPath });
-const caseKey = (length: number, concurrency: number) => `${length}/${concurrency}`;
+const caseKey = (round: number, length: number, concurrency: number) => `${round}/${length}/${concurrency}`;
 const workloads = new Map<string, Workload>();
-for (const length of promptLengths) {
-  for (const concurrency of concurrencies) {
-    const count = requestsAt(concurrency) + concurrency;
-    const seed = length * 1000 + concurrency;
-    const spec = { inputTokens: length, spread: 0, outputTokens, count, seed };
-    workloads.set(
-      caseKey(length, concurrency),
-      syntheticWorkload(spec, (text) => tokenizerModel.tokenize(text).length + 1),
-    );
+for (let round = 0; round < rounds; round++) {
+  for (const length of promptLengths) {
+    for (const concurrency of concurrencies) {
+      const count = requestsAt(concurrency) + concurrency;
+      const seed = round * 1_000_000 + length * 1000 + concurrency;
+      const spec = { inputTokens: length, spread: 0, outputTokens, count, seed };
+      workloads.set(
+        caseKey(round, length, concurrency),
+        syntheticWorkload(spec, (text) => tokenizerModel.tokenize(text).length + 1),
+      );
+    }
   }
 }
 await tokenizerModel.dispose();
@@ -113,17 +130,26 @@ interface Figures {
   first_error?: string;
 }
 type Side = keyof typeof peers;
-const cases: { prompt_tokens: number; concurrency: number; figures: Record<Side, Figures> }[] = [];
+interface Case {
+  prompt_tokens: number;
+  concurrency: number;
+  /** Each round's figures, the three servers side by side. */
+  rounds: Record<Side, Figures>[];
+}
+const cases: Case[] = promptLengths.flatMap((length) =>
+  concurrencies.map((concurrency) => ({ prompt_tokens: length, concurrency, rounds: [] })),
+);
 let order: Side[] = ["llama_server", "infergate", "infergate_llama_server"];
-for (const length of promptLengths) {
-  for (const concurrency of concurrencies) {
+for (let round = 0; round < rounds; round++) {
+  for (const entry of cases) {
+    const { prompt_tokens: length, concurrency } = entry;
     const figures = {} as Record<Side, Figures>;
     for (const side of order) {
       let firstError: string | undefined;
       const cpuBefore = serverCpuMicros[side]();
       const report = await benchmarkTarget(
         peers[side],
-        workloads.get(caseKey(length, concurrency)) as Workload,
+        workloads.get(caseKey(round, length, concurrency)) as Workload,
         {
           strategy: { kind: "concurrent", concurrency },
           constraints: { requests: requestsAt(concurrency), warmupRequests: concurrency },
@@ -149,10 +175,23 @@ for (const length of promptLengths) {
       };
     }
     order = [...order.slice(1), ...order.slice(0, 1)];
-    cases.push({ prompt_tokens: length, concurrency, figures });
-    printCase(length, concurrency, figures);
+    entry.rounds.push(figures);
+    console.log(
+      `  round ${round + 1} of ${rounds}: prompt ${length} tokens, ${concurrency} concurrent streams`,
+    );
+    printCase(figures);
   }
 }
+const summaries = cases.map((entry) => ({
+  ...entry,
+  ratios: {
+    in_process: ratioRanges(entry.rounds.map((figures) => ratios(figures.infergate, figures.llama_server))),
+    llama_server_runtime: ratioRanges(
+      entry.rounds.map((figures) => ratios(figures.infergate_llama_server, figures.llama_server)),
+    ),
+  },
+}));
+printSummary(summaries);
 await gateway.stop();
 await served.stop();
 server.child.kill("SIGTERM");
@@ -173,13 +212,8 @@ const written = writeResults("local-serving", {
   threads,
   parallel,
   output_tokens: outputTokens,
-  cases: cases.map((entry) => ({
-    ...entry,
-    ratios: {
-      in_process: ratios(entry.figures.infergate, entry.figures.llama_server),
-      llama_server_runtime: ratios(entry.figures.infergate_llama_server, entry.figures.llama_server),
-    },
-  })),
+  rounds,
+  cases: summaries,
   decode_loop: decode,
 });
 console.log(`  written to ${written}`);
@@ -196,12 +230,66 @@ function ratios(ours: Figures, peer: Figures) {
   };
 }
 
-function printCase(length: number, concurrency: number, figures: Record<Side, Figures>): void {
+type Ratios = ReturnType<typeof ratios>;
+interface Range {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Each ratio over the rounds: its median, and the least and greatest a round gave. */
+function ratioRanges(perRound: Ratios[]): Record<keyof Ratios, Range> {
+  const keys = Object.keys(perRound[0] ?? {}) as (keyof Ratios)[];
+  return Object.fromEntries(
+    keys.map((key) => {
+      const values = perRound.map((round) => round[key]);
+      return [key, { median: median(values), min: Math.min(...values), max: Math.max(...values) }];
+    }),
+  ) as Record<keyof Ratios, Range>;
+}
+
+/**
+ * What "as fast as llama-server" means here: at 8 streams, output tokens/s at least 0.95x and E2E p99 at most 1.2x
+ * llama-server's; at one stream, TTFT p50 and ITL p50 within 10% of its. Judged on the median over the rounds.
+ */
+function targetsOf(
+  concurrency: number,
+): { key: keyof Ratios; label: string; holds: (ratio: number) => boolean }[] {
+  if (concurrency === 1)
+    return [
+      { key: "ttft_p50", label: "TTFT p50 <= 1.1x", holds: (ratio) => ratio <= 1.1 },
+      { key: "itl_p50", label: "ITL p50 <= 1.1x", holds: (ratio) => ratio <= 1.1 },
+    ];
+  if (concurrency === 8)
+    return [
+      { key: "output_tokens_per_s", label: "tok/s >= 0.95x", holds: (ratio) => ratio >= 0.95 },
+      { key: "e2e_p99", label: "E2E p99 <= 1.2x", holds: (ratio) => ratio <= 1.2 },
+    ];
+  return [];
+}
+
+function printSummary(summaries: (Case & { ratios: Record<string, Record<keyof Ratios, Range>> })[]): void {
+  const shown = (range: Range) =>
+    `${range.median.toFixed(2)}x (${range.min.toFixed(2)}-${range.max.toFixed(2)})`;
+  console.log(`  over ${rounds} round${rounds === 1 ? "" : "s"}, against llama-server: median (range)`);
+  for (const entry of summaries) {
+    console.log(`  prompt ${entry.prompt_tokens} tokens, ${entry.concurrency} concurrent streams`);
+    for (const [name, range] of Object.entries(entry.ratios)) {
+      const targets = targetsOf(entry.concurrency)
+        .map(({ key, label, holds }) => `${label} ${holds(range[key].median) ? "met" : "MISSED"}`)
+        .join(", ");
+      console.log(
+        `    ${name.padEnd(22)} tok/s ${shown(range.output_tokens_per_s)}   TTFT p50 ${shown(range.ttft_p50)}   ITL p50 ${shown(range.itl_p50)}   E2E p99 ${shown(range.e2e_p99)}${targets ? `   targets: ${targets}` : ""}`,
+      );
+    }
+  }
+}
+
+function printCase(figures: Record<Side, Figures>): void {
   const row = (name: string, f: Figures) =>
     `    ${name.padEnd(26)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}   CPU ${f.server_cpu_us_per_output_token.toFixed(0)} µs/token${f.errors ? `   ${f.errors} errors (first: ${f.first_error})` : ""}`;
   const ratioRow = (name: string, r: ReturnType<typeof ratios>) =>
     `    ${name.padEnd(26)} ${r.output_tokens_per_s.toFixed(2)}x tok/s   TTFT p50 ${r.ttft_p50.toFixed(2)}x p99 ${r.ttft_p99.toFixed(2)}x   ITL p50 ${r.itl_p50.toFixed(2)}x   E2E p50 ${r.e2e_p50.toFixed(2)}x p99 ${r.e2e_p99.toFixed(2)}x   CPU/token ${r.server_cpu_per_output_token.toFixed(2)}x`;
-  console.log(`  prompt ${length} tokens, ${concurrency} concurrent streams`);
   console.log(row("llama-server", figures.llama_server));
   console.log(row("in-process", figures.infergate));
   console.log(row("llama-server runtime", figures.infergate_llama_server));
