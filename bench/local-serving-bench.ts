@@ -29,18 +29,30 @@ import { freePort } from "../test/support/free-port.js";
 import { median, writeResults } from "./bench-output.js";
 import { root, startGatewayProcess, treeCpuMicros } from "./gateway-process.js";
 
-const { values } = parseArgs({
-  options: {
-    model: { type: "string", default: join(root, "models/lm-base-q8_0.gguf") },
-    threads: { type: "string", default: "1" },
-    parallel: { type: "string", default: "8" },
-    tokens: { type: "string", default: "128" },
-    concurrency: { type: "string", default: "1,8,16" },
-    prompts: { type: "string", default: "16,512" },
-    "requests-per-stream": { type: "string", default: "4" },
-    rounds: { type: "string", default: "3" },
-  },
-});
+/** A bad option ends the run with what is wrong, before anything is built or started. */
+function refuse(message: string): never {
+  console.error(`bench:local-serving: ${message}`);
+  process.exit(2);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        model: { type: "string", default: join(root, "models/lm-base-q8_0.gguf") },
+        threads: { type: "string", default: "1" },
+        parallel: { type: "string", default: "8" },
+        tokens: { type: "string", default: "128" },
+        concurrency: { type: "string", default: "1,8,16" },
+        prompts: { type: "string", default: "16,512" },
+        "requests-per-stream": { type: "string", default: "4" },
+        rounds: { type: "string", default: "3" },
+      },
+    });
+  } catch (error) {
+    return refuse((error as Error).message);
+  }
+})();
 const modelPath = values.model;
 const threads = Number(values.threads);
 const parallel = Number(values.parallel);
@@ -54,13 +66,12 @@ for (const [name, value] of Object.entries({
   parallel,
   tokens: outputTokens,
   rounds,
-  requestsPerStream,
+  "requests-per-stream": requestsPerStream,
 }))
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`--${name} must be a whole number of at least 1`);
+  if (!Number.isInteger(value) || value < 1) refuse(`--${name} must be a whole number of at least 1`);
 for (const [name, list] of Object.entries({ concurrency: concurrencies, prompts: promptLengths }))
   if (!list.every((value) => Number.isInteger(value) && value >= 1))
-    throw new Error(`--${name} must be a comma-separated list of whole numbers of at least 1`);
+    refuse(`--${name} must be a comma-separated list of whole numbers of at least 1`);
 /** Requests per case at the least, so that a single stream's percentiles rest on more than a handful. */
 const MIN_REQUESTS = 24;
 const requestsAt = (concurrency: number) => Math.max(MIN_REQUESTS, concurrency * requestsPerStream);
@@ -182,15 +193,16 @@ for (let round = 0; round < rounds; round++) {
     printCase(figures);
   }
 }
-const summaries = cases.map((entry) => ({
-  ...entry,
-  ratios: {
-    in_process: ratioRanges(entry.rounds.map((figures) => ratios(figures.infergate, figures.llama_server))),
-    llama_server_runtime: ratioRanges(
-      entry.rounds.map((figures) => ratios(figures.infergate_llama_server, figures.llama_server)),
-    ),
-  },
-}));
+const summaries = cases.map((entry) => {
+  const perRound = entry.rounds.map(runtimeRatios);
+  return {
+    ...entry,
+    ratios: {
+      in_process: ratioRanges(perRound.map((round) => round.in_process)),
+      llama_server_runtime: ratioRanges(perRound.map((round) => round.llama_server_runtime)),
+    },
+  };
+});
 printSummary(summaries);
 await gateway.stop();
 await served.stop();
@@ -231,6 +243,14 @@ function ratios(ours: Figures, peer: Figures) {
 }
 
 type Ratios = ReturnType<typeof ratios>;
+
+/** Each of infergate's runtimes against the bare llama-server, in one round. */
+function runtimeRatios(figures: Record<Side, Figures>): { in_process: Ratios; llama_server_runtime: Ratios } {
+  return {
+    in_process: ratios(figures.infergate, figures.llama_server),
+    llama_server_runtime: ratios(figures.infergate_llama_server, figures.llama_server),
+  };
+}
 interface Range {
   median: number;
   min: number;
@@ -288,15 +308,14 @@ function printSummary(summaries: (Case & { ratios: Record<string, Record<keyof R
 function printCase(figures: Record<Side, Figures>): void {
   const row = (name: string, f: Figures) =>
     `    ${name.padEnd(26)} ${f.output_tokens_per_s.toFixed(0).padStart(6)} tok/s   TTFT p50 ${f.ttft_ms.p50.toFixed(1)} p99 ${f.ttft_ms.p99.toFixed(1)} ms   ITL p50 ${f.itl_ms.p50.toFixed(2)} ms   E2E p50 ${f.e2e_ms.p50.toFixed(0)} p99 ${f.e2e_ms.p99.toFixed(0)} ms   spread ${f.e2e_spread_p99_over_p50.toFixed(2)}   CPU ${f.server_cpu_us_per_output_token.toFixed(0)} µs/token${f.errors ? `   ${f.errors} errors (first: ${f.first_error})` : ""}`;
-  const ratioRow = (name: string, r: ReturnType<typeof ratios>) =>
+  const ratioRow = (name: string, r: Ratios) =>
     `    ${name.padEnd(26)} ${r.output_tokens_per_s.toFixed(2)}x tok/s   TTFT p50 ${r.ttft_p50.toFixed(2)}x p99 ${r.ttft_p99.toFixed(2)}x   ITL p50 ${r.itl_p50.toFixed(2)}x   E2E p50 ${r.e2e_p50.toFixed(2)}x p99 ${r.e2e_p99.toFixed(2)}x   CPU/token ${r.server_cpu_per_output_token.toFixed(2)}x`;
   console.log(row("llama-server", figures.llama_server));
   console.log(row("in-process", figures.infergate));
   console.log(row("llama-server runtime", figures.infergate_llama_server));
-  console.log(ratioRow("in-process / llama-server", ratios(figures.infergate, figures.llama_server)));
-  console.log(
-    ratioRow("runtime / llama-server", ratios(figures.infergate_llama_server, figures.llama_server)),
-  );
+  const { in_process, llama_server_runtime } = runtimeRatios(figures);
+  console.log(ratioRow("in-process / llama-server", in_process));
+  console.log(ratioRow("runtime / llama-server", llama_server_runtime));
 }
 
 /** llama-server on a free loopback port, the same shape as infergate's context; resolves once /health is ok. */
