@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -168,19 +168,16 @@ export class LlamaServerProcess {
     const { options } = this;
     const flashAttention = options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off";
     rmSync(this.#socket, { force: true });
-    const child = spawn(
-      options.binary,
-      [
-        ...["--model", options.modelPath, "--host", this.#socket],
-        ...["--threads", String(options.threads), "--threads-batch", String(options.threads)],
-        ...["--parallel", String(options.parallel)],
-        ...["--ctx-size", String(options.contextSize * options.parallel)],
-        ...["--flash-attn", flashAttention, "--no-webui"],
-        // No prompt cache in host memory (up to 8 GiB by default): a fresh request evaluates its whole prompt.
-        ...["--cache-ram", "0"],
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
+    const [command, args] = diesWithParent(options.binary, [
+      ...["--model", options.modelPath, "--host", this.#socket],
+      ...["--threads", String(options.threads), "--threads-batch", String(options.threads)],
+      ...["--parallel", String(options.parallel)],
+      ...["--ctx-size", String(options.contextSize * options.parallel)],
+      ...["--flash-attn", flashAttention, "--no-webui"],
+      // No prompt cache in host memory (up to 8 GiB by default): a fresh request evaluates its whole prompt.
+      ...["--cache-ram", "0"],
+    ]);
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
     this.#child = child;
     this.#stderr = [];
     let partial = "";
@@ -271,6 +268,21 @@ export class LlamaServerProcess {
   #why(): string {
     return this.#stderr.slice(-5).join(" | ") || "it said nothing";
   }
+}
+
+/** util-linux's `setpriv`, where this Linux has it (Debian and most distributions ship it in their base system). */
+const SETPRIV =
+  process.platform === "linux" ? ["/usr/bin/setpriv", "/bin/setpriv"].find(existsSync) : undefined;
+
+/**
+ * The child's command line, made to die with this process: `setpriv` sets the parent-death signal and then execs
+ * the server (the same pid), so a gateway that crashes or is killed outright (SIGKILL, the OOM killer) leaves no
+ * llama-server behind holding a model's memory and its slots. The signal follows the thread that spawned the
+ * child, here the main thread, which lives as long as the process. Without setpriv (not Linux) the server is
+ * spawned as is: stop() still ends it, a hard kill of the gateway does not.
+ */
+function diesWithParent(binary: string, args: string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, args];
 }
 
 /** The request failed before any answer: the connection was refused or closed. */

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import type { Token } from "node-llama-cpp";
 import { ModelLoadError, UnavailableError } from "../../../src/core/errors.js";
@@ -86,6 +89,38 @@ describe("the llama-server runtime's child process", async () => {
     } finally {
       await server.stop();
     }
+  });
+
+  test("its parent killed outright (SIGKILL), it goes too: no llama-server outlives the gateway", async () => {
+    // A parent of its own, which starts a server, says its pid and waits to be killed.
+    const parent = spawn(
+      process.execPath,
+      [
+        ...["--import", "tsx", "--input-type=module", "-e"],
+        `const { LlamaServerProcess } = await import(${JSON.stringify(`${repoRoot}src/engines/llamacpp/llama-server-process.ts`)});
+         const server = await LlamaServerProcess.start(${JSON.stringify({ binary: tools.server, modelPath: `${repoRoot}models/lm-small-q8_0.gguf`, threads: 1, parallel: 1, contextSize: 256, flashAttention: "auto" })});
+         console.log(server.pid);
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const [line] = (await once(createInterface({ input: parent.stdout }), "line")) as [string];
+    const pid = Number(line);
+    assert.ok(Number.isInteger(pid) && pid > 0, `the parent said ${line}`);
+    process.kill(pid, 0); // up
+    parent.kill("SIGKILL");
+    await once(parent, "exit");
+    assert.ok(
+      await eventually(() => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 5_000),
+      `llama-server ${pid} outlived its parent`,
+    );
   });
 
   test("stopped, it leaves no process behind and refuses requests", async () => {
