@@ -203,6 +203,20 @@ export class LlamaLoadedModel implements LoadedModel {
       // With logprobs asked for: one entry per token in `unsent`.
       let unsentLogprobs: TokenLogprobs[] | undefined = topLogprobs === undefined ? undefined : [];
       let finishReason: FinishReason = "length";
+      let stoppedByString = false;
+      // The undecoded tokens' text; the tokens before them decide whether a leading "▁" becomes a space.
+      const undecodedText = () => {
+        const decodedUpTo = generated.length - undecoded.length;
+        const before =
+          decodedUpTo > 0 ? generated.slice(Math.max(0, decodedUpTo - 4), decodedUpTo) : prompt.slice(-4);
+        return this.model.detokenize(undecoded, false, before);
+      };
+      // Decoded text through the JSON end (JSON ends with its value, not with the whitespace the grammar allows
+      // after it) and the stop strings: what may go out now.
+      const passed = (piece: string) => {
+        const kept = piece && jsonEnd ? jsonEnd.push(piece) : undefined;
+        return stops.push(kept === undefined ? piece : piece.slice(0, kept));
+      };
       const steps = sequence.generate(
         input,
         {
@@ -238,20 +252,15 @@ export class LlamaLoadedModel implements LoadedModel {
             const before = generated.length > 1 ? generated.slice(-5, -1) : prompt.slice(-4);
             unsentLogprobs.push(this.#logprobsOf(token, step, topLogprobs ?? 0, before));
           }
-          // The tokens before decide whether a leading "▁" becomes a space.
-          const decodedUpTo = generated.length - undecoded.length;
-          const before =
-            decodedUpTo > 0 ? generated.slice(Math.max(0, decodedUpTo - 4), decodedUpTo) : prompt.slice(-4);
-          const decoded = this.model.detokenize(undecoded, false, before);
-          // A byte-fallback token can end mid-character; wait for the rest of it.
-          const complete = !decoded.endsWith("\uFFFD");
+          const decoded = undecodedText();
+          // A byte-fallback token can end mid-character: the rest is waited for, up to a character's 4 bytes and
+          // no later than the last token; bytes that make no character then go out as they are, a U+FFFD each.
+          const complete =
+            !decoded.endsWith("\uFFFD") || undecoded.length >= 4 || generated.length >= request.maxTokens;
           if (complete) undecoded = [];
-          let piece = complete ? decoded : "";
-          // JSON ends with its value, not with the whitespace the grammar allows after it.
-          const kept = piece && jsonEnd ? jsonEnd.push(piece) : undefined;
-          if (kept !== undefined) piece = piece.slice(0, kept);
-          const { text, stopped, stop: stoppedBy } = stops.push(piece);
+          const { text, stopped, stop: stoppedBy } = passed(complete ? decoded : "");
           if (stopped) {
+            stoppedByString = true;
             finishReason = "stop";
             if (text) yield this.#chunk(text, unsent, unsentLogprobs);
             unsent = [];
@@ -295,8 +304,14 @@ export class LlamaLoadedModel implements LoadedModel {
         await steps.return?.();
       }
       if (signal?.aborted) throw new RequestAbortedError();
-      // Text held back as a possible stop string goes out unless a stop string did end the answer.
-      const held = finishReason === "length" || jsonEnd?.ended === true ? stops.flush() : "";
+      // Unless a stop string ended the answer, what is still held goes out: bytes waiting for the rest of a
+      // character when the end-of-generation token came, then text held back as a possible stop string.
+      let held = "";
+      if (!stoppedByString) {
+        const rest = undecoded.length > 0 && jsonEnd?.ended !== true ? passed(undecodedText()) : undefined;
+        if (rest?.stopped) finishReason = "stop";
+        held = (rest?.text ?? "") + (rest?.stopped ? "" : stops.flush());
+      }
       const last = this.#chunk(held, unsent, undefined);
       // Tokens held back (a possible stop string that never completed) are returned now, with their logprobs.
       if (unsentLogprobs && unsent.length > 0 && last.text) last.logprobs = unsentLogprobs;
