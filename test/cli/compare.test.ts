@@ -23,7 +23,7 @@ describe("infergate compare and bench", () => {
     const slowdownBefore = Math.max(1, yardstickBefore / QUIET_YARDSTICK_S);
     const { code, stdout, stderr } = runCli(["compare"], {
       cwd,
-      timeoutMs: Math.max(300_000, 240_000 * slowdownBefore * 1.5),
+      timeoutMs: Math.round(Math.max(300_000, 240_000 * slowdownBefore * 1.5)),
     });
     const seconds = (performance.now() - started) / 1000;
     const slowdown = Math.max(1, Math.max(yardstickBefore, await yardstickSeconds()) / QUIET_YARDSTICK_S);
