@@ -11,6 +11,10 @@ import { yardstickSeconds } from "../support/machine-speed.js";
 
 /** `yardstickSeconds()` in a quiet hour here (AMD EPYC, 2 vCPUs; the least of 10 runs on 2026-12-02). */
 const QUIET_YARDSTICK_S = 0.23;
+/** How many times slower than quiet this machine is, by a yardstick taken now. */
+const slowdownOf = (yardstick: number) => Math.max(1, yardstick / QUIET_YARDSTICK_S);
+/** What a no-argument compare may take at this machine's quiet speed. */
+const COMPARE_BOUND_S = 240;
 
 const infergate = (args: string[], cwd: string) => runCli(args, { cwd, timeoutMs: 300_000 });
 
@@ -20,21 +24,20 @@ describe("infergate compare and bench", () => {
     const yardstickBefore = await yardstickSeconds();
     const started = performance.now();
     // Not killed before the bound below can judge it: the time it may take grows with how slow the machine is.
-    const slowdownBefore = Math.max(1, yardstickBefore / QUIET_YARDSTICK_S);
     const { code, stdout, stderr } = runCli(["compare"], {
       cwd,
-      timeoutMs: Math.round(Math.max(300_000, 240_000 * slowdownBefore * 1.5)),
+      timeoutMs: Math.round(Math.max(300, COMPARE_BOUND_S * slowdownOf(yardstickBefore) * 1.5) * 1000),
     });
     const seconds = (performance.now() - started) / 1000;
-    const slowdown = Math.max(1, Math.max(yardstickBefore, await yardstickSeconds()) / QUIET_YARDSTICK_S);
+    const slowdown = slowdownOf(Math.max(yardstickBefore, await yardstickSeconds()));
     assert.equal(code, 0, stderr);
     // 110 s on a quiet hour here; this machine's speed drifts by 2-3x between hours (155, 187 and 227 s for the
     // same commit), so the bound scales with how slow the machine is now, by the yardstick before and after. The
     // README promises about 4 minutes with the install (~2 of them); the bound still catches a run that grew by a
     // third.
     assert.ok(
-      seconds < 240 * slowdown,
-      `${seconds.toFixed(0)} s, bound ${(240 * slowdown).toFixed(0)} s (machine ${slowdown.toFixed(2)}x slower than quiet)`,
+      seconds < COMPARE_BOUND_S * slowdown,
+      `${seconds.toFixed(0)} s, bound ${(COMPARE_BOUND_S * slowdown).toFixed(0)} s (machine ${slowdown.toFixed(2)}x slower than quiet)`,
     );
     assert.match(stdout, /generate — lm_heldout/);
     assert.match(stdout, /classify — spam_dev \(times/);

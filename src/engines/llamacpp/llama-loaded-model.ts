@@ -49,6 +49,9 @@ import { type DecodedCall, decodeToolCall } from "./tool-call-decoder.js";
 /** Grammars compiled from JSON Schemas, kept per schema text; a model sees few distinct schemas. */
 const MAX_CACHED_GRAMMARS = 32;
 
+/** The most bytes a UTF-8 character takes: byte-fallback tokens are waited on no longer for a character. */
+const UTF8_MAX_BYTES = 4;
+
 /** The model's own next-token distribution: no temperature, top-k, top-p or min-p reshaping it. */
 const MODEL_DISTRIBUTION = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 
@@ -253,10 +256,12 @@ export class LlamaLoadedModel implements LoadedModel {
             unsentLogprobs.push(this.#logprobsOf(token, step, topLogprobs ?? 0, before));
           }
           const decoded = undecodedText();
-          // A byte-fallback token can end mid-character: the rest is waited for, up to a character's 4 bytes and
-          // no later than the last token; bytes that make no character then go out as they are, a U+FFFD each.
+          // A byte-fallback token can end mid-character: the rest is waited for, up to a character's bytes and no
+          // later than the last token; bytes that make no character then go out as they are, a U+FFFD each.
           const complete =
-            !decoded.endsWith("\uFFFD") || undecoded.length >= 4 || generated.length >= request.maxTokens;
+            !decoded.endsWith("\uFFFD") ||
+            undecoded.length >= UTF8_MAX_BYTES ||
+            generated.length >= request.maxTokens;
           if (complete) undecoded = [];
           const { text, stopped, stop: stoppedBy } = passed(complete ? decoded : "");
           if (stopped) {
