@@ -120,6 +120,13 @@ describe("infergate plan", () => {
     const verified = infergate(["plan", "--verify", planned]);
     assert.equal(verified.code, 0, `${verified.stdout}\n${verified.stderr}`);
     assert.match(verified.stdout, new RegExp(`served by ${plan.choice.chosen?.name}`));
+    // The fresh gateway was warmed first: 32 requests, one at a time (5 s at most), none of them judged.
+    const warmed = JSON.parse(readFileSync(join(planned, "verify.json"), "utf8")) as {
+      warmup_requests: number;
+      requests: number;
+    };
+    assert.ok(warmed.warmup_requests > 2 && warmed.warmup_requests <= 32, JSON.stringify(warmed));
+    assert.equal(warmed.requests, 60);
 
     // Every request at once: the p99 objective cannot hold, and is named.
     const burst = infergate(["plan", "--verify", planned, "--rate", "100000"]);
