@@ -112,6 +112,20 @@ export interface TargetReport {
   records?: RequestRecord[];
 }
 
+/**
+ * Sends the workload through the target as the plan schedules it, to warm its path (connections, caches, code run
+ * for the first time); nothing is measured or scored. Returns how many requests were sent.
+ */
+export async function warmTarget(target: BenchTarget, workload: Workload, plan: LoadPlan): Promise<number> {
+  const records = await runSchedule({
+    items: workload.items,
+    send: sendTo(target, plan.settings, workload, plan.classification),
+    strategy: plan.strategy,
+    constraints: plan.constraints,
+  });
+  return records.length;
+}
+
 /** Runs one target through the plan and summarizes it. */
 export async function benchmarkTarget(
   target: BenchTarget,

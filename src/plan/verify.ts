@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { openTarget } from "../bench/bench-target.js";
-import { benchmarkTarget } from "../bench/run-benchmark.js";
+import { benchmarkTarget, warmTarget } from "../bench/run-benchmark.js";
 import type { Workload } from "../bench/workload.js";
 import { UnavailableError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
@@ -65,13 +65,10 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     // A freshly started gateway's first requests run cold code (its HTTP path, the tokenizer, the engine's first
     // passes) and were 2-4x slower than the rest here. The plan measured its candidates in-process, where that
     // path does not exist, so the route is warmed before it is judged.
-    let warmupRequests = 0;
-    await benchmarkTarget(
-      target,
-      input.workload,
-      { ...planLoad(undefined, WARMUP), constraints: WARMUP },
-      () => warmupRequests++,
-    );
+    const warmupRequests = await warmTarget(target, input.workload, {
+      ...planLoad(undefined, WARMUP),
+      constraints: WARMUP,
+    });
     const plan = planLoad(
       input.rate,
       input.durationS === undefined
