@@ -218,13 +218,14 @@ async function serverDecoding(
 
 /**
  * `npm install` applies patches/node-llama-cpp+3.21.1.patch (patch-package, postinstall); installed with
- * `--ignore-scripts` it is missing, and a request that arrives while others decode waits for all of them to end.
+ * `--ignore-scripts` it is missing: a request that arrives while others decode waits for all of them to end, and
+ * llama.cpp decodes each step of parallel sequences in parts.
  */
 function warnIfUnpatched(context: { prototype: object }): void {
   const dispatch = (context.prototype as { dispatchPendingBatch?: () => void }).dispatchPendingBatch;
   if (String(dispatch).includes("One batch per hold of the context lock")) return;
   process.emitWarning(
-    "node-llama-cpp is not patched: new requests will wait for running ones to finish. Run `npx patch-package` in infergate's directory (npm install does, unless scripts are ignored).",
+    "node-llama-cpp is not patched: new requests will wait for running ones to finish, and parallel sequences decode slower. Run `npx patch-package` in infergate's directory (npm install does, unless scripts are ignored).",
     { code: "INFERGATE_UNPATCHED_LLAMA" },
   );
 }
